@@ -1,0 +1,101 @@
+// Package chat is the domain of Parley: conversations, their messages, and
+// the two interfaces every other room is built around — Store (where
+// conversations live) and Generator (what writes the assistant's replies).
+// It also holds Service, which enforces the durability rules: a user's
+// message is committed before any model is called, and a reply is saved as
+// it streams so that nothing the user wrote is ever lost.
+//
+// This package imports nothing of Parley's and only the standard library, so
+// that every implementation (SQLite, PostgreSQL, HTTP clients, the built-in
+// engine) can depend on it without cycles.
+package chat
+
+import "time"
+
+// Role is who wrote a message.
+type Role string
+
+const (
+	RoleSystem    Role = "system"
+	RoleUser      Role = "user"
+	RoleAssistant Role = "assistant"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	return r == RoleSystem || r == RoleUser || r == RoleAssistant
+}
+
+// Status is the lifecycle state of a message. User messages are always
+// StatusComplete; assistant messages start as StatusStreaming and end in one
+// of the three final states.
+type Status string
+
+const (
+	StatusStreaming Status = "streaming"
+	StatusComplete  Status = "complete"
+	StatusStopped   Status = "stopped"
+	StatusFailed    Status = "failed"
+)
+
+// Final reports whether s is a terminal status.
+func (s Status) Final() bool {
+	return s == StatusComplete || s == StatusStopped || s == StatusFailed
+}
+
+// Conversation is one chat thread. Messages is filled only by
+// Store.GetConversation; listings leave it nil.
+type Conversation struct {
+	ID           string    `json:"id"`
+	Title        string    `json:"title"`
+	SystemPrompt string    `json:"system_prompt"`
+	Model        string    `json:"model"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+	Messages     []Message `json:"messages,omitempty"`
+}
+
+// Message is one turn of a conversation. The token and timing fields are
+// meaningful for assistant replies only.
+type Message struct {
+	ID             string    `json:"id"`
+	ConversationID string    `json:"conversation_id"`
+	Role           Role      `json:"role"`
+	Content        string    `json:"content"`
+	Status         Status    `json:"status"`
+	Error          string    `json:"error,omitempty"`
+	Model          string    `json:"model,omitempty"`
+	PromptTokens   int       `json:"prompt_tokens,omitempty"`
+	OutputTokens   int       `json:"completion_tokens,omitempty"`
+	FirstTokenMS   int64     `json:"ttft_ms,omitempty"`
+	DurationMS     int64     `json:"duration_ms,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// ConversationPatch changes some fields of a conversation; nil means "leave
+// as is".
+type ConversationPatch struct {
+	Title        *string `json:"title,omitempty"`
+	SystemPrompt *string `json:"system_prompt,omitempty"`
+	Model        *string `json:"model,omitempty"`
+}
+
+// ListOptions selects a page of conversations, newest activity first.
+type ListOptions struct {
+	// Limit is the page size; implementations clamp it to [1, 200] and use
+	// 50 when it is 0.
+	Limit int
+	// Cursor is the opaque NextCursor of the previous page ("" for the first).
+	Cursor string
+	// Query, when set, keeps conversations whose title or any message
+	// content contains it (case-insensitive).
+	Query string
+}
+
+// Page is one page of a conversation listing.
+type Page struct {
+	Conversations []Conversation `json:"data"`
+	// NextCursor is "" on the last page.
+	NextCursor string `json:"next_cursor"`
+}
