@@ -1,0 +1,65 @@
+package httpx
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Check is one readiness check; nil means healthy.
+type Check func(ctx context.Context) error
+
+// HealthConfig holds the limits of the health endpoints.
+type HealthConfig struct {
+	// Timeout bounds all readiness checks together.
+	Timeout time.Duration
+}
+
+// Health registers GET /healthz (the process answers) and GET /readyz (every
+// check passes) on mux. Checks run concurrently so one slow dependency
+// doesn't hide another's state.
+func Health(mux *http.ServeMux, cfg HealthConfig, log *slog.Logger, checks map[string]Check) {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 3 * time.Second
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout)
+		defer cancel()
+		results := make(map[string]string, len(checks))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		ok := true
+		for name, check := range checks {
+			wg.Go(func() {
+				err := check(ctx)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					ok = false
+					results[name] = "failing: " + errorSummary(err)
+					log.LogAttrs(r.Context(), slog.LevelWarn, "readiness check failed",
+						slog.String("check", name), slog.Any("err", err))
+					return
+				}
+				results[name] = "ok"
+			})
+		}
+		wg.Wait()
+		if !ok {
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "checks": results})
+			return
+		}
+		WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": results})
+	})
+}
+
+// errorSummary shows a check's failure without internals beyond its
+// domain message.
+func errorSummary(err error) string {
+	return ErrorBodyOf(err).Error.Message
+}

@@ -1,0 +1,196 @@
+// Package httpx is the HTTP plumbing shared by every Parley service: the one
+// place where domain errors become status codes and OpenAI-style JSON,
+// request ids, access logs, panic recovery, body limits, health endpoints,
+// server-sent events and graceful serving. It knows nothing of
+// conversations or models.
+package httpx
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// ErrorBody is OpenAI's error envelope, used by every Parley service.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of ErrorBody.
+type ErrorDetail struct {
+	Message string `json:"message"`
+	Type    string `json:"type"`
+	Code    string `json:"code,omitempty"`
+}
+
+// StatusOf maps an error kind to its HTTP status.
+func StatusOf(k chat.Kind) int {
+	switch k {
+	case chat.KindInvalid:
+		return http.StatusBadRequest
+	case chat.KindNotFound:
+		return http.StatusNotFound
+	case chat.KindConflict:
+		return http.StatusConflict
+	case chat.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case chat.KindRateLimited:
+		return http.StatusTooManyRequests
+	case chat.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case chat.KindUpstream:
+		return http.StatusBadGateway
+	case chat.KindTimeout:
+		return http.StatusGatewayTimeout
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// KindOfStatus is the inverse of StatusOf, for clients that turn another
+// service's error answer back into a domain error.
+func KindOfStatus(status int) chat.Kind {
+	switch {
+	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
+		return chat.KindInvalid
+	case status == http.StatusNotFound:
+		return chat.KindNotFound
+	case status == http.StatusConflict:
+		return chat.KindConflict
+	case status == http.StatusRequestEntityTooLarge:
+		return chat.KindTooLarge
+	case status == http.StatusTooManyRequests:
+		return chat.KindRateLimited
+	case status == http.StatusGatewayTimeout:
+		return chat.KindTimeout
+	case status == http.StatusBadGateway:
+		return chat.KindUpstream
+	case status >= 500:
+		return chat.KindUnavailable
+	default:
+		return chat.KindInvalid
+	}
+}
+
+// ErrorBodyOf returns the client-facing body for err. Only the messages of
+// *chat.Error values are shown; anything else becomes "internal error".
+func ErrorBodyOf(err error) ErrorBody {
+	k := chat.KindOf(err)
+	return ErrorBody{Error: ErrorDetail{Message: chat.MessageOf(err), Type: k.String(), Code: chat.CodeOf(err)}}
+}
+
+// WriteError writes err as an OpenAI-style JSON error with the status its
+// kind maps to. Server-side failures are logged with the request id, since
+// their cause is hidden from the client.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	k := chat.KindOf(err)
+	status := StatusOf(k)
+	if status >= 500 && log != nil {
+		log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("request_id", RequestID(r.Context())),
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", status), slog.Any("err", err))
+	}
+	if k == chat.KindRateLimited {
+		w.Header().Set("Retry-After", "1")
+	}
+	WriteJSON(w, status, ErrorBodyOf(err))
+}
+
+// WriteJSON writes v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if v == nil {
+		return
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client went away; nothing left to tell it
+}
+
+// DecodeJSON reads one JSON object of at most maxBytes from r's body into v,
+// refusing unknown fields and trailing data. Failures are *chat.Error of
+// KindInvalid, or KindTooLarge when the body is over the limit.
+func DecodeJSON(r *http.Request, v any, maxBytes int64) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain") {
+		return chat.Errorf(chat.KindInvalid, "Content-Type must be application/json, not %q", ct)
+	}
+	body := http.MaxBytesReader(nil, r.Body, maxBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err, maxBytes)
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		if err == nil {
+			return chat.Errorf(chat.KindInvalid, "request body must hold a single JSON object")
+		}
+		return decodeError(err, maxBytes)
+	}
+	return nil
+}
+
+func decodeError(err error, maxBytes int64) error {
+	var tooLarge *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return chat.Errorf(chat.KindTooLarge, "request body is larger than %d bytes", maxBytes)
+	case errors.Is(err, io.EOF):
+		return chat.Errorf(chat.KindInvalid, "request body is empty; expected a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return chat.Errorf(chat.KindInvalid, "request body is not valid JSON: unexpected end")
+	case errors.As(err, &syntax):
+		return chat.Errorf(chat.KindInvalid, "request body is not valid JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typeErr):
+		if typeErr.Field != "" {
+			return chat.Errorf(chat.KindInvalid, "field %q must be a %s", typeErr.Field, typeErr.Type)
+		}
+		return chat.Errorf(chat.KindInvalid, "request body must be a JSON object")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return chat.Errorf(chat.KindInvalid, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+	default:
+		return chat.Errorf(chat.KindInvalid, "request body could not be read: %s", errText(err))
+	}
+}
+
+// errText keeps decode errors short and free of internals.
+func errText(err error) string {
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// HandlerFunc is a handler that returns its error instead of writing it, so
+// that WriteError is the only place that maps errors (the Prometheus API
+// pattern).
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Handle adapts h to http.Handler, writing any returned error with
+// WriteError.
+func Handle(log *slog.Logger, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(w, r, log, err)
+		}
+	})
+}
+
+// NotFound answers every unmatched route with a JSON 404.
+func NotFound(log *slog.Logger) http.Handler {
+	return Handle(log, func(w http.ResponseWriter, r *http.Request) error {
+		return &chat.Error{Kind: chat.KindNotFound, Code: "route_not_found",
+			Message: fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path)}
+	})
+}

@@ -1,0 +1,143 @@
+package httpx
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+func TestDecodeJSON(t *testing.T) {
+	type body struct {
+		Message string `json:"message"`
+	}
+	tests := []struct {
+		name string
+		in   string
+		kind chat.Kind
+		ok   bool
+	}{
+		{"valid", `{"message":"hi"}`, 0, true},
+		{"empty", ``, chat.KindInvalid, false},
+		{"malformed", `{"message":`, chat.KindInvalid, false},
+		{"syntax", `{"message" "x"}`, chat.KindInvalid, false},
+		{"unknown field", `{"message":"hi","extra":1}`, chat.KindInvalid, false},
+		{"wrong type", `{"message":5}`, chat.KindInvalid, false},
+		{"not an object", `[1,2]`, chat.KindInvalid, false},
+		{"trailing data", `{"message":"a"}{"message":"b"}`, chat.KindInvalid, false},
+		{"too large", `{"message":"` + strings.Repeat("x", 100) + `"}`, chat.KindTooLarge, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(tt.in))
+			var b body
+			err := DecodeJSON(r, &b, 64)
+			if tt.ok {
+				if err != nil {
+					t.Fatalf("DecodeJSON: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("DecodeJSON accepted bad input")
+			}
+			if got := chat.KindOf(err); got != tt.kind {
+				t.Fatalf("kind = %v, want %v (%v)", got, tt.kind, err)
+			}
+		})
+	}
+}
+
+func TestWriteErrorHidesInternals(t *testing.T) {
+	tests := []struct {
+		err    error
+		status int
+		msg    string
+	}{
+		{chat.Errorf(chat.KindNotFound, "conversation not found"), 404, "conversation not found"},
+		{chat.E(chat.KindUnavailable, "model service unavailable", io.ErrUnexpectedEOF), 503, "model service unavailable"},
+		{io.ErrUnexpectedEOF, 500, "internal error"},
+		{chat.Errorf(chat.KindRateLimited, "slow down"), 429, "slow down"},
+	}
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		WriteError(rec, httptest.NewRequest("GET", "/", nil), slog.New(slog.DiscardHandler), tt.err)
+		if rec.Code != tt.status {
+			t.Errorf("%v: status %d, want %d", tt.err, rec.Code, tt.status)
+		}
+		var body ErrorBody
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Fatalf("body %q: %v", rec.Body, err)
+		}
+		if body.Error.Message != tt.msg || body.Error.Type == "" {
+			t.Errorf("%v: body %+v, want message %q", tt.err, body, tt.msg)
+		}
+	}
+}
+
+func TestMiddlewareRequestIDAndRecovery(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	var seen string
+	h := Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = RequestID(r.Context())
+		if r.URL.Path == "/panic" {
+			panic("boom")
+		}
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	req.Header.Set(HeaderRequestID, "abc-123")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if seen != "abc-123" || resp.Header.Get(HeaderRequestID) != "abc-123" {
+		t.Fatalf("request id not passed through: ctx %q header %q", seen, resp.Header.Get(HeaderRequestID))
+	}
+
+	req, _ = http.NewRequest("GET", srv.URL+"/", nil)
+	req.Header.Set(HeaderRequestID, "bad\x01id")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get(HeaderRequestID); got == "" || strings.Contains(got, "bad") {
+		t.Fatalf("invalid request id not replaced: %q", got)
+	}
+
+	resp, err = http.Get(srv.URL + "/panic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 500 {
+		t.Fatalf("panic answered %d, want 500", resp.StatusCode)
+	}
+}
+
+func TestTransportPropagatesRequestID(t *testing.T) {
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Get(HeaderRequestID)
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: Transport(nil)}
+	req, _ := http.NewRequestWithContext(WithRequestID(t.Context(), "rid-7"), "GET", srv.URL, nil)
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got != "rid-7" {
+		t.Fatalf("upstream saw request id %q, want rid-7", got)
+	}
+}
