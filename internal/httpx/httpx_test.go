@@ -104,7 +104,7 @@ func TestMiddlewareRequestIDAndRecovery(t *testing.T) {
 	}
 
 	req, _ = http.NewRequest("GET", srv.URL+"/", nil)
-	req.Header.Set(HeaderRequestID, "bad\x01id")
+	req.Header.Set(HeaderRequestID, "bad id")
 	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
