@@ -1,0 +1,264 @@
+// Package inference is the model service: an OpenAI-compatible HTTP server
+// (/v1/chat/completions, /v1/completions, /v1/models, /healthz, /readyz) over
+// any chat.Generator, and Router, a chat.Generator that spreads requests
+// over several backends by model name. The backends themselves live
+// elsewhere: the built-in engine in inference/builtin, proxies in
+// internal/openai and internal/ollama. The api mounts the same server over
+// a Router of model-service clients to offer /v1 itself.
+package inference
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/openai"
+)
+
+// Config holds the limits of the server.
+type Config struct {
+	// MaxBodyBytes bounds a request body (default 1 MiB).
+	MaxBodyBytes int64
+	// MaxTokens caps the tokens of one reply: requests asking for more, or
+	// for nothing, get this many. 0 leaves the limit to the backend.
+	MaxTokens int
+	// RequestTimeout bounds one generation; 0 means none. Running out is a
+	// 504 (or an in-stream timeout error once streaming has started).
+	RequestTimeout time.Duration
+	// ReadyTimeout bounds the /readyz check (default 3s).
+	ReadyTimeout time.Duration
+	// SystemFingerprint, when set, is sent in every completion.
+	SystemFingerprint string
+	// OwnedBy is reported for models whose backend names no owner
+	// (default "parley").
+	OwnedBy string
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.ReadyTimeout <= 0 {
+		c.ReadyTimeout = 3 * time.Second
+	}
+	if c.OwnedBy == "" {
+		c.OwnedBy = "parley"
+	}
+	return c
+}
+
+type server struct {
+	gen     chat.Generator
+	cfg     Config
+	log     *slog.Logger
+	started time.Time
+}
+
+// NewServer returns the OpenAI-compatible handler over gen. It does not add
+// request ids or access logs: wrap it with httpx.Middleware.
+func NewServer(gen chat.Generator, cfg Config, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{gen: gen, cfg: cfg.withDefaults(), log: log, started: time.Now()}
+	mux := http.NewServeMux()
+	mux.Handle("POST /v1/chat/completions", httpx.Handle(log, s.chatCompletions))
+	mux.Handle("POST /v1/completions", httpx.Handle(log, s.completions))
+	mux.Handle("GET /v1/models", httpx.Handle(log, s.models))
+	mux.Handle("GET /v1/models/{id...}", httpx.Handle(log, s.model))
+	httpx.Health(mux, httpx.HealthConfig{Timeout: s.cfg.ReadyTimeout}, log, map[string]httpx.Check{
+		"backend": func(ctx context.Context) error {
+			_, err := gen.Models(ctx)
+			return err
+		},
+	})
+	mux.Handle("/", httpx.NotFound(log))
+	return mux
+}
+
+func newID(prefix string) string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+func (s *server) limit(req *chat.GenerateRequest) {
+	if m := s.cfg.MaxTokens; m > 0 && (req.Params.MaxTokens == 0 || req.Params.MaxTokens > m) {
+		req.Params.MaxTokens = m
+	}
+}
+
+func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
+	var wire openai.ChatCompletionRequest
+	if err := httpx.DecodeJSON(r, &wire, s.cfg.MaxBodyBytes); err != nil {
+		return err
+	}
+	req, err := openai.ChatRequestFromWire(wire)
+	if err != nil {
+		return err
+	}
+	return s.serve(w, r, req, wire.Stream, wire.StreamOptions, false)
+}
+
+func (s *server) completions(w http.ResponseWriter, r *http.Request) error {
+	var wire openai.CompletionRequest
+	if err := httpx.DecodeJSON(r, &wire, s.cfg.MaxBodyBytes); err != nil {
+		return err
+	}
+	req, err := openai.CompletionRequestFromWire(wire)
+	if err != nil {
+		return err
+	}
+	return s.serve(w, r, req, wire.Stream, wire.StreamOptions, true)
+}
+
+func (s *server) serve(w http.ResponseWriter, r *http.Request, req chat.GenerateRequest, stream bool, so *openai.StreamOptions, legacy bool) error {
+	if !stream && so != nil {
+		return chat.Errorf(chat.KindInvalid, "stream_options is only allowed with stream: true")
+	}
+	s.limit(&req)
+	ctx := r.Context()
+	if d := s.cfg.RequestTimeout; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d,
+			chat.Errorf(chat.KindTimeout, "generation took longer than %s", d))
+		defer cancel()
+	}
+	rs := &reply{
+		w: w, legacy: legacy, created: time.Now().Unix(), model: req.Model,
+		fingerprint: s.cfg.SystemFingerprint,
+	}
+	if legacy {
+		rs.id = newID("cmpl-")
+	} else {
+		rs.id = newID("chatcmpl-")
+	}
+	if !stream {
+		return s.whole(ctx, r, req, rs)
+	}
+	includeUsage := so != nil && so.IncludeUsage
+	return s.stream(ctx, r, req, rs, includeUsage)
+}
+
+// generationErr decides what a failed generation reports: nothing when the
+// client is gone, the timeout when ours ran out, else the error itself.
+func generationErr(r *http.Request, ctx context.Context, err error) (error, bool) {
+	if r.Context().Err() != nil {
+		return nil, false
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx), true
+	}
+	return err, true
+}
+
+func (s *server) whole(ctx context.Context, r *http.Request, req chat.GenerateRequest, rs *reply) error {
+	var text strings.Builder
+	gen, err := s.gen.Generate(ctx, req, func(d chat.Delta) error {
+		text.WriteString(d.Content)
+		return nil
+	})
+	if err != nil {
+		err, report := generationErr(r, ctx, err)
+		if !report {
+			s.log.DebugContext(r.Context(), "client went away during generation", "request_id", httpx.RequestID(r.Context()))
+			return nil
+		}
+		return err
+	}
+	rs.settle(gen)
+	httpx.WriteJSON(rs.w, http.StatusOK, rs.whole(text.String(), gen))
+	return nil
+}
+
+func (s *server) stream(ctx context.Context, r *http.Request, req chat.GenerateRequest, rs *reply, includeUsage bool) error {
+	// The status line waits for the first token, so that failures before
+	// it (unknown model, backend down) are proper HTTP errors.
+	gen, err := s.gen.Generate(ctx, req, func(d chat.Delta) error {
+		if err := rs.start(); err != nil {
+			return err
+		}
+		if d.Content == "" {
+			return nil
+		}
+		return rs.sse.Data(rs.deltaChunk(d.Content))
+	})
+	if err != nil {
+		err, report := generationErr(r, ctx, err)
+		if !report {
+			s.log.DebugContext(r.Context(), "client went away during generation", "request_id", httpx.RequestID(r.Context()))
+			return nil
+		}
+		if rs.sse == nil {
+			return err
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelError, "generation failed mid-stream",
+			slog.String("request_id", httpx.RequestID(r.Context())), slog.Any("err", err))
+		// Too late for a status: say it in the stream and end without
+		// [DONE], so no client mistakes the reply for complete.
+		_ = rs.sse.Data(httpx.ErrorBodyOf(err))
+		return nil
+	}
+	rs.settle(gen)
+	if err := rs.start(); err != nil {
+		return err
+	}
+	if err := rs.sse.Data(rs.finishChunk(gen.FinishReason)); err != nil {
+		return nil
+	}
+	if includeUsage {
+		if err := rs.sse.Data(rs.usageChunk(gen.Usage)); err != nil {
+			return nil
+		}
+	}
+	_ = rs.sse.Done()
+	return nil
+}
+
+func (s *server) modelList(ctx context.Context) ([]openai.Model, error) {
+	infos, err := s.gen.Models(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]openai.Model, 0, len(infos))
+	for _, m := range infos {
+		owner := m.OwnedBy
+		if owner == "" {
+			owner = s.cfg.OwnedBy
+		}
+		out = append(out, openai.Model{ID: m.ID, Object: openai.ObjectModel, Created: s.started.Unix(),
+			OwnedBy: owner, ContextLength: m.ContextLength})
+	}
+	return out, nil
+}
+
+func (s *server) models(w http.ResponseWriter, r *http.Request) error {
+	list, err := s.modelList(r.Context())
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, openai.ModelList{Object: openai.ObjectList, Data: list})
+	return nil
+}
+
+func (s *server) model(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	list, err := s.modelList(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, m := range list {
+		if m.ID == id {
+			httpx.WriteJSON(w, http.StatusOK, m)
+			return nil
+		}
+	}
+	return &chat.Error{Kind: chat.KindNotFound, Code: "model_not_found", Message: fmt.Sprintf("model %q not found", id)}
+}
