@@ -63,10 +63,27 @@ func (r *Run) Follow(ctx context.Context, from int, onDelta func(string) error) 
 			}
 		}
 		if final {
+			// The final status is published before it is stored and the
+			// conversation released; waiting for done means a follower that
+			// sees the end can act on it at once (read it back, undo).
+			select {
+			case <-r.done:
+			case <-ctx.Done():
+				return msg, ctx.Err()
+			}
 			return msg, runErr
 		}
 		select {
 		case <-changed:
+		case <-r.done:
+			// Ended without a final status: the reply never started.
+			r.mu.Lock()
+			msg, runErr = r.msg, r.err
+			final = r.msg.Status.Final()
+			r.mu.Unlock()
+			if !final {
+				return msg, runErr
+			}
 		case <-ctx.Done():
 			return r.Snapshot(), ctx.Err()
 		}
@@ -97,14 +114,21 @@ func (r *Run) update(f func(m *Message)) {
 // history (store the user message, drop the last reply), stores the
 // assistant placeholder and starts generation in its own goroutine.
 func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions, prepare func(c *Conversation) (*Message, error)) (*Run, error) {
-	r := &Run{ConversationID: convID, done: make(chan struct{}), changed: make(chan struct{})}
+	// The cancel function exists before the run is visible, so Stop,
+	// Shutdown and DeleteConversation can end it even while it prepares;
+	// the reply then ends at once as stopped.
+	// The reply outlives the request but keeps its values (request id).
+	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	r := &Run{ConversationID: convID, done: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
 	s.mu.Lock()
 	switch {
 	case s.closing:
 		s.mu.Unlock()
+		cancel(nil)
 		return nil, Errorf(KindUnavailable, "the server is shutting down; try again in a moment")
 	case s.runs[convID] != nil:
 		s.mu.Unlock()
+		cancel(nil)
 		return nil, errRunning()
 	}
 	s.runs[convID] = r // reserve the conversation while preparing
@@ -118,35 +142,37 @@ func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions
 		close(r.done)
 		s.wg.Done()
 	}
-
-	conv, err := s.store.GetConversation(ctx, convID)
-	if err != nil {
+	fail := func(err error) (*Run, error) {
+		r.mu.Lock()
+		r.err = err
+		r.mu.Unlock()
+		cancel(nil)
 		release()
 		return nil, err
 	}
+
+	conv, err := s.store.GetConversation(ctx, convID)
+	if err != nil {
+		return fail(conversationErr(err))
+	}
 	user, err := prepare(&conv)
 	if err != nil {
-		release()
-		return nil, err
+		return fail(err)
 	}
 	r.User = user
 	model := firstNonEmpty(opts.Model, conv.Model, s.cfg.DefaultModel)
 	asst, err := s.store.AppendMessage(ctx, Message{ConversationID: convID, Role: RoleAssistant,
 		Status: StatusStreaming, Model: model})
 	if err != nil {
-		release()
-		return nil, err
+		return fail(err)
 	}
-	r.msg = asst
+	r.update(func(m *Message) { *m = asst }) // from now on Attach sees the run
 
 	req := GenerateRequest{Model: model, Messages: promptOf(conv), Params: opts.Params}
 	if req.Params.MaxTokens <= 0 || (s.cfg.MaxTokens > 0 && req.Params.MaxTokens > s.cfg.MaxTokens) {
 		req.Params.MaxTokens = s.cfg.MaxTokens
 	}
-	// The reply outlives the request but keeps its values (request id).
-	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
 	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, s.cfg.ReplyTimeout, errReplyTimeout)
-	r.cancel = cancel
 	go func() {
 		defer release()
 		defer cancelTimeout()

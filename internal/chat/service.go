@@ -104,7 +104,7 @@ func (s *Service) GetConversation(ctx context.Context, id string) (Conversation,
 	}
 	c, err := s.store.GetConversation(ctx, id)
 	if err != nil {
-		return Conversation{}, false, err
+		return Conversation{}, false, conversationErr(err)
 	}
 	_, running := s.Attach(id)
 	return c, running, nil
@@ -131,7 +131,8 @@ func (s *Service) UpdateConversation(ctx context.Context, id string, p Conversat
 		t := strings.TrimSpace(*p.Title)
 		p.Title = &t
 	}
-	return s.store.UpdateConversation(ctx, id, p)
+	c, err := s.store.UpdateConversation(ctx, id, p)
+	return c, conversationErr(err)
 }
 
 // DeleteConversation stops a running reply, then deletes the conversation.
@@ -139,7 +140,7 @@ func (s *Service) DeleteConversation(ctx context.Context, id string) error {
 	if !ValidID(id) {
 		return errConversationNotFound()
 	}
-	if r, ok := s.Attach(id); ok {
+	if r, ok := s.lookup(id); ok {
 		r.cancel(errDeleted)
 		select {
 		case <-r.done:
@@ -147,7 +148,7 @@ func (s *Service) DeleteConversation(ctx context.Context, id string) error {
 			return ctx.Err()
 		}
 	}
-	return s.store.DeleteConversation(ctx, id)
+	return conversationErr(s.store.DeleteConversation(ctx, id))
 }
 
 func (s *Service) validatePatch(p ConversationPatch) error {
@@ -174,6 +175,11 @@ func (s *Service) validatePatch(p ConversationPatch) error {
 	return nil
 }
 
+// ValidateMessage reports whether content is acceptable as a user message
+// (non-empty UTF-8 text within MaxMessageBytes), so that a caller can
+// refuse it before creating anything for it.
+func (s *Service) ValidateMessage(content string) error { return s.validateContent(content) }
+
 func (s *Service) validateContent(content string) error {
 	if !utf8.ValidString(content) {
 		return Errorf(KindInvalid, "message must be valid UTF-8 text")
@@ -186,6 +192,15 @@ func (s *Service) validateContent(content string) error {
 			Message: fmt.Sprintf("message is longer than %d bytes", s.cfg.MaxMessageBytes)}
 	}
 	return nil
+}
+
+// conversationErr gives a store's not-found for a conversation id the
+// documented code, so clients can tell it from an unknown message or model.
+func conversationErr(err error) error {
+	if err != nil && KindOf(err) == KindNotFound && CodeOf(err) == "" {
+		return &Error{Kind: KindNotFound, Code: "conversation_not_found", Message: "conversation not found", Err: err}
+	}
+	return err
 }
 
 func errConversationNotFound() error {
@@ -288,12 +303,12 @@ func (s *Service) editHistory(ctx context.Context, id string, change func(Conver
 	if !ValidID(id) {
 		return Conversation{}, errConversationNotFound()
 	}
-	if _, running := s.Attach(id); running {
+	if _, running := s.lookup(id); running {
 		return Conversation{}, errRunning()
 	}
 	c, err := s.store.GetConversation(ctx, id)
 	if err != nil {
-		return Conversation{}, err
+		return Conversation{}, conversationErr(err)
 	}
 	if err := change(c); err != nil {
 		return Conversation{}, err
@@ -309,15 +324,26 @@ func errRunning() error {
 // Stop ends the running reply of a conversation; it is saved as stopped.
 // It reports whether a reply was running.
 func (s *Service) Stop(conversationID string) bool {
-	r, ok := s.Attach(conversationID)
+	r, ok := s.lookup(conversationID)
 	if ok {
 		r.cancel(errStopped)
 	}
 	return ok
 }
 
-// Attach returns the running reply of a conversation, if any.
+// Attach returns the running reply of a conversation, if any. A reply
+// still being prepared (its messages not yet stored) is not returned.
 func (s *Service) Attach(conversationID string) (*Run, bool) {
+	r, ok := s.lookup(conversationID)
+	if !ok || r.Snapshot().ID == "" {
+		return nil, false
+	}
+	return r, true
+}
+
+// lookup returns the run that holds a conversation, started or still
+// preparing: both forbid other changes to its history.
+func (s *Service) lookup(conversationID string) (*Run, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.runs[conversationID]

@@ -1,0 +1,156 @@
+// Package api is the HTTP edge of Parley's api service: the seed's
+// POST /chat, the conversation API under /api/conversations with its
+// server-sent reply streams, and the mount point of the OpenAI-compatible
+// /v1 routes. Handlers are thin: they decode, call chat.Service, and write
+// JSON or SSE; every error goes back through httpx.WriteError. The
+// conversation logic itself (durability, running replies) lives in chat.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// Config holds the limits of the HTTP layer. Message and prompt limits
+// belong to chat.ServiceConfig.
+type Config struct {
+	// MaxBodyBytes bounds a request body (default 1 MiB).
+	MaxBodyBytes int64
+	// KeepAlive is how often a reply stream sends an SSE comment while it
+	// waits for the model, so that proxies keep the connection open
+	// (default 15s).
+	KeepAlive time.Duration
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{MaxBodyBytes: 1 << 20, KeepAlive: 15 * time.Second}
+}
+
+// server holds the dependencies of the handlers.
+type server struct {
+	cfg Config
+	svc *chat.Service
+	gen chat.Generator
+	log *slog.Logger
+}
+
+// New returns the api service's routes: POST /chat, /api/conversations/...,
+// GET /api/models (what gen, the generator behind svc, can serve) and
+// /v1/... (delegated to v1, the OpenAI-compatible server the caller builds
+// over gen; nil answers 404 there). Unknown routes answer a JSON 404 and
+// known routes with the wrong method a JSON 405.
+//
+// New adds neither httpx.Middleware (request ids, access log, recovery)
+// nor the health endpoints: the caller wraps and mounts the handler once
+// for everything the process serves, using ReadyChecks for /readyz.
+func New(cfg Config, svc *chat.Service, gen chat.Generator, v1 http.Handler, log *slog.Logger) http.Handler {
+	def := DefaultConfig()
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = def.MaxBodyBytes
+	}
+	if cfg.KeepAlive <= 0 {
+		cfg.KeepAlive = def.KeepAlive
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &server{cfg: cfg, svc: svc, gen: gen, log: log}
+	mux := http.NewServeMux()
+	handle := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, h)) }
+
+	handle("POST /chat", s.chat)
+
+	handle("POST /api/conversations", s.createConversation)
+	handle("GET /api/conversations", s.listConversations)
+	handle("GET /api/conversations/{id}", s.getConversation)
+	handle("PATCH /api/conversations/{id}", s.updateConversation)
+	handle("DELETE /api/conversations/{id}", s.deleteConversation)
+	handle("POST /api/conversations/{id}/messages", s.sendMessage)
+	handle("POST /api/conversations/{id}/messages/{message_id}/edit", s.editMessage)
+	handle("POST /api/conversations/{id}/regenerate", s.regenerate)
+	handle("POST /api/conversations/{id}/undo", s.undo)
+	handle("POST /api/conversations/{id}/clear", s.clear)
+	handle("POST /api/conversations/{id}/stop", s.stop)
+	handle("GET /api/conversations/{id}/stream", s.attach)
+	handle("GET /api/models", s.models)
+
+	if v1 == nil {
+		v1 = httpx.NotFound(log)
+	}
+	mux.Handle("/v1/", v1)
+	return fallback(mux, log)
+}
+
+// ReadyChecks are the api's readiness checks for httpx.Health: the
+// database answers and the model backend lists at least one model.
+func ReadyChecks(store chat.Store, gen chat.Generator) map[string]httpx.Check {
+	return map[string]httpx.Check{
+		"database": store.Ping,
+		"model": func(ctx context.Context) error {
+			models, err := gen.Models(ctx)
+			if err != nil {
+				return err
+			}
+			if len(models) == 0 {
+				return chat.Errorf(chat.KindUnavailable, "no model is available")
+			}
+			return nil
+		},
+	}
+}
+
+// models lists what the model backend serves, for a model picker.
+func (s *server) models(w http.ResponseWriter, r *http.Request) error {
+	if s.gen == nil {
+		return chat.Errorf(chat.KindUnavailable, "no model backend is configured")
+	}
+	models, err := s.gen.Models(r.Context())
+	if err != nil {
+		return err
+	}
+	if models == nil {
+		models = []chat.ModelInfo{}
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"data": models})
+	return nil
+}
+
+// fallback answers requests no pattern matches with OpenAI-style JSON
+// instead of the mux's plain text: 405 (with Allow) when the path exists
+// for other methods, else 404.
+func fallback(mux *http.ServeMux, log *slog.Logger) http.Handler {
+	notFound := httpx.NotFound(log)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r) // it, not h, fills in r.PathValue
+			return
+		}
+		probe := &statusProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if probe.status != http.StatusMethodNotAllowed {
+			notFound.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Allow", probe.header.Get("Allow"))
+		httpx.WriteJSON(w, http.StatusMethodNotAllowed, httpx.ErrorBody{Error: httpx.ErrorDetail{
+			Message: "method " + r.Method + " not allowed for " + r.URL.Path,
+			Type:    chat.KindInvalid.String(), Code: "method_not_allowed"}})
+	})
+}
+
+// statusProbe records what the mux's own 404/405 handler would answer.
+type statusProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *statusProbe) Header() http.Header         { return p.header }
+func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *statusProbe) WriteHeader(code int)        { p.status = code }

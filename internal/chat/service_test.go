@@ -1,0 +1,431 @@
+package chat_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store/sqlite"
+)
+
+// scripted stands in for an external LLM: it emits its pieces in order and
+// can pause after some of them (until released or cancelled) or fail.
+type scripted struct {
+	pieces []string
+	// pauseAfter, if > 0, makes Generate signal paused after that many
+	// pieces and then wait for release or ctx.
+	pauseAfter int
+	paused     chan struct{}
+	release    chan struct{}
+	// fail, if not nil, is returned after all pieces.
+	fail error
+	// before runs at the start of Generate, e.g. to inspect the store.
+	before func(req chat.GenerateRequest)
+
+	mu       sync.Mutex
+	requests []chat.GenerateRequest
+}
+
+func (g *scripted) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
+	g.mu.Lock()
+	g.requests = append(g.requests, req)
+	g.mu.Unlock()
+	if g.before != nil {
+		g.before(req)
+	}
+	gen := chat.Generation{Model: "scripted", FinishReason: chat.FinishStop}
+	for i, p := range g.pieces {
+		if g.pauseAfter > 0 && i == g.pauseAfter {
+			close(g.paused)
+			select {
+			case <-g.release:
+			case <-ctx.Done():
+				return gen, context.Cause(ctx)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return gen, context.Cause(ctx)
+		}
+		if err := emit(chat.Delta{Content: p}); err != nil {
+			return gen, err
+		}
+		gen.Usage.CompletionTokens++
+	}
+	if g.fail != nil {
+		return gen, g.fail
+	}
+	return gen, nil
+}
+
+func (g *scripted) Models(context.Context) ([]chat.ModelInfo, error) {
+	return []chat.ModelInfo{{ID: "scripted"}}, nil
+}
+
+func pausing(after int, pieces ...string) *scripted {
+	return &scripted{pieces: pieces, pauseAfter: after, paused: make(chan struct{}), release: make(chan struct{})}
+}
+
+func openStore(t *testing.T) *sqlite.DB {
+	t.Helper()
+	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func newService(t *testing.T, db chat.Store, gen chat.Generator, cfg chat.ServiceConfig) *chat.Service {
+	t.Helper()
+	svc := chat.NewService(db, gen, cfg, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		svc.Shutdown(ctx)
+	})
+	return svc
+}
+
+func newConversation(t *testing.T, svc *chat.Service, c chat.Conversation) chat.Conversation {
+	t.Helper()
+	c, err := svc.CreateConversation(t.Context(), c)
+	if err != nil {
+		t.Fatalf("create conversation: %v", err)
+	}
+	return c
+}
+
+func lastMessage(t *testing.T, db chat.Store, id string) chat.Message {
+	t.Helper()
+	c, err := db.GetConversation(context.Background(), id)
+	if err != nil {
+		t.Fatalf("get conversation: %v", err)
+	}
+	if len(c.Messages) == 0 {
+		t.Fatal("conversation has no messages")
+	}
+	return c.Messages[len(c.Messages)-1]
+}
+
+func TestUserMessageCommittedBeforeModelIsCalled(t *testing.T) {
+	db := openStore(t)
+	gen := &scripted{pieces: []string{"ok"}}
+	svc := newService(t, db, gen, chat.ServiceConfig{})
+	c := newConversation(t, svc, chat.Conversation{})
+	var seen []chat.Message
+	gen.before = func(chat.GenerateRequest) {
+		got, err := db.GetConversation(context.Background(), c.ID)
+		if err != nil {
+			t.Errorf("store read inside Generate: %v", err)
+			return
+		}
+		seen = got.Messages
+	}
+	run, err := svc.Send(t.Context(), c.ID, "remember me", chat.ReplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run.Wait(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[0].Role != chat.RoleUser || seen[0].Content != "remember me" ||
+		seen[1].Role != chat.RoleAssistant || seen[1].Status != chat.StatusStreaming {
+		t.Fatalf("store inside Generate held %+v, want the user message and a streaming placeholder", seen)
+	}
+}
+
+func TestStreamingReplyIsSavedPeriodically(t *testing.T) {
+	db := openStore(t)
+	gen := pausing(3, "one ", "two ", "three ", "four")
+	svc := newService(t, db, gen, chat.ServiceConfig{SaveInterval: time.Nanosecond})
+	c := newConversation(t, svc, chat.Conversation{})
+	run, err := svc.Send(t.Context(), c.ID, "count", chat.ReplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gen.paused
+	m := lastMessage(t, db, c.ID)
+	if m.Status != chat.StatusStreaming || m.Content != "one two three " {
+		t.Fatalf("mid-stream store has %q (%s), want %q streaming", m.Content, m.Status, "one two three ")
+	}
+	close(gen.release)
+	final, err := run.Wait(t.Context())
+	if err != nil || final.Status != chat.StatusComplete || final.Content != "one two three four" {
+		t.Fatalf("final %+v, %v", final, err)
+	}
+	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusComplete || m.Content != final.Content || m.OutputTokens != 4 {
+		t.Fatalf("stored final %+v", m)
+	}
+}
+
+func TestShutdownStopsRunningRepliesAndSavesThem(t *testing.T) {
+	db := openStore(t)
+	gen := pausing(1, "partial ", "never")
+	svc := newService(t, db, gen, chat.ServiceConfig{})
+	c := newConversation(t, svc, chat.Conversation{})
+	run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gen.paused
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	svc.Shutdown(ctx)
+	select {
+	case <-run.Done():
+	default:
+		t.Fatal("Shutdown returned while a reply was still running")
+	}
+	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusStopped || m.Content != "partial " {
+		t.Fatalf("after shutdown the reply is %q (%s), want %q stopped", m.Content, m.Status, "partial ")
+	}
+	if _, err := svc.Send(t.Context(), c.ID, "again", chat.ReplyOptions{}); chat.KindOf(err) != chat.KindUnavailable {
+		t.Fatalf("Send after Shutdown: %v, want KindUnavailable", err)
+	}
+}
+
+func TestReplyTimeoutFails(t *testing.T) {
+	db := openStore(t)
+	gen := pausing(1, "slow ", "never")
+	svc := newService(t, db, gen, chat.ServiceConfig{ReplyTimeout: 30 * time.Millisecond})
+	c := newConversation(t, svc, chat.Conversation{})
+	run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := run.Wait(t.Context())
+	if chat.KindOf(err) != chat.KindTimeout || msg.Status != chat.StatusFailed || msg.Error == "" {
+		t.Fatalf("timed-out reply: %+v, %v; want failed with KindTimeout", msg, err)
+	}
+	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusFailed || m.Content != "slow " {
+		t.Fatalf("stored %+v", m)
+	}
+}
+
+func TestModelFailureKeepsUserMessage(t *testing.T) {
+	db := openStore(t)
+	down := chat.E(chat.KindUnavailable, "model backend unreachable", errors.New("dial tcp: refused"))
+	svc := newService(t, db, &scripted{fail: down}, chat.ServiceConfig{})
+	c := newConversation(t, svc, chat.Conversation{})
+	run, err := svc.Send(t.Context(), c.ID, "are you there?", chat.ReplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := run.Wait(t.Context())
+	if chat.KindOf(err) != chat.KindUnavailable || msg.Status != chat.StatusFailed || msg.Error != "model backend unreachable" {
+		t.Fatalf("failed reply %+v, %v", msg, err)
+	}
+	got, _, err := svc.GetConversation(t.Context(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Messages) != 2 || got.Messages[0].Content != "are you there?" || got.Messages[1].Status != chat.StatusFailed {
+		t.Fatalf("stored %+v", got.Messages)
+	}
+}
+
+func TestStopAndFollow(t *testing.T) {
+	db := openStore(t)
+	gen := pausing(2, "a", "b", "c")
+	svc := newService(t, db, gen, chat.ServiceConfig{})
+	c := newConversation(t, svc, chat.Conversation{})
+	run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Send(t.Context(), c.ID, "second", chat.ReplyOptions{}); chat.KindOf(err) != chat.KindConflict {
+		t.Fatalf("Send while running: %v, want conflict", err)
+	}
+	if _, err := svc.Undo(t.Context(), c.ID); chat.KindOf(err) != chat.KindConflict {
+		t.Fatalf("Undo while running: %v, want conflict", err)
+	}
+	<-gen.paused
+	if !svc.Stop(c.ID) {
+		t.Fatal("Stop found nothing running")
+	}
+	var text strings.Builder
+	msg, err := run.Follow(t.Context(), 0, func(s string) error { text.WriteString(s); return nil })
+	if err != nil || msg.Status != chat.StatusStopped || text.String() != "ab" {
+		t.Fatalf("Follow: %q %+v %v", text.String(), msg, err)
+	}
+	// Once Follow has seen the end, the conversation is free and the
+	// final state stored: a client acting on "done" must not race it.
+	if _, running := svc.Attach(c.ID); running {
+		t.Fatal("run still attached after Follow returned")
+	}
+	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusStopped || m.Content != "ab" {
+		t.Fatalf("stored %+v", m)
+	}
+	if svc.Stop(c.ID) {
+		t.Fatal("Stop reported a run after it ended")
+	}
+}
+
+func TestDeleteWhileRunning(t *testing.T) {
+	db := openStore(t)
+	gen := pausing(1, "a", "b")
+	svc := newService(t, db, gen, chat.ServiceConfig{})
+	c := newConversation(t, svc, chat.Conversation{})
+	run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-gen.paused
+	if err := svc.DeleteConversation(t.Context(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	<-run.Done()
+	if _, _, err := svc.GetConversation(t.Context(), c.ID); chat.KindOf(err) != chat.KindNotFound {
+		t.Fatalf("get deleted conversation: %v", err)
+	}
+}
+
+func TestTitleFromFirstMessage(t *testing.T) {
+	long := strings.Repeat("word ", 30)
+	tests := []struct {
+		name, preset, content, want string
+	}{
+		{"short", "", "Tell me a joke", "Tell me a joke"},
+		{"first line", "", "\n\n  Plan a trip  \nwith details", "Plan a trip"},
+		{"spaces collapse", "", "a\t\tb   c", "a b c"},
+		{"long cut at word", "", long, strings.TrimSpace(strings.Repeat("word ", 12)) + "…"},
+		{"unicode", "", strings.Repeat("é", 70), strings.Repeat("é", 60) + "…"},
+		{"preset kept", "My title", "hello", "My title"},
+	}
+	db := openStore(t)
+	svc := newService(t, db, &scripted{pieces: []string{"ok"}}, chat.ServiceConfig{})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newConversation(t, svc, chat.Conversation{Title: tt.preset})
+			run, err := svc.Send(t.Context(), c.ID, tt.content, chat.ReplyOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := run.Wait(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			got, _, err := svc.GetConversation(t.Context(), c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Title != tt.want {
+				t.Fatalf("title %q, want %q", got.Title, tt.want)
+			}
+		})
+	}
+}
+
+func TestSystemPromptAndHistoryReachTheModel(t *testing.T) {
+	db := openStore(t)
+	gen := &scripted{pieces: []string{"fine"}}
+	svc := newService(t, db, gen, chat.ServiceConfig{})
+	c := newConversation(t, svc, chat.Conversation{SystemPrompt: "Be brief.", Model: "m1"})
+	for _, content := range []string{"one", "two"} {
+		run, err := svc.Send(t.Context(), c.ID, content, chat.ReplyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := run.Wait(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := gen.requests[len(gen.requests)-1]
+	want := []chat.Turn{{Role: chat.RoleSystem, Content: "Be brief."}, {Role: chat.RoleUser, Content: "one"},
+		{Role: chat.RoleAssistant, Content: "fine"}, {Role: chat.RoleUser, Content: "two"}}
+	if req.Model != "m1" || len(req.Messages) != len(want) {
+		t.Fatalf("request %+v", req)
+	}
+	for i := range want {
+		if req.Messages[i] != want[i] {
+			t.Fatalf("turn %d = %+v, want %+v", i, req.Messages[i], want[i])
+		}
+	}
+}
+
+func TestValidation(t *testing.T) {
+	db := openStore(t)
+	svc := newService(t, db, &scripted{pieces: []string{"ok"}}, chat.ServiceConfig{MaxMessageBytes: 10})
+	c := newConversation(t, svc, chat.Conversation{})
+	tests := []struct {
+		name    string
+		convID  string
+		content string
+		kind    chat.Kind
+	}{
+		{"empty", c.ID, "   ", chat.KindInvalid},
+		{"too long", c.ID, strings.Repeat("x", 11), chat.KindTooLarge},
+		{"bad utf8", c.ID, "\xff", chat.KindInvalid},
+		{"bad id", "nope", "hi", chat.KindNotFound},
+		{"unknown conversation", chat.NewID(), "hi", chat.KindNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := svc.Send(t.Context(), tt.convID, tt.content, chat.ReplyOptions{}); chat.KindOf(err) != tt.kind {
+				t.Fatalf("Send: %v, want kind %v", err, tt.kind)
+			}
+		})
+	}
+	if got, _, _ := svc.GetConversation(t.Context(), c.ID); len(got.Messages) != 0 {
+		t.Fatalf("refused messages were stored: %+v", got.Messages)
+	}
+}
+
+// pausingStore holds the real store's AppendMessage of an assistant
+// placeholder until released, to act while a reply is being prepared.
+type pausingStore struct {
+	chat.Store
+	paused  chan struct{}
+	release chan struct{}
+}
+
+func (s *pausingStore) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
+	if m.Role == chat.RoleAssistant {
+		close(s.paused)
+		<-s.release
+	}
+	return s.Store.AppendMessage(ctx, m)
+}
+
+func TestStopWhilePreparing(t *testing.T) {
+	db := &pausingStore{Store: openStore(t), paused: make(chan struct{}), release: make(chan struct{})}
+	gen := &scripted{pieces: []string{"never"}}
+	svc := newService(t, db, gen, chat.ServiceConfig{})
+	c := newConversation(t, svc, chat.Conversation{})
+	type sent struct {
+		run *chat.Run
+		err error
+	}
+	res := make(chan sent, 1)
+	go func() {
+		run, err := svc.Send(context.Background(), c.ID, "hi", chat.ReplyOptions{})
+		res <- sent{run, err}
+	}()
+	<-db.paused
+	if _, err := svc.Clear(t.Context(), c.ID); chat.KindOf(err) != chat.KindConflict {
+		t.Fatalf("Clear while preparing: %v, want conflict", err)
+	}
+	if _, ok := svc.Attach(c.ID); ok {
+		t.Fatal("Attach returned a reply that has not started")
+	}
+	if !svc.Stop(c.ID) {
+		t.Fatal("Stop did not see the reply being prepared")
+	}
+	close(db.release)
+	r := <-res
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	msg, err := r.run.Wait(t.Context())
+	if err != nil || msg.Status != chat.StatusStopped || msg.Content != "" {
+		t.Fatalf("reply stopped while preparing: %+v, %v", msg, err)
+	}
+	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusStopped {
+		t.Fatalf("stored %+v", m)
+	}
+}
