@@ -1,0 +1,70 @@
+//go:build !purego
+
+package tensor
+
+// Assembly kernels: float_amd64.s (float dots, activation quantizer),
+// quant_amd64.s (32-element block formats), kquant_amd64.s (K-quants),
+// multi_amd64.s (four-vector MatMul kernels), ops_amd64.s (exp, SwiGLU,
+// axpy). Each mirrors a pure-Go reference; pointers address the first
+// element, n counts elements, nb 32-element blocks, nsb 256-element
+// super-blocks, and the Go wrappers bounds-check the buffers before calling.
+
+//go:noescape
+func dotF32AVX2(a, b *float32, n int) float32
+
+//go:noescape
+func dotF16AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func dotBF16AVX2(w *byte, x *float32, n int) float32
+
+//go:noescape
+func quantizeActAVX2(x *float32, qs *int8, d *float32, sum16 *int32, nb int)
+
+//go:noescape
+func dotQ8_0AVX2(w *byte, x *int8, d *float32, nb int) float32
+
+//go:noescape
+func dotQ4_0AVX2(w *byte, x *int8, d, s *float32, nb int) float32
+
+//go:noescape
+func dotQ4_1AVX2(w *byte, x *int8, d, s *float32, nb int) float32
+
+//go:noescape
+func dotQ5_0AVX2(w *byte, x *int8, d, s *float32, nb int) float32
+
+//go:noescape
+func dotQ5_1AVX2(w *byte, x *int8, d, s *float32, nb int) float32
+
+//go:noescape
+func dotQ4_KAVX2(w *byte, x *int8, d, s *float32, nsb int) float32
+
+//go:noescape
+func dotQ5_KAVX2(w *byte, x *int8, d, s *float32, nsb int) float32
+
+//go:noescape
+func dotQ6_KAVX2(w *byte, x *int8, d *float32, nsb int) float32
+
+//go:noescape
+func expSubSumAVX2(x *float32, n int, m float32) float64
+
+//go:noescape
+func swigluAVX2(dst, gate, up *float32, n int)
+
+//go:noescape
+func axpyAVX2(dst, x *float32, alpha float32, n int)
+
+//go:noescape
+func dotQ8_0x4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
+
+//go:noescape
+func dotQ4_0x4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
+
+//go:noescape
+func dotQ5_0x4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
+
+//go:noescape
+func dotQ4_Kx4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
+
+//go:noescape
+func dotQ6_Kx4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)

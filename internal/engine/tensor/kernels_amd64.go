@@ -1,0 +1,179 @@
+//go:build !purego
+
+package tensor
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// useAVX2 selects the assembly kernels: they need AVX2 for the integer
+// multiply-adds, FMA for the accumulators and F16C for the fp16 scales.
+var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+
+// archKernel returns the assembly row kernel for t, or nils to use the
+// reference.
+func archKernel(t Type) (floatDot, quantDot) {
+	if !useAVX2 {
+		return nil, nil
+	}
+	switch t {
+	case F32:
+		return func(w []byte, x []float32) float32 {
+			if len(x) == 0 {
+				return 0
+			}
+			_ = w[4*len(x)-1]
+			return dotF32AVX2(f32view(w), &x[0], len(x))
+		}, nil
+	case F16:
+		return func(w []byte, x []float32) float32 {
+			if len(x) == 0 {
+				return 0
+			}
+			_ = w[2*len(x)-1]
+			return dotF16AVX2(&w[0], &x[0], len(x))
+		}, nil
+	case BF16:
+		return func(w []byte, x []float32) float32 {
+			if len(x) == 0 {
+				return 0
+			}
+			_ = w[2*len(x)-1]
+			return dotBF16AVX2(&w[0], &x[0], len(x))
+		}, nil
+	case Q8_0:
+		return nil, func(w []byte, a *q8Act) float32 {
+			nb := len(a.d)
+			_ = w[34*nb-1]
+			return dotQ8_0AVX2(&w[0], &a.qs[0], &a.d[0], nb)
+		}
+	case Q4_0:
+		return nil, blockKernel(dotQ4_0AVX2, 18)
+	case Q4_1:
+		return nil, blockKernel(dotQ4_1AVX2, 20)
+	case Q5_0:
+		return nil, blockKernel(dotQ5_0AVX2, 22)
+	case Q5_1:
+		return nil, blockKernel(dotQ5_1AVX2, 24)
+	case Q4_K:
+		return nil, kBlockKernel(dotQ4_KAVX2, 144)
+	case Q5_K:
+		return nil, kBlockKernel(dotQ5_KAVX2, 176)
+	case Q6_K:
+		return nil, func(w []byte, a *q8Act) float32 {
+			nsb := len(a.d) / 8
+			_ = w[210*nsb-1]
+			return dotQ6_KAVX2(&w[0], &a.qs[0], &a.d[0], nsb)
+		}
+	}
+	return nil, nil
+}
+
+func blockKernel(k func(w *byte, x *int8, d, s *float32, nb int) float32, size int) quantDot {
+	return func(w []byte, a *q8Act) float32 {
+		nb := len(a.d)
+		_ = w[size*nb-1]
+		_ = a.s[nb-1]
+		return k(&w[0], &a.qs[0], &a.d[0], &a.s[0], nb)
+	}
+}
+
+func archQuantizeAct(a *q8Act, x []float32) bool {
+	if !useAVX2 || len(x) == 0 {
+		return false
+	}
+	nb := len(x) / 32
+	_, _, _ = a.qs[32*nb-1], a.d[nb-1], a.sum16[2*nb-1]
+	quantizeActAVX2(&x[0], &a.qs[0], &a.d[0], &a.sum16[0], nb)
+	a.finishSums()
+	return true
+}
+
+func archDotF32(a, b []float32) (float32, bool) {
+	if !useAVX2 || len(a) == 0 {
+		return 0, false
+	}
+	_ = b[len(a)-1]
+	return dotF32AVX2(&a[0], &b[0], len(a)), true
+}
+
+// f32view reinterprets F32 weight bytes in place (x86 loads unaligned
+// floats fine).
+func f32view(w []byte) *float32 { return (*float32)(unsafe.Pointer(unsafe.SliceData(w))) }
+
+// kBlockKernel adapts a K-quant kernel, which counts 256-element super-blocks.
+func kBlockKernel(k func(w *byte, x *int8, d, s *float32, nsb int) float32, size int) quantDot {
+	return func(w []byte, a *q8Act) float32 {
+		nsb := len(a.d) / 8
+		_ = w[size*nsb-1]
+		_ = a.s[8*nsb-1]
+		return k(&w[0], &a.qs[0], &a.d[0], &a.s[0], nsb)
+	}
+}
+
+// archExpSubSum sets x[i] = exp(x[i]-m) over the longest multiple-of-8
+// prefix and returns how many it did and their sum.
+func archExpSubSum(x []float32, m float32) (int, float64) {
+	n := len(x) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0, 0
+	}
+	return n, expSubSumAVX2(&x[0], n, m)
+}
+
+// archSwiGLU does a multiple-of-8 prefix of SwiGLU (up nil: SiLU).
+func archSwiGLU(dst, gate, up []float32) int {
+	n := len(gate) &^ 7
+	if !useAVX2 || n == 0 {
+		return 0
+	}
+	_ = dst[n-1]
+	var u *float32
+	if up != nil {
+		u = &up[:n][0]
+	}
+	swigluAVX2(&dst[0], &gate[0], u, n)
+	return n
+}
+
+func archAxpy(dst []float32, alpha float32, x []float32) bool {
+	if !useAVX2 || len(dst) == 0 {
+		return false
+	}
+	_ = x[len(dst)-1]
+	axpyAVX2(&dst[0], &x[0], alpha, len(dst))
+	return true
+}
+
+// archKernel4 returns a kernel computing one row against four consecutive
+// vectors of a batch (a holds at least four), or nil.
+func archKernel4(t Type) quad {
+	if !useAVX2 {
+		return nil
+	}
+	var k func(w *byte, x *int8, d, s *float32, nb int, out *float32)
+	size := 0
+	switch t {
+	case Q8_0:
+		k, size = dotQ8_0x4AVX2, 34
+	case Q4_0:
+		k, size = dotQ4_0x4AVX2, 18
+	case Q5_0:
+		k, size = dotQ5_0x4AVX2, 22
+	case Q4_K:
+		k, size = dotQ4_Kx4AVX2, 144
+	case Q6_K:
+		k, size = dotQ6_Kx4AVX2, 210
+	default:
+		return nil
+	}
+	per := t.BlockSize() / 32 // nb counts 32-element blocks
+	return func(w []byte, a *q8Act, nb int, out *[4]float32) {
+		_ = w[size*(nb/per)-1]
+		_ = a.qs[4*32*nb-1]
+		_ = a.s[4*nb-1]
+		k(&w[0], &a.qs[0], &a.d[0], &a.s[0], nb, &out[0])
+	}
+}

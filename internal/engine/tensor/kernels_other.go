@@ -1,0 +1,19 @@
+//go:build purego || !amd64
+
+package tensor
+
+// Without assembly every kernel is the pure-Go reference.
+
+func archKernel(Type) (floatDot, quantDot) { return nil, nil }
+
+func archQuantizeAct(*q8Act, []float32) bool { return false }
+
+func archDotF32(a, b []float32) (float32, bool) { return 0, false }
+
+func archExpSubSum([]float32, float32) (int, float64) { return 0, 0 }
+
+func archSwiGLU(dst, gate, up []float32) int { return 0 }
+
+func archAxpy([]float32, float32, []float32) bool { return false }
+
+func archKernel4(Type) quad { return nil }
