@@ -1,0 +1,80 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/parley-chat/parley/internal/engine/gguf"
+	"github.com/parley-chat/parley/internal/engine/model"
+	"github.com/parley-chat/parley/internal/engine/tensor"
+)
+
+// flatModel is a random model whose final norm weights are zero, so every
+// logit is 0 and greedy decoding always picks token 0.
+func flatModel(t *testing.T, meta ...gguf.KV) *Model {
+	t.Helper()
+	var buf bytes.Buffer
+	err := model.WriteSynthetic(&buf, model.Synthetic{Arch: "llama", Embd: 32, Layers: 1, Heads: 2, HeadsKV: 1,
+		FFN: 32, Vocab: 8, ContextLength: 32, Type: tensor.F32, Meta: meta})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kvs []gguf.KV
+	for _, k := range f.Keys() {
+		v, _ := f.Value(k)
+		kvs = append(kvs, gguf.KV{Key: k, Value: v})
+	}
+	var ts []gguf.TensorData
+	for _, ti := range f.Tensors {
+		data := f.TensorData(ti)
+		if ti.Name == "output_norm.weight" {
+			data = make([]byte, len(data))
+		}
+		ts = append(ts, gguf.TensorData{Name: ti.Name, Dims: ti.Dims, Type: ti.Type, Data: data})
+	}
+	buf.Reset()
+	if err := gguf.Write(&buf, kvs, ts); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = gguf.Parse(buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(f, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func TestEndOfGeneration(t *testing.T) {
+	tokens := []string{"<unk>", "<s>", "a", "b", "c", "d", "e", "f"}
+	tests := []struct {
+		name       string
+		meta       []gguf.KV
+		wantFinish FinishReason
+		wantN      int
+	}{
+		{"eos id", []gguf.KV{{Key: "tokenizer.ggml.eos_token_id", Value: uint32(0)}}, FinishEOG, 0},
+		{"eot id", []gguf.KV{{Key: "tokenizer.ggml.eos_token_id", Value: uint32(3)}, {Key: "tokenizer.ggml.eot_token_id", Value: uint32(0)}}, FinishEOG, 0},
+		{"end-of-turn text", []gguf.KV{{Key: "tokenizer.ggml.tokens", Value: append([]string{"<|im_end|>"}, tokens[1:]...)}}, FinishEOG, 0},
+		{"no end token", []gguf.KV{{Key: "tokenizer.ggml.tokens", Value: tokens}}, FinishMaxTokens, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := flatModel(t, tc.meta...)
+			ids, res, err := collect(context.Background(), m, []int{1, 2}, Params{MaxTokens: 5})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Finish != tc.wantFinish || len(ids) != tc.wantN {
+				t.Errorf("finish %q after %v, want %q after %d tokens", res.Finish, ids, tc.wantFinish, tc.wantN)
+			}
+		})
+	}
+}

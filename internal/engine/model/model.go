@@ -1,0 +1,135 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/parley-chat/parley/internal/engine/gguf"
+	"github.com/parley-chat/parley/internal/engine/kvcache"
+	"github.com/parley-chat/parley/internal/engine/tensor"
+)
+
+// ErrContextFull reports tokens that do not fit in a session's context.
+var ErrContextFull = errors.New("context window full")
+
+// Options tune how a Model runs.
+type Options struct {
+	// Pool runs the matrix kernels; nil runs them on the calling goroutine.
+	Pool *tensor.Pool
+	// BatchSize is how many prompt tokens go through the network together
+	// (matrix-matrix products); 0 means 64.
+	BatchSize int
+}
+
+// Model is a loaded network: hyper-parameters and weights bound to a GGUF
+// file, which must stay open while the Model is used. A Model is read-only
+// and may serve several Sessions at once.
+type Model struct {
+	Config Config
+	w      *weights
+	freqs  []float32
+	pool   *tensor.Pool
+	batch  int
+	scale  float32 // attention score scale 1/sqrt(HeadDim)
+	// parallelAttention is parallelAttentionWork; tests lower it.
+	parallelAttention int
+}
+
+// New binds the architecture named by general.architecture to f's tensors.
+func New(f *gguf.File, opts Options) (*Model, error) {
+	a, err := lookupArch(f.Architecture())
+	if err != nil {
+		return nil, err
+	}
+	c, err := readConfig(f, a)
+	if err != nil {
+		return nil, err
+	}
+	w, err := bindWeights(f, a, &c)
+	if err != nil {
+		return nil, err
+	}
+	batch := opts.BatchSize
+	if batch <= 0 {
+		batch = 64
+	}
+	return &Model{
+		Config: c,
+		w:      w,
+		freqs:  ropeFreqs(c, w.ropeFactors),
+		pool:   opts.Pool,
+		batch:  batch,
+		scale:  float32(1 / math.Sqrt(float64(c.HeadDim))),
+
+		parallelAttention: parallelAttentionWork,
+	}, nil
+}
+
+// Session is one sequence being processed: its KV cache and scratch
+// buffers. It is not safe for concurrent use; use one Session per request.
+type Session struct {
+	m     *Model
+	cache *kvcache.Cache
+	// Scratch, sized for m.batch tokens.
+	x, xb, q, k, v, att, o []float32
+	gate, up               []float32
+	logits                 []float32
+	scores                 [][]float32 // per attention worker
+}
+
+// NewSession starts an empty sequence holding at most ctxLen tokens
+// (0 or more than the trained window means the trained window).
+func (m *Model) NewSession(ctxLen int) (*Session, error) {
+	c := m.Config
+	if ctxLen <= 0 || ctxLen > c.ContextLength {
+		ctxLen = c.ContextLength
+	}
+	kv, err := kvcache.New(c.Layers, c.HeadsKV*c.HeadDim, ctxLen)
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	n := m.batch
+	qDim, kvDim := c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
+	return &Session{
+		m: m, cache: kv,
+		x: make([]float32, n*c.Embd), xb: make([]float32, n*c.Embd), o: make([]float32, n*c.Embd),
+		q: make([]float32, n*qDim), att: make([]float32, n*qDim),
+		k: make([]float32, n*kvDim), v: make([]float32, n*kvDim),
+		gate: make([]float32, n*c.FFN), up: make([]float32, n*c.FFN),
+		logits: make([]float32, c.Vocab),
+	}, nil
+}
+
+// Len is the number of tokens processed so far.
+func (s *Session) Len() int { return s.cache.Len() }
+
+// Cap is the session's context window.
+func (s *Session) Cap() int { return s.cache.Cap() }
+
+// Truncate rewinds the sequence to its first n tokens.
+func (s *Session) Truncate(n int) { s.cache.Truncate(n) }
+
+// Forward appends tokens to the sequence and returns the logits predicting
+// the token after the last one. The slice is reused by the next call.
+func (s *Session) Forward(tokens []int) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("model: no tokens to process")
+	}
+	if s.Len()+len(tokens) > s.Cap() {
+		return nil, fmt.Errorf("model: %d tokens after %d do not fit in %d: %w", len(tokens), s.Len(), s.Cap(), ErrContextFull)
+	}
+	for _, t := range tokens {
+		if t < 0 || t >= s.m.Config.Vocab {
+			return nil, fmt.Errorf("model: token id %d outside the vocabulary of %d", t, s.m.Config.Vocab)
+		}
+	}
+	for len(tokens) > 0 {
+		n := min(len(tokens), s.m.batch)
+		if err := s.forwardBatch(tokens[:n]); err != nil {
+			return nil, err
+		}
+		tokens = tokens[n:]
+	}
+	return s.logits, nil
+}

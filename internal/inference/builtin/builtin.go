@@ -1,0 +1,252 @@
+// Package builtin is the chat.Generator of Parley's own inference engine:
+// it owns a loaded GGUF model with its tokenizer and chat template, turns
+// requests into token ids, runs the engine, and streams the reply back as
+// text, holding back partial UTF-8 and anything that may turn out to be a
+// stop string.
+package builtin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/chattemplate"
+	"github.com/parley-chat/parley/internal/engine"
+	"github.com/parley-chat/parley/internal/engine/sample"
+	"github.com/parley-chat/parley/internal/tokenizer"
+)
+
+// Sampling defaults when a request leaves a parameter unset: llama.cpp's.
+const (
+	DefaultTemperature = 0.8
+	DefaultTopK        = 40
+	DefaultTopP        = 0.95
+	DefaultMinP        = 0.05
+)
+
+// Config configures Open.
+type Config struct {
+	// ModelPath is the GGUF file to load.
+	ModelPath string
+	// ID names the model in requests and listings; "" means the file name
+	// without its extension ("stories260K").
+	ID string
+	// Engine tunes the engine (context window, threads, batch size).
+	Engine engine.Options
+	// MaxTokens caps a reply when the request sets no limit; 0 means the
+	// context window is the only limit.
+	MaxTokens int
+	// OwnedBy is reported in Models; "" means "parley".
+	OwnedBy string
+}
+
+// Generator serves one loaded model. It is safe for concurrent use;
+// the engine runs one generation at a time.
+type Generator struct {
+	id      string
+	ownedBy string
+	model   *engine.Model
+	tok     *tokenizer.Tokenizer
+	tmpl    *chattemplate.Template
+	bosText string
+	maxTok  int
+	// eog are end-of-generation ids the tokenizer knows beyond the ones
+	// the engine reads from the metadata itself.
+	eog []int
+}
+
+var _ chat.Generator = (*Generator)(nil)
+
+// Open loads the model at cfg.ModelPath.
+func Open(cfg Config) (*Generator, error) {
+	m, err := engine.Load(cfg.ModelPath, cfg.Engine)
+	if err != nil {
+		return nil, fmt.Errorf("builtin: %w", err)
+	}
+	id := cfg.ID
+	if id == "" {
+		id = ModelID(cfg.ModelPath)
+	}
+	g, err := New(id, m, cfg)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	return g, nil
+}
+
+// ModelID derives a model id from a file path: the base name without its
+// extension.
+func ModelID(path string) string {
+	base := filepath.Base(path)
+	return strings.TrimSuffix(base, filepath.Ext(base))
+}
+
+// New serves an already loaded model under id; Close will close it.
+func New(id string, m *engine.Model, cfg Config) (*Generator, error) {
+	tok, err := tokenizer.FromGGUF(m.File())
+	if err != nil {
+		return nil, fmt.Errorf("builtin: model %s: %w", id, err)
+	}
+	if tok.Size() != m.Config().Vocab {
+		return nil, fmt.Errorf("builtin: model %s: tokenizer has %d tokens, the network %d", id, tok.Size(), m.Config().Vocab)
+	}
+	tmpl, err := chattemplate.FromGGUF(m.File())
+	if err != nil {
+		return nil, fmt.Errorf("builtin: model %s: %w", id, err)
+	}
+	owned := cfg.OwnedBy
+	if owned == "" {
+		owned = "parley"
+	}
+	g := &Generator{id: id, ownedBy: owned, model: m, tok: tok, tmpl: tmpl, maxTok: cfg.MaxTokens}
+	if tok.BOS() != tokenizer.NoToken {
+		g.bosText = tok.Text(tok.BOS())
+	}
+	for id := range tok.Size() {
+		if tok.IsEOG(id) && !m.IsEOG(id) {
+			g.eog = append(g.eog, id)
+		}
+	}
+	return g, nil
+}
+
+// Close releases the model.
+func (g *Generator) Close() error { return g.model.Close() }
+
+// ID is the model id this generator answers to.
+func (g *Generator) ID() string { return g.id }
+
+// Models lists the one loaded model.
+func (g *Generator) Models(context.Context) ([]chat.ModelInfo, error) {
+	return []chat.ModelInfo{{ID: g.id, OwnedBy: g.ownedBy, ContextLength: g.model.ContextLength()}}, nil
+}
+
+// Generate implements chat.Generator.
+func (g *Generator) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
+	gen := chat.Generation{Model: g.id}
+	if req.Model != "" && req.Model != g.id {
+		return gen, chat.Errorf(chat.KindNotFound, "model %q not found (this backend serves %q)", req.Model, g.id)
+	}
+	prompt, err := g.promptTokens(req)
+	if err != nil {
+		return gen, err
+	}
+	gen.Usage.PromptTokens = len(prompt)
+	if len(prompt) >= g.model.ContextLength() {
+		return gen, chat.Errorf(chat.KindInvalid, "the prompt is %d tokens long; the model's context window is %d", len(prompt), g.model.ContextLength())
+	}
+	params, err := g.params(req.Params)
+	if err != nil {
+		return gen, err
+	}
+	out := newStream(g.tok, req.Params.Stop, emit)
+	res, err := g.model.Generate(ctx, prompt, params, out.token)
+	gen.Usage.CompletionTokens = res.GeneratedTokens
+	switch res.Finish {
+	case engine.FinishEOG, engine.FinishStopped:
+		gen.FinishReason = chat.FinishStop
+	case engine.FinishMaxTokens, engine.FinishContext:
+		gen.FinishReason = chat.FinishLength
+	}
+	if err != nil {
+		return gen, g.generateError(ctx, out, err)
+	}
+	if !out.stopped {
+		if err := out.finish(); err != nil {
+			return gen, err
+		}
+	}
+	if out.stopped {
+		gen.FinishReason = chat.FinishStop
+	}
+	return gen, nil
+}
+
+func (g *Generator) generateError(ctx context.Context, out *stream, err error) error {
+	switch {
+	case out.emitErr != nil && errors.Is(err, out.emitErr):
+		return out.emitErr // the caller's own error, as chat.Generator promises
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	case errors.Is(err, engine.ErrPromptTooLong):
+		return chat.E(chat.KindInvalid, "the prompt does not fit the model's context window", err)
+	}
+	return chat.E(chat.KindInternal, "the built-in engine failed", err)
+}
+
+// promptTokens renders and tokenizes the request.
+func (g *Generator) promptTokens(req chat.GenerateRequest) ([]int, error) {
+	if req.Prompt != "" {
+		// Legacy completions: the text as given, BOS added and special
+		// tokens parsed, as llama-server does.
+		return g.tok.Encode(req.Prompt, true, true), nil
+	}
+	if len(req.Messages) == 0 {
+		return nil, chat.Errorf(chat.KindInvalid, "the request has neither messages nor a prompt")
+	}
+	text, err := g.tmpl.Render(req.Messages, true)
+	if err != nil {
+		if chat.KindOf(err) != chat.KindInternal {
+			return nil, err
+		}
+		return nil, chat.E(chat.KindInternal, "rendering the chat template failed", err)
+	}
+	if g.tok.AddBOS() {
+		// Templates that print the BOS text would otherwise get two.
+		text = chattemplate.TrimBOS(text, g.bosText)
+	}
+	return g.tok.Encode(text, true, true), nil
+}
+
+// params maps OpenAI-style parameters to the engine's, with defaults.
+func (g *Generator) params(p chat.Params) (engine.Params, error) {
+	s := sample.Params{Temperature: DefaultTemperature, TopK: DefaultTopK, TopP: DefaultTopP, MinP: DefaultMinP}
+	if p.Temperature != nil {
+		s.Temperature = *p.Temperature
+	}
+	if p.TopK != nil {
+		s.TopK = *p.TopK
+	}
+	if p.TopP != nil {
+		s.TopP = *p.TopP
+	}
+	if p.MinP != nil {
+		s.MinP = *p.MinP
+	}
+	if p.RepeatPenalty != nil {
+		s.RepeatPenalty = *p.RepeatPenalty
+	}
+	if p.FrequencyPenalty != nil {
+		s.FrequencyPenalty = *p.FrequencyPenalty
+	}
+	if p.PresencePenalty != nil {
+		s.PresencePenalty = *p.PresencePenalty
+	}
+	if p.Seed != nil {
+		s.Seed = uint64(*p.Seed)
+	} else {
+		s.Seed = rand.Uint64()
+	}
+	switch {
+	case s.Temperature < 0 || s.Temperature > 100:
+		return engine.Params{}, chat.Errorf(chat.KindInvalid, "temperature %g is out of range", s.Temperature)
+	case s.TopP < 0 || s.TopP > 1:
+		return engine.Params{}, chat.Errorf(chat.KindInvalid, "top_p %g is out of range [0, 1]", s.TopP)
+	case s.MinP < 0 || s.MinP > 1:
+		return engine.Params{}, chat.Errorf(chat.KindInvalid, "min_p %g is out of range [0, 1]", s.MinP)
+	case s.RepeatPenalty < 0:
+		return engine.Params{}, chat.Errorf(chat.KindInvalid, "repeat_penalty %g is negative", s.RepeatPenalty)
+	case p.MaxTokens < 0:
+		return engine.Params{}, chat.Errorf(chat.KindInvalid, "max_tokens %d is negative", p.MaxTokens)
+	}
+	maxTok := p.MaxTokens
+	if maxTok == 0 {
+		maxTok = g.maxTok
+	}
+	return engine.Params{MaxTokens: maxTok, Sampling: s, StopTokens: g.eog}, nil
+}
