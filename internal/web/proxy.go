@@ -1,0 +1,73 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"syscall"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/httpx"
+)
+
+// NewAPIProxy returns the handler that forwards the UI's /api/, /v1/ and
+// /chat requests to the api service at apiURL in split mode. Replies stream
+// through unbuffered (SSE), the request id travels along, and when the api
+// cannot be reached the browser gets an OpenAI-style JSON error it can show,
+// never an empty page.
+func NewAPIProxy(apiURL string, log *slog.Logger) (http.Handler, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	target, err := url.Parse(apiURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse api url %q: %w", apiURL, err)
+	}
+	if target.Scheme != "http" && target.Scheme != "https" || target.Host == "" {
+		return nil, fmt.Errorf("api url %q: want http(s)://host[:port]", apiURL)
+	}
+	p := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.SetXForwarded()
+			// The header the browser sent is copied already; this covers
+			// the id httpx.Middleware generated when it sent none.
+			if id := httpx.RequestID(pr.In.Context()); id != "" {
+				pr.Out.Header.Set(httpx.HeaderRequestID, id)
+			}
+		},
+		// SSE: every token must reach the browser as soon as the api
+		// writes it.
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(err, context.Canceled) {
+				// The browser went away; nobody is left to answer.
+				return
+			}
+			e := &chat.Error{Kind: chat.KindUpstream, Code: "api_failed",
+				Message: "the api service broke off its answer; try again", Err: err}
+			if unreachable(err) {
+				e = &chat.Error{Kind: chat.KindUnavailable, Code: "api_unreachable",
+					Message: "the api service cannot be reached; try again shortly", Err: err}
+			}
+			httpx.WriteError(w, r, log, e)
+		},
+	}
+	return p, nil
+}
+
+// unreachable reports whether err means no connection to the api could be
+// made (as opposed to one that broke mid-answer).
+func unreachable(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.As(err, &dns)
+}

@@ -1,0 +1,171 @@
+// Views of the conversation's messages: a message element, its actions,
+// the per-reply stats line, the edit box and error rows. Pure rendering; the
+// actions call back into the controller (app.js).
+
+import { h, icon, clear, copyText, flash } from './dom.js';
+import { render as renderMarkdown } from './markdown.js';
+
+function actionBtn(name, label, onClick, extra) {
+  const b = h('button', { type: 'button', class: 'act ' + (extra || ''), 'aria-label': label, title: label }, icon(name));
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+function fmtMS(ms) {
+  if (!ms && ms !== 0) return '';
+  return ms < 1000 ? Math.round(ms) + ' ms' : (ms / 1000).toFixed(ms < 10000 ? 2 : 1) + ' s';
+}
+
+// statsText is the small line under a reply: model, tokens, time to first
+// token and speed.
+export function statsText(m) {
+  const parts = [];
+  if (m.model) parts.push(m.model);
+  if (m.completion_tokens) parts.push(m.completion_tokens + ' tokens');
+  if (m.ttft_ms) parts.push('TTFT ' + fmtMS(m.ttft_ms));
+  if (m.completion_tokens && m.duration_ms) {
+    const gen = m.duration_ms - (m.ttft_ms || 0);
+    const secs = (gen > 0 ? gen : m.duration_ms) / 1000;
+    if (secs > 0) parts.push((m.completion_tokens / secs).toFixed(1) + ' tok/s');
+  }
+  return parts.join(' · ');
+}
+
+// MessageView owns one message's element; update() re-renders it in place
+// so the streaming reply grows without rebuilding the thread.
+export class MessageView {
+  constructor(msg, ctl) {
+    this.msg = msg;
+    this.ctl = ctl;
+    this.body = h('div', { class: msg.role === 'user' ? 'bubble' : 'md' });
+    this.extra = h('div', { class: 'msg-extra' });
+    this.foot = h('div', { class: 'msg-foot' });
+    this.el = h('article', { class: 'msg ' + msg.role, 'data-role': msg.role },
+      h('div', { class: 'msg-inner' }, this.body, this.extra, this.foot));
+    if (msg.role === 'assistant') {
+      // The reply announces itself to screen readers when it is complete
+      // (aria-busy holds announcements while tokens arrive).
+      this.body.setAttribute('aria-live', 'polite');
+    }
+    this.update();
+  }
+
+  update() {
+    const m = this.msg;
+    this.el.dataset.id = m.id || '';
+    this.el.dataset.status = m.status || '';
+    const streaming = m.status === 'streaming';
+    this.el.classList.toggle('streaming', streaming);
+    if (m.role === 'assistant') this.body.setAttribute('aria-busy', streaming ? 'true' : 'false');
+    this.renderBody();
+    this.renderExtra();
+    this.renderFoot();
+  }
+
+  // renderBody only redraws the text; called on every streamed piece.
+  renderBody() {
+    const m = this.msg;
+    if (this.editing) return;
+    clear(this.body);
+    if (m.role === 'user') {
+      this.body.textContent = m.content;
+      return;
+    }
+    this.body.appendChild(renderMarkdown(m.content));
+    if (m.status === 'streaming') {
+      const caret = h('span', { class: 'caret', 'aria-hidden': 'true' });
+      const last = this.body.lastElementChild;
+      const host = last && /^(P|LI|H\d)$/.test(last.tagName) ? last
+        : last && (last.tagName === 'UL' || last.tagName === 'OL') && last.lastElementChild ? last.lastElementChild : this.body;
+      host.appendChild(caret);
+    }
+  }
+
+  renderExtra() {
+    const m = this.msg;
+    clear(this.extra);
+    if (m.role === 'assistant' && m.status === 'failed') {
+      this.extra.appendChild(errorBox(m.error || 'The model failed to answer.', this.ctl.isLast(m) ? () => this.ctl.retry() : null));
+    }
+  }
+
+  renderFoot() {
+    const m = this.msg;
+    const c = this.ctl;
+    clear(this.foot);
+    if (this.editing) return;
+    const busy = c.busy();
+    const acts = h('div', { class: 'acts' });
+    if (m.content) {
+      const copy = actionBtn('copy', 'Copy message', async () => {
+        if (await copyText(m.content)) flash(copy, 'Copied');
+      }, 'copy-msg');
+      acts.appendChild(copy);
+    }
+    if (m.role === 'user' && !busy && m.id && !m.id.startsWith('tmp-')) {
+      acts.appendChild(actionBtn('pencil', 'Edit message', () => this.startEdit(), 'edit-msg'));
+    }
+    // A failed reply offers Retry in its error box instead.
+    if (m.role === 'assistant' && !busy && c.isLast(m) && m.status !== 'streaming' && m.status !== 'failed') {
+      acts.appendChild(actionBtn('retry', 'Regenerate reply', () => c.retry(), 'retry-msg'));
+    }
+    this.foot.appendChild(acts);
+    if (m.role === 'assistant') {
+      const stats = h('span', { class: 'stats', text: m.status === 'streaming' ? '' : statsText(m) });
+      if (m.status === 'stopped') stats.prepend(h('span', { class: 'badge', text: 'Stopped' }));
+      if (m.prompt_tokens) stats.title = m.prompt_tokens + ' prompt tokens' + (m.duration_ms ? ', ' + fmtMS(m.duration_ms) + ' total' : '');
+      this.foot.appendChild(stats);
+    }
+  }
+
+  startEdit() {
+    const m = this.msg;
+    this.editing = true;
+    clear(this.body);
+    this.body.classList.add('editing');
+    const ta = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: '3' });
+    ta.value = m.content;
+    const cancel = () => {
+      this.editing = false;
+      this.body.classList.remove('editing');
+      this.update();
+    };
+    const submit = () => {
+      const text = ta.value.trim();
+      if (!text) return;
+      this.editing = false;
+      this.body.classList.remove('editing');
+      this.ctl.editAndResend(m, text);
+    };
+    ta.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+      if (e.key === 'Escape') { e.preventDefault(); e.stopPropagation(); cancel(); }
+    });
+    const row = h('div', { class: 'edit-actions' },
+      h('button', { type: 'button', class: 'btn', text: 'Cancel', onclick: cancel }),
+      h('button', { type: 'button', class: 'btn primary', text: 'Send', onclick: submit }));
+    this.body.append(ta, row);
+    clear(this.foot);
+    ta.focus();
+    ta.setSelectionRange(ta.value.length, ta.value.length);
+  }
+}
+
+// errorBox shows a failure inside the conversation, with Retry when it can
+// be retried.
+export function errorBox(text, onRetry) {
+  const box = h('div', { class: 'msg-error', role: 'alert' }, icon('alert'), h('span', { class: 'err-text', text }));
+  if (onRetry) {
+    const b = h('button', { type: 'button', class: 'btn small err-retry' }, icon('retry'), 'Retry');
+    b.addEventListener('click', onRetry);
+    box.appendChild(b);
+  }
+  return box;
+}
+
+// errorRow is an error not tied to a stored message (the request itself
+// failed: 429, 5xx, no connection).
+export function errorRow(text, onRetry) {
+  return h('article', { class: 'msg assistant error-row', 'data-role': 'error' },
+    h('div', { class: 'msg-inner' }, errorBox(text, onRetry)));
+}
