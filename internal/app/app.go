@@ -1,0 +1,268 @@
+// Package app wires Parley's services into runnable targets: which
+// components a target starts, in what order, with which dependencies. It is
+// the only package that imports all the others. `serve` builds every
+// component in one process and connects them in memory; `web`, `api` and
+// `model` build one each and connect them over HTTP — through the same
+// interfaces, so behaviour does not differ.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/inference"
+	"github.com/parley-chat/parley/internal/obs"
+	"github.com/parley-chat/parley/internal/ollama"
+	"github.com/parley-chat/parley/internal/openai"
+	"github.com/parley-chat/parley/internal/store/postgres"
+	"github.com/parley-chat/parley/internal/store/sqlite"
+	"github.com/parley-chat/parley/internal/web"
+)
+
+// ErrUsage reports a command line that was wrong; the message has been
+// printed already.
+var ErrUsage = errors.New("usage")
+
+// Run builds target from cfg, listens on cfg.Addr and serves until ctx is
+// cancelled, then shuts down gracefully.
+func Run(ctx context.Context, target string, cfg Config, logOut io.Writer) error {
+	log, err := obs.NewLogger(logOut, obs.LogConfig{Format: cfg.LogFormat, Level: cfg.LogLevel})
+	if err != nil {
+		return err
+	}
+	log = log.With("service", target)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	return Serve(ctx, ln, target, cfg, log)
+}
+
+// Serve is Run on a listener the caller opened (tests use 127.0.0.1:0).
+func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log *slog.Logger) error {
+	svc, err := Build(ctx, target, cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer svc.Close()
+	log.Info("parley listening", "target", target, "addr", ln.Addr().String(), "version", cfg.Version)
+	return httpx.Serve(ctx, ln, httpx.Middleware(log, svc.Handler),
+		httpx.ServerConfig{ShutdownTimeout: cfg.ShutdownTimeout}, log, svc.Shutdown)
+}
+
+// Service is a built target: its handler and how to end it.
+type Service struct {
+	Handler http.Handler
+	// Shutdown lets running work finish until ctx ends (then stops it).
+	Shutdown func(ctx context.Context)
+	closers  []func() error
+}
+
+// Close releases the target's resources, last opened first.
+func (s *Service) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// Build assembles target from cfg.
+func Build(ctx context.Context, target string, cfg Config, log *slog.Logger) (*Service, error) {
+	if err := cfg.validate(target); err != nil {
+		return nil, err
+	}
+	s := &Service{Shutdown: func(context.Context) {}}
+	var err error
+	switch target {
+	case TargetModel:
+		err = s.buildModel(ctx, cfg, log)
+	case TargetAPI:
+		err = s.buildAPI(ctx, cfg, log)
+	case TargetWeb:
+		err = s.buildWeb(cfg, log)
+	case TargetServe:
+		err = s.buildServe(ctx, cfg, log)
+	default:
+		err = fmt.Errorf("unknown target %q", target)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Service) buildModel(ctx context.Context, cfg Config, log *slog.Logger) error {
+	gen, err := s.backend(ctx, cfg.Model, log)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{"backend": modelsCheck(gen)})
+	mux.Handle("/", inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.Model.MaxBodyBytes}, log))
+	s.Handler = mux
+	return nil
+}
+
+func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) error {
+	routes := make([]inference.Route, 0, len(cfg.API.ModelURLs))
+	for _, u := range cfg.API.ModelURLs {
+		routes = append(routes, routeFor(u, cfg.API.ModelKey))
+	}
+	router := inference.NewRouter(routes, inference.RouterConfig{})
+	// The router re-discovers which model service serves which model in
+	// the background until the target closes.
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { router.Run(rctx); close(done) }()
+	s.closers = append(s.closers, func() error { cancel(); <-done; return nil })
+	h, err := s.apiHandler(ctx, cfg, router, log)
+	if err != nil {
+		return err
+	}
+	s.Handler = h
+	return nil
+}
+
+// routeFor turns a --model-url into a route. "name=URL" pins the model
+// names served there; a plain URL is asked which models it serves.
+func routeFor(raw, key string) inference.Route {
+	var models []string
+	if name, u, ok := strings.Cut(raw, "="); ok && !strings.Contains(name, "/") {
+		models, raw = strings.Split(name, "|"), u
+	}
+	c := openai.NewClient(raw, key, &http.Client{Transport: httpx.Transport(openai.NewTransport(0))})
+	return inference.Route{Models: models, Gen: c}
+}
+
+func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
+	proxy, err := web.NewAPIProxy(cfg.Web.APIURL, log)
+	if err != nil {
+		return err
+	}
+	apiReady := strings.TrimRight(cfg.Web.APIURL, "/") + "/readyz"
+	mux := http.NewServeMux()
+	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{"api": httpCheck(apiReady)})
+	mux.Handle("/", web.New(web.Config{}, proxy, log))
+	s.Handler = mux
+	return nil
+}
+
+func (s *Service) buildServe(ctx context.Context, cfg Config, log *slog.Logger) error {
+	gen, err := s.backend(ctx, cfg.Model, log)
+	if err != nil {
+		return err
+	}
+	h, err := s.apiHandler(ctx, cfg, gen, log)
+	if err != nil {
+		return err
+	}
+	// The api's health endpoints answer for the whole process; everything
+	// else goes through the web service, which hands /api, /v1 and /chat
+	// to the api in memory.
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", h)
+	mux.Handle("GET /readyz", h)
+	mux.Handle("/", web.New(web.Config{}, h, log))
+	s.Handler = mux
+	return nil
+}
+
+// apiHandler builds the api service over gen: the store, the conversation
+// service, /v1 and the health endpoints.
+func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator, log *slog.Logger) (http.Handler, error) {
+	st, err := openStore(ctx, cfg.API.Database)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, st.Close)
+	svc := chat.NewService(st, gen, chat.ServiceConfig{
+		MaxMessageBytes: cfg.API.MaxMessageBytes,
+		ReplyTimeout:    cfg.API.ReplyTimeout,
+		MaxTokens:       cfg.API.MaxTokens,
+		DefaultModel:    cfg.API.DefaultModel,
+	}, log)
+	s.Shutdown = svc.Shutdown
+	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.API.MaxBodyBytes, MaxTokens: cfg.API.MaxTokens}, log)
+	h := api.New(api.Config{MaxBodyBytes: cfg.API.MaxBodyBytes}, svc, gen, v1, log)
+	mux := http.NewServeMux()
+	httpx.Health(mux, httpx.HealthConfig{}, log, api.ReadyChecks(st, gen))
+	mux.Handle("/", h)
+	return mux, nil
+}
+
+// openStore opens the database named by dsn: a postgres:// URL or a SQLite
+// file path.
+func openStore(ctx context.Context, dsn string) (chat.Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return db, nil
+	}
+	db, err := sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"), sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite database %s: %w", dsn, err)
+	}
+	return db, nil
+}
+
+// backend returns the model service's generator for cfg.Backend.
+func (s *Service) backend(ctx context.Context, cfg ModelConfig, log *slog.Logger) (chat.Generator, error) {
+	switch cfg.Backend {
+	case "openai":
+		return openai.NewClient(cfg.UpstreamURL, cfg.UpstreamKey, nil, openai.WithDefaultModel(cfg.Model)), nil
+	case "ollama":
+		return ollama.New(ollama.Config{BaseURL: cfg.UpstreamURL, DefaultModel: cfg.Model}), nil
+	case "builtin":
+		return s.builtin(ctx, cfg, log)
+	default:
+		return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
+	}
+}
+
+func modelsCheck(gen chat.Generator) httpx.Check {
+	return func(ctx context.Context) error {
+		models, err := gen.Models(ctx)
+		if err != nil {
+			return err
+		}
+		if len(models) == 0 {
+			return chat.Errorf(chat.KindUnavailable, "no model is available")
+		}
+		return nil
+	}
+}
+
+// httpCheck is a readiness check that GETs url and wants a 2xx.
+func httpCheck(url string) httpx.Check {
+	client := &http.Client{Transport: httpx.Transport(nil), Timeout: 3 * time.Second}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return chat.E(chat.KindUnavailable, "api service unreachable", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			return chat.Errorf(chat.KindUnavailable, "api service not ready (HTTP %d)", resp.StatusCode)
+		}
+		return nil
+	}
+}

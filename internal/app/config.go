@@ -1,0 +1,282 @@
+package app
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything a target needs, parsed from flags and PARLEY_*
+// environment variables (flags win over env, env over defaults).
+type Config struct {
+	// Version is the build's version, for logs.
+	Version string
+
+	Addr            string
+	LogFormat       string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+
+	API   APIConfig
+	Model ModelConfig
+	Web   WebConfig
+}
+
+// APIConfig configures the api service.
+type APIConfig struct {
+	// Database is a SQLite file path or a postgres:// URL.
+	Database        string
+	ModelURLs       []string
+	ModelKey        string
+	MaxBodyBytes    int64
+	MaxMessageBytes int
+	ReplyTimeout    time.Duration
+	MaxTokens       int
+	DefaultModel    string
+}
+
+// ModelConfig configures the model service.
+type ModelConfig struct {
+	Backend     string // builtin, openai, ollama
+	UpstreamURL string
+	UpstreamKey string
+	// Model is a GGUF path or catalogue name (builtin), or the default
+	// model id of an upstream.
+	Model     string
+	ModelsDir string
+	Threads   int
+	// MaxBodyBytes bounds a request to the model service.
+	MaxBodyBytes int64
+}
+
+// WebConfig configures the web service.
+type WebConfig struct {
+	APIURL string
+}
+
+// Targets are the services parley can run.
+const (
+	TargetServe = "serve"
+	TargetWeb   = "web"
+	TargetAPI   = "api"
+	TargetModel = "model"
+)
+
+func defaultAddr(target string) string {
+	switch target {
+	case TargetAPI:
+		return "127.0.0.1:8081"
+	case TargetModel:
+		return "127.0.0.1:8082"
+	default:
+		return "127.0.0.1:8080"
+	}
+}
+
+// DefaultModelsDir is where pulled models live unless PARLEY_MODELS_DIR
+// says otherwise.
+func DefaultModelsDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".parley", "models")
+	}
+	return filepath.Join(".parley", "models")
+}
+
+// envBinder registers flags whose defaults come from the environment,
+// remembering bad env values to report once parsing is done.
+type envBinder struct {
+	fs            *flag.FlagSet
+	env           func(string) string
+	errs          []error
+	listSetByFlag map[string]bool
+	secrets       []secret
+}
+
+// secret is a flag whose env value must not show up as a default in -h.
+type secret struct {
+	p    *string
+	name string
+}
+
+// Secret registers a string flag holding a credential: its env value is
+// applied after parsing (unless the flag was given), so help output never
+// prints it.
+func (b *envBinder) Secret(p *string, name, usage string) {
+	b.secrets = append(b.secrets, secret{p, name})
+	b.fs.StringVar(p, name, "", b.usage(name, usage))
+}
+
+func (b *envBinder) applySecrets() {
+	set := map[string]bool{}
+	b.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	for _, s := range b.secrets {
+		if !set[s.name] {
+			*s.p = b.env(envName(s.name))
+		}
+	}
+}
+
+func envName(flagName string) string {
+	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (b *envBinder) usage(name, usage string) string {
+	return fmt.Sprintf("%s (env %s)", usage, envName(name))
+}
+
+func (b *envBinder) String(p *string, name, def, usage string) {
+	if v := b.env(envName(name)); v != "" {
+		def = v
+	}
+	b.fs.StringVar(p, name, def, b.usage(name, usage))
+}
+
+func (b *envBinder) Int(p *int, name string, def int, usage string) {
+	if v := b.env(envName(name)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.errs = append(b.errs, fmt.Errorf("%s=%q: not an integer", envName(name), v))
+		} else {
+			def = n
+		}
+	}
+	b.fs.IntVar(p, name, def, b.usage(name, usage))
+}
+
+func (b *envBinder) Int64(p *int64, name string, def int64, usage string) {
+	if v := b.env(envName(name)); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			b.errs = append(b.errs, fmt.Errorf("%s=%q: not an integer", envName(name), v))
+		} else {
+			def = n
+		}
+	}
+	b.fs.Int64Var(p, name, def, b.usage(name, usage))
+}
+
+func (b *envBinder) Duration(p *time.Duration, name string, def time.Duration, usage string) {
+	if v := b.env(envName(name)); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a duration like 30s", envName(name), v))
+		} else {
+			def = d
+		}
+	}
+	b.fs.DurationVar(p, name, def, b.usage(name, usage))
+}
+
+// List registers a repeatable flag; its env var is comma-separated.
+func (b *envBinder) List(p *[]string, name, usage string) {
+	if v := b.env(envName(name)); v != "" {
+		*p = splitList(v)
+	}
+	b.fs.Func(name, b.usage(name, usage+" (repeatable)"), func(s string) error {
+		if !b.listSetByFlag[name] { // the first flag replaces what env gave
+			*p = nil
+			b.listSetByFlag[name] = true
+		}
+		*p = append(*p, splitList(s)...)
+		return nil
+	})
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// NewFlagSet returns the flag set of a target bound to cfg. Only the flags
+// the target uses are registered, so `parley <target> -h` lists exactly
+// what matters. env is usually os.Getenv.
+func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.FlagSet, func() error) {
+	fs := flag.NewFlagSet("parley "+target, flag.ContinueOnError)
+	b := &envBinder{fs: fs, env: env, listSetByFlag: map[string]bool{}}
+	b.String(&cfg.Addr, "addr", defaultAddr(target), "listen address host:port")
+	b.String(&cfg.LogFormat, "log-format", "auto", "log format: auto (text on a terminal, else json), text, json")
+	b.String(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	b.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long running replies may finish before they are saved as stopped")
+
+	if target == TargetServe || target == TargetAPI {
+		a := &cfg.API
+		b.String(&a.Database, "database", filepath.Join("data", "parley.db"), "SQLite file path, or a postgres:// URL")
+		b.Int64(&a.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted")
+		b.Int(&a.MaxMessageBytes, "max-message-bytes", 64<<10, "longest user message or system prompt accepted")
+		b.Duration(&a.ReplyTimeout, "reply-timeout", 10*time.Minute, "longest a single reply may run")
+		b.Int(&a.MaxTokens, "max-tokens", 0, "cap on tokens per reply (0: the model's default)")
+		b.String(&a.DefaultModel, "default-model", "", "model used when a conversation names none (empty: the model service's default)")
+	}
+	if target == TargetAPI {
+		b.List(&cfg.API.ModelURLs, "model-url", "base URL of a model service (OpenAI-compatible, e.g. http://model:8082)")
+		b.Secret(&cfg.API.ModelKey, "model-key", "bearer key sent to the model services")
+	}
+	if target == TargetServe || target == TargetModel {
+		m := &cfg.Model
+		b.String(&m.Backend, "backend", "builtin", "model backend: builtin (GGUF engine), openai (any OpenAI-compatible server), ollama")
+		b.String(&m.UpstreamURL, "upstream-url", "", "base URL of the upstream server for the openai or ollama backend (e.g. https://api.openai.com/v1, http://ollama:11434)")
+		b.Secret(&m.UpstreamKey, "upstream-key", "API key for the openai backend")
+		b.String(&m.Model, "model", "", "builtin: GGUF file path or catalogue name; openai/ollama: default model id")
+		b.String(&m.ModelsDir, "models-dir", DefaultModelsDir(), "where pulled models are stored")
+		b.Int(&m.Threads, "threads", 0, "builtin: CPU threads for inference (0: all cores)")
+	}
+	if target == TargetModel {
+		b.Int64(&cfg.Model.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted")
+	}
+	if target == TargetWeb {
+		b.String(&cfg.Web.APIURL, "api-url", "http://127.0.0.1:8081", "base URL of the api service")
+	}
+	check := func() error {
+		b.applySecrets()
+		if len(b.errs) > 0 {
+			return b.errs[0]
+		}
+		return cfg.validate(target)
+	}
+	return fs, check
+}
+
+func (c *Config) validate(target string) error {
+	if c.ShutdownTimeout < 0 {
+		return fmt.Errorf("--shutdown-timeout must not be negative")
+	}
+	switch target {
+	case TargetAPI:
+		if len(c.API.ModelURLs) == 0 {
+			return fmt.Errorf("parley api needs at least one --model-url (env PARLEY_MODEL_URL), e.g. --model-url http://127.0.0.1:8082")
+		}
+	case TargetWeb:
+		if c.Web.APIURL == "" {
+			return fmt.Errorf("parley web needs --api-url")
+		}
+	}
+	if target == TargetServe || target == TargetAPI {
+		if c.API.MaxBodyBytes <= 0 || c.API.MaxMessageBytes <= 0 {
+			return fmt.Errorf("--max-body-bytes and --max-message-bytes must be positive")
+		}
+		if int64(c.API.MaxMessageBytes) > c.API.MaxBodyBytes {
+			return fmt.Errorf("--max-message-bytes (%d) must not exceed --max-body-bytes (%d)", c.API.MaxMessageBytes, c.API.MaxBodyBytes)
+		}
+	}
+	if target == TargetServe || target == TargetModel {
+		switch c.Model.Backend {
+		case "builtin":
+		case "openai", "ollama":
+			if c.Model.UpstreamURL == "" {
+				return fmt.Errorf("--backend %s needs --upstream-url (env PARLEY_UPSTREAM_URL)", c.Model.Backend)
+			}
+		default:
+			return fmt.Errorf("--backend %q: want builtin, openai or ollama", c.Model.Backend)
+		}
+	}
+	return nil
+}

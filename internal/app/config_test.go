@@ -1,0 +1,106 @@
+package app
+
+import (
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFlagsEnvDefaults(t *testing.T) {
+	tests := []struct {
+		name    string
+		target  string
+		env     map[string]string
+		args    []string
+		check   func(t *testing.T, c Config)
+		wantErr string
+	}{
+		{
+			name: "defaults", target: TargetServe,
+			check: func(t *testing.T, c Config) {
+				if c.Addr != "127.0.0.1:8080" || c.API.Database != "data/parley.db" || c.Model.Backend != "builtin" ||
+					c.API.MaxBodyBytes != 1<<20 || c.ShutdownTimeout != 30*time.Second {
+					t.Errorf("defaults: %+v", c)
+				}
+			},
+		},
+		{
+			name: "env over default", target: TargetAPI,
+			env:  map[string]string{"PARLEY_ADDR": ":8000", "PARLEY_MODEL_URL": "http://a:1, http://b:2", "PARLEY_REPLY_TIMEOUT": "2m"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":8000" || !slices.Equal(c.API.ModelURLs, []string{"http://a:1", "http://b:2"}) || c.API.ReplyTimeout != 2*time.Minute {
+					t.Errorf("env: %+v", c)
+				}
+			},
+		},
+		{
+			name: "flag over env", target: TargetAPI,
+			env:  map[string]string{"PARLEY_ADDR": ":8000", "PARLEY_MODEL_URL": "http://a:1"},
+			args: []string{"--addr", ":9000", "--model-url", "http://c:3", "--model-url", "http://d:4"},
+			check: func(t *testing.T, c Config) {
+				if c.Addr != ":9000" || !slices.Equal(c.API.ModelURLs, []string{"http://c:3", "http://d:4"}) {
+					t.Errorf("flags: %+v", c)
+				}
+			},
+		},
+		{
+			name: "secret from env, hidden from help", target: TargetModel,
+			env:  map[string]string{"PARLEY_UPSTREAM_KEY": "sk-secret", "PARLEY_BACKEND": "openai", "PARLEY_UPSTREAM_URL": "http://x/v1"},
+			check: func(t *testing.T, c Config) {
+				if c.Model.UpstreamKey != "sk-secret" {
+					t.Errorf("key from env = %q", c.Model.UpstreamKey)
+				}
+			},
+		},
+		{name: "api needs a model url", target: TargetAPI, wantErr: "--model-url"},
+		{name: "bad env integer", target: TargetServe, env: map[string]string{"PARLEY_MAX_BODY_BYTES": "lots"}, wantErr: "PARLEY_MAX_BODY_BYTES"},
+		{name: "bad env duration", target: TargetWeb, env: map[string]string{"PARLEY_SHUTDOWN_TIMEOUT": "5"}, wantErr: "PARLEY_SHUTDOWN_TIMEOUT"},
+		{name: "unknown backend", target: TargetModel, args: []string{"--backend", "gpu"}, wantErr: "--backend"},
+		{name: "openai needs upstream", target: TargetModel, args: []string{"--backend", "openai"}, wantErr: "--upstream-url"},
+		{name: "message limit within body limit", target: TargetServe, args: []string{"--max-body-bytes", "100", "--max-message-bytes", "200"}, wantErr: "--max-message-bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var cfg Config
+			fs, check := NewFlagSet(tt.target, &cfg, func(k string) string { return tt.env[k] })
+			fs.SetOutput(io.Discard)
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatalf("parse: %v", err)
+			}
+			err := check()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want mention of %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, cfg)
+		})
+	}
+}
+
+func TestHelpListsEnvNames(t *testing.T) {
+	var cfg Config
+	fs, _ := NewFlagSet(TargetServe, &cfg, func(k string) string {
+		if k == "PARLEY_UPSTREAM_KEY" {
+			return "sk-secret"
+		}
+		return ""
+	})
+	var b strings.Builder
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	for _, want := range []string{"PARLEY_ADDR", "PARLEY_DATABASE", "PARLEY_BACKEND", "PARLEY_UPSTREAM_KEY", "PARLEY_MODELS_DIR"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("help does not mention %s", want)
+		}
+	}
+	if strings.Contains(b.String(), "sk-secret") {
+		t.Errorf("help prints the API key from the environment")
+	}
+}
