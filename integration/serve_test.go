@@ -2,33 +2,21 @@ package integration
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/parley-chat/parley/internal/sharedtest"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 )
 
-// sharedTestdata returns ../shared/testdata, or skips when it is absent.
-func sharedTestdata(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "testdata"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared test data not found at %s (CI provides it): %v", dir, err)
-	}
-	return dir
-}
-
 // TestServeBuiltin runs the one-process target with the built-in engine on
 // the real stories260K model, and checks the whole path from HTTP to the
 // engine against llama.cpp's greedy output.
 func TestServeBuiltin(t *testing.T) {
-	model := filepath.Join(sharedTestdata(t), "models", "stories260K.gguf")
+	model := sharedtest.Stories260K(t)
 	srv := start(t, "serve", freeAddr(t), true, "serve", "--model", model,
 		"--database", filepath.Join(t.TempDir(), "parley.db"), "--models-dir", t.TempDir())
 	base := srv.url()

@@ -28,7 +28,7 @@ func TestFlagsEnvDefaults(t *testing.T) {
 		},
 		{
 			name: "env over default", target: TargetAPI,
-			env:  map[string]string{"PARLEY_ADDR": ":8000", "PARLEY_MODEL_URL": "http://a:1, http://b:2", "PARLEY_REPLY_TIMEOUT": "2m"},
+			env: map[string]string{"PARLEY_ADDR": ":8000", "PARLEY_MODEL_URL": "http://a:1, http://b:2", "PARLEY_REPLY_TIMEOUT": "2m"},
 			check: func(t *testing.T, c Config) {
 				if c.Addr != ":8000" || !slices.Equal(c.API.ModelURLs, []string{"http://a:1", "http://b:2"}) || c.API.ReplyTimeout != 2*time.Minute {
 					t.Errorf("env: %+v", c)
@@ -47,7 +47,7 @@ func TestFlagsEnvDefaults(t *testing.T) {
 		},
 		{
 			name: "secret from env, hidden from help", target: TargetModel,
-			env:  map[string]string{"PARLEY_UPSTREAM_KEY": "sk-secret", "PARLEY_BACKEND": "openai", "PARLEY_UPSTREAM_URL": "http://x/v1"},
+			env: map[string]string{"PARLEY_UPSTREAM_KEY": "sk-secret", "PARLEY_BACKEND": "openai", "PARLEY_UPSTREAM_URL": "http://x/v1"},
 			check: func(t *testing.T, c Config) {
 				if c.Model.UpstreamKey != "sk-secret" {
 					t.Errorf("key from env = %q", c.Model.UpstreamKey)

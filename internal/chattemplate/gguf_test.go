@@ -1,42 +1,20 @@
 package chattemplate
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/parley-chat/parley/internal/sharedtest"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/tokenizer"
 )
 
-func sharedTestdata(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not found at %s", td)
-	}
-	return td
-}
-
 // TestStoriesFromGGUF: the tiny base model has no template, so its prompt
 // is the user's text as is.
 func TestStoriesFromGGUF(t *testing.T) {
-	f, err := gguf.Open(filepath.Join(sharedTestdata(t), "models", "stories260K.gguf"))
+	f, err := gguf.Open(filepath.Join(sharedtest.Dir(t), "models", "stories260K.gguf"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +43,7 @@ func TestStoriesFromGGUF(t *testing.T) {
 // tokenizes the prompt the way the engine will: its markers must come out
 // as single control tokens.
 func TestPhi3FromGGUF(t *testing.T) {
-	f, err := gguf.Open(filepath.Join(sharedTestdata(t), "vocab", "ggml-vocab-phi-3.gguf"))
+	f, err := gguf.Open(filepath.Join(sharedtest.Dir(t), "vocab", "ggml-vocab-phi-3.gguf"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,30 +9,9 @@ import (
 	"slices"
 	"sync"
 	"testing"
-)
 
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not present at %s", td)
-	}
-	return td
-}
+	"github.com/parley-chat/parley/internal/sharedtest"
+)
 
 type goldenRun struct {
 	Prompt       string `json:"prompt"`
@@ -42,7 +21,7 @@ type goldenRun struct {
 }
 
 func golden(t testing.TB) []goldenRun {
-	data, err := os.ReadFile(filepath.Join(testdataDir(t), "golden", "stories260K.greedy.json"))
+	data, err := os.ReadFile(filepath.Join(sharedtest.Dir(t), "golden", "stories260K.greedy.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +34,7 @@ func golden(t testing.TB) []goldenRun {
 
 func load(t testing.TB, opts Options) *Model {
 	t.Helper()
-	m, err := Load(filepath.Join(testdataDir(t), "models", "stories260K.gguf"), opts)
+	m, err := Load(filepath.Join(sharedtest.Dir(t), "models", "stories260K.gguf"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +204,7 @@ func TestConcurrentGenerations(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
-	m, err := Load(filepath.Join(testdataDir(t), "models", "stories260K.gguf"), Options{Threads: 2})
+	m, err := Load(filepath.Join(sharedtest.Dir(t), "models", "stories260K.gguf"), Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

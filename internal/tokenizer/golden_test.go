@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/parley-chat/parley/internal/sharedtest"
 )
 
 type tokenizeGolden struct {
@@ -34,7 +36,7 @@ var goldenFiles = []string{
 
 func readGolden(t *testing.T, name string) tokenizeGolden {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(sharedTestdata(t), "golden", name+".tokenize.json"))
+	data, err := os.ReadFile(filepath.Join(sharedtest.Dir(t), "golden", name+".tokenize.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ type greedyGolden struct {
 // TestStoriesGreedyText checks prompt ids, streamed generation text and
 // full detokenization of the tiny model's greedy runs.
 func TestStoriesGreedyText(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(sharedTestdata(t), "golden", "stories260K.greedy.json"))
+	data, err := os.ReadFile(filepath.Join(sharedtest.Dir(t), "golden", "stories260K.greedy.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,32 +8,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/sharedtest"
+
 	"github.com/parley-chat/parley/internal/engine/gguf"
 )
-
-// sharedTestdata finds ../shared/testdata next to the repository root.
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not found at %s", td)
-	}
-	return td
-}
 
 var (
 	tokCacheMu sync.Mutex
@@ -44,7 +22,7 @@ var (
 // test binary; vocabularies are large and tests reuse them.
 func loadTokenizer(t testing.TB, rel string) *Tokenizer {
 	t.Helper()
-	path := filepath.Join(sharedTestdata(t), rel)
+	path := filepath.Join(sharedtest.Dir(t), rel)
 	tokCacheMu.Lock()
 	defer tokCacheMu.Unlock()
 	if tok, ok := tokCache[path]; ok {
@@ -107,7 +85,7 @@ func readVectors(t *testing.T, base string) []vocabCase {
 // TestVocabVectors runs llama.cpp's test-tokenizer-0 vectors (Hugging Face
 // ids, add_special=false, parse_special=false) for every vocabulary here.
 func TestVocabVectors(t *testing.T) {
-	td := sharedTestdata(t)
+	td := sharedtest.Dir(t)
 	for _, name := range []string{
 		"llama-spm", "phi-3", "gpt-2", "starcoder", "refact",
 		"deepseek-coder", "deepseek-llm", "falcon", "mpt",
@@ -129,7 +107,7 @@ func TestVocabVectors(t *testing.T) {
 // TestVectorsWithoutVocab documents the vectors that cannot run: their
 // vocabularies (Llama 3, Qwen2) were too large to bring along.
 func TestVectorsWithoutVocab(t *testing.T) {
-	td := sharedTestdata(t)
+	td := sharedtest.Dir(t)
 	for _, name := range []string{"llama-bpe", "qwen2"} {
 		t.Run(name, func(t *testing.T) {
 			base := filepath.Join(td, "vocab", "ggml-vocab-"+name+".gguf")

@@ -10,35 +10,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/parley-chat/parley/internal/sharedtest"
 )
 
-// testdataDir finds the shared test data: ../shared/testdata next to the
-// repository root (the directory holding go.mod).
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not present at %s", td)
-	}
-	return td
-}
-
 func storiesPath(t testing.TB) string {
-	return filepath.Join(testdataDir(t), "models", "stories260K.gguf")
+	return filepath.Join(sharedtest.Dir(t), "models", "stories260K.gguf")
 }
 
 func encode(t testing.TB, meta []KV, tensors []TensorData) []byte {

@@ -8,34 +8,12 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/sharedtest"
+
 	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/engine/sample"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
-
-// testdataDir finds ../shared/testdata next to the repository root.
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not present at %s", td)
-	}
-	return td
-}
 
 type goldenRun struct {
 	Prompt              string         `json:"prompt"`
@@ -48,7 +26,7 @@ type goldenRun struct {
 
 func loadGolden(t testing.TB, name string) []goldenRun {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(testdataDir(t), "golden", name))
+	data, err := os.ReadFile(filepath.Join(sharedtest.Dir(t), "golden", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +41,7 @@ func loadGolden(t testing.TB, name string) []goldenRun {
 
 func openStories(t testing.TB, opts Options) *Model {
 	t.Helper()
-	f, err := gguf.Open(filepath.Join(testdataDir(t), "models", "stories260K.gguf"))
+	f, err := gguf.Open(filepath.Join(sharedtest.Dir(t), "models", "stories260K.gguf"))
 	if err != nil {
 		t.Fatal(err)
 	}

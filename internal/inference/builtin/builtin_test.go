@@ -9,36 +9,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/sharedtest"
+
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/engine"
 )
 
-func testdataDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not present at %s", td)
-	}
-	return td
-}
-
 func open(t testing.TB, cfg Config) *Generator {
 	t.Helper()
-	cfg.ModelPath = filepath.Join(testdataDir(t), "models", "stories260K.gguf")
+	cfg.ModelPath = filepath.Join(sharedtest.Dir(t), "models", "stories260K.gguf")
 	if cfg.Engine.Threads == 0 {
 		cfg.Engine.Threads = 1
 	}
@@ -57,7 +36,7 @@ type goldenRun struct {
 }
 
 func golden(t testing.TB) []goldenRun {
-	data, err := os.ReadFile(filepath.Join(testdataDir(t), "golden", "stories260K.greedy.json"))
+	data, err := os.ReadFile(filepath.Join(sharedtest.Dir(t), "golden", "stories260K.greedy.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
