@@ -69,16 +69,24 @@ func TestSplitServices(t *testing.T) {
 		}
 	})
 
-	t.Run("request id echoed", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", base+"/api/conversations", nil)
+	t.Run("request id passed web to api to model and echoed", func(t *testing.T) {
+		req, _ := http.NewRequest("POST", base+"/chat", strings.NewReader(`{"message":"trace me"}`))
+		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Request-Id", "e2e-trace-1")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if got := resp.Header.Get("X-Request-Id"); got != "e2e-trace-1" {
-			t.Fatalf("X-Request-Id = %q", got)
+		if got := resp.Header.Values("X-Request-Id"); resp.StatusCode != 200 || len(got) != 1 || got[0] != "e2e-trace-1" {
+			t.Fatalf("POST /chat: %d, X-Request-Id %q, want once e2e-trace-1", resp.StatusCode, got)
+		}
+		// Each service logs its access line when the request ends; the
+		// model's ends first.
+		for _, p := range []*proc{model, api, web} {
+			if !strings.Contains(p.logs.String(), `"request_id":"e2e-trace-1"`) {
+				t.Errorf("the %s service logged no request with id e2e-trace-1", p.name)
+			}
 		}
 	})
 

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 
 	"github.com/parley-chat/parley/internal/app"
@@ -42,7 +43,8 @@ Usage:
   parley version      print the version
 
 Every flag also has a PARLEY_* environment variable; flags win over env, env over
-defaults. Run 'parley <command> -h' for a command's flags.
+defaults. 'parley <command> -h' lists a command's flags; 'parley help' lists the
+flags of all four services below.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) string) int {
@@ -54,8 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	var err error
 	switch cmd {
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+		return help(rest, stdout, stderr, env)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "parley", version)
 		return 0
@@ -80,6 +81,34 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		fmt.Fprintf(stderr, "parley %s: %v\n", cmd, err)
 		return 1
 	}
+}
+
+// services are the targets whose flags `parley help` lists.
+var services = []string{app.TargetServe, app.TargetWeb, app.TargetAPI, app.TargetModel}
+
+// help prints the usage and the flags of every service, or of the one
+// service named, each with its environment variable and its current
+// default (env applied, so an operator sees what a start would use).
+func help(args []string, stdout, stderr io.Writer, env func(string) string) int {
+	targets := services
+	if len(args) > 0 {
+		if !slices.Contains(services, args[0]) {
+			// The tools describe their own flags.
+			fmt.Fprintf(stderr, "parley help: run 'parley %s -h' for its flags\n", args[0])
+			return 2
+		}
+		targets = args[:1]
+	} else {
+		fmt.Fprint(stdout, usage)
+	}
+	for _, t := range targets {
+		var cfg app.Config
+		fs, _ := app.NewFlagSet(t, &cfg, env)
+		fs.SetOutput(stdout)
+		fmt.Fprintf(stdout, "\nFlags of 'parley %s':\n", t)
+		fs.PrintDefaults()
+	}
+	return 0
 }
 
 func runTarget(ctx context.Context, target string, args []string, stderr io.Writer, env func(string) string) error {

@@ -7,13 +7,13 @@
 package api
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/inference"
 )
 
 // Config holds the limits of the HTTP layer. Message and prompt limits
@@ -92,16 +92,7 @@ func New(cfg Config, svc *chat.Service, gen chat.Generator, v1 http.Handler, log
 func ReadyChecks(store chat.Store, gen chat.Generator) map[string]httpx.Check {
 	return map[string]httpx.Check{
 		"database": store.Ping,
-		"model": func(ctx context.Context) error {
-			models, err := gen.Models(ctx)
-			if err != nil {
-				return err
-			}
-			if len(models) == 0 {
-				return chat.Errorf(chat.KindUnavailable, "no model is available")
-			}
-			return nil
-		},
+		"model":    inference.ModelsCheck(gen),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -109,10 +110,8 @@ func (s *Service) buildModel(ctx context.Context, cfg Config, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	mux := http.NewServeMux()
-	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{"backend": modelsCheck(gen)})
-	mux.Handle("/", inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.Model.MaxBodyBytes}, log))
-	s.Handler = mux
+	// The server answers /healthz and /readyz itself.
+	s.Handler = inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.Model.MaxBodyBytes}, log)
 	return nil
 }
 
@@ -136,15 +135,27 @@ func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) er
 	return nil
 }
 
-// routeFor turns a --model-url into a route. "name=URL" pins the model
-// names served there; a plain URL is asked which models it serves.
+// routeFor turns a --model-url into a route. "NAME=URL" (or "A|B=URL")
+// pins the model names served there; a plain URL is asked which models it
+// serves. Model names may hold "/" and URLs "=" (in a query), so the form
+// is told by what follows the first "=": an http(s) URL.
 func routeFor(raw, key string) inference.Route {
 	var models []string
-	if name, u, ok := strings.Cut(raw, "="); ok && !strings.Contains(name, "/") {
-		models, raw = strings.Split(name, "|"), u
+	if names, u, ok := strings.Cut(raw, "="); ok && names != "" && isHTTPURL(u) {
+		for _, m := range strings.Split(names, "|") {
+			if m = strings.TrimSpace(m); m != "" {
+				models = append(models, m)
+			}
+		}
+		raw = u
 	}
 	c := openai.NewClient(raw, key, &http.Client{Transport: httpx.Transport(openai.NewTransport(0))})
-	return inference.Route{Models: models, Gen: c}
+	return inference.Route{Name: raw, Models: models, Gen: c}
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
@@ -152,9 +163,12 @@ func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	apiReady := strings.TrimRight(cfg.Web.APIURL, "/") + "/readyz"
+	// The web service is ready when the api answers at all, not when the
+	// api is ready: with the model down the api is not ready, yet history
+	// must stay readable through web (fault isolation).
+	apiAlive := strings.TrimRight(cfg.Web.APIURL, "/") + "/healthz"
 	mux := http.NewServeMux()
-	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{"api": httpCheck(apiReady)})
+	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{"api": httpCheck(apiAlive)})
 	mux.Handle("/", web.New(web.Config{}, proxy, log))
 	s.Handler = mux
 	return nil
@@ -224,26 +238,14 @@ func openStore(ctx context.Context, dsn string) (chat.Store, error) {
 func (s *Service) backend(ctx context.Context, cfg ModelConfig, log *slog.Logger) (chat.Generator, error) {
 	switch cfg.Backend {
 	case "openai":
-		return openai.NewClient(cfg.UpstreamURL, cfg.UpstreamKey, nil, openai.WithDefaultModel(cfg.Model)), nil
+		hc := &http.Client{Transport: httpx.Transport(openai.NewTransport(0))} // request ids go upstream too
+		return openai.NewClient(cfg.UpstreamURL, cfg.UpstreamKey, hc, openai.WithDefaultModel(cfg.Model)), nil
 	case "ollama":
 		return ollama.New(ollama.Config{BaseURL: cfg.UpstreamURL, DefaultModel: cfg.Model}), nil
 	case "builtin":
 		return s.builtin(ctx, cfg, log)
 	default:
 		return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
-	}
-}
-
-func modelsCheck(gen chat.Generator) httpx.Check {
-	return func(ctx context.Context) error {
-		models, err := gen.Models(ctx)
-		if err != nil {
-			return err
-		}
-		if len(models) == 0 {
-			return chat.Errorf(chat.KindUnavailable, "no model is available")
-		}
-		return nil
 	}
 }
 
@@ -261,7 +263,7 @@ func httpCheck(url string) httpx.Check {
 		}
 		resp.Body.Close()
 		if resp.StatusCode/100 != 2 {
-			return chat.Errorf(chat.KindUnavailable, "api service not ready (HTTP %d)", resp.StatusCode)
+			return chat.Errorf(chat.KindUnavailable, "api service answered HTTP %d", resp.StatusCode)
 		}
 		return nil
 	}

@@ -217,7 +217,7 @@ func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.Flag
 		b.String(&a.DefaultModel, "default-model", "", "model used when a conversation names none (empty: the model service's default)")
 	}
 	if target == TargetAPI {
-		b.List(&cfg.API.ModelURLs, "model-url", "base URL of a model service (OpenAI-compatible, e.g. http://model:8082)")
+		b.List(&cfg.API.ModelURLs, "model-url", "base URL of a model service (OpenAI-compatible, e.g. http://model:8082); NAME=URL or A|B=URL sends only those models there, a plain URL is asked what it serves")
 		b.Secret(&cfg.API.ModelKey, "model-key", "bearer key sent to the model services")
 	}
 	if target == TargetServe || target == TargetModel {

@@ -213,10 +213,12 @@ func (s *Service) generate(ctx context.Context, r *Run, req GenerateRequest) {
 	start := time.Now()
 	lastSave := start
 	var firstToken time.Duration
+	deltas := 0
 	gen, err := s.gen.Generate(ctx, req, func(d Delta) error {
 		if d.Content == "" {
 			return nil
 		}
+		deltas++
 		now := time.Now()
 		r.update(func(m *Message) {
 			if m.Content == "" {
@@ -253,6 +255,12 @@ func (s *Service) generate(ctx context.Context, r *Run, req GenerateRequest) {
 			m.Model = gen.Model
 		}
 		m.PromptTokens, m.OutputTokens = gen.Usage.PromptTokens, gen.Usage.CompletionTokens
+		if m.OutputTokens == 0 {
+			// A backend reached over HTTP reports usage only at the end,
+			// which a stopped or broken reply never gets to; every backend
+			// streams about one token per delta, a close enough count.
+			m.OutputTokens = deltas
+		}
 		m.DurationMS = time.Since(start).Milliseconds()
 		m.UpdatedAt = time.Now().UTC()
 		r.err = err // under r.mu with the status, so followers see both

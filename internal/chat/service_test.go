@@ -27,6 +27,9 @@ type scripted struct {
 	fail error
 	// before runs at the start of Generate, e.g. to inspect the store.
 	before func(req chat.GenerateRequest)
+	// usageAtEnd reports usage only for a reply that ran to its end, like
+	// a backend reached over HTTP whose usage chunk comes last.
+	usageAtEnd bool
 
 	mu       sync.Mutex
 	requests []chat.GenerateRequest
@@ -46,11 +49,11 @@ func (g *scripted) Generate(ctx context.Context, req chat.GenerateRequest, emit 
 			select {
 			case <-g.release:
 			case <-ctx.Done():
-				return gen, context.Cause(ctx)
+				return g.cut(gen), context.Cause(ctx)
 			}
 		}
 		if err := ctx.Err(); err != nil {
-			return gen, context.Cause(ctx)
+			return g.cut(gen), context.Cause(ctx)
 		}
 		if err := emit(chat.Delta{Content: p}); err != nil {
 			return gen, err
@@ -61,6 +64,14 @@ func (g *scripted) Generate(ctx context.Context, req chat.GenerateRequest, emit 
 		return gen, g.fail
 	}
 	return gen, nil
+}
+
+// cut is the Generation of a reply that ended early.
+func (g *scripted) cut(gen chat.Generation) chat.Generation {
+	if g.usageAtEnd {
+		gen.Usage = chat.Usage{}
+	}
+	return gen
 }
 
 func (g *scripted) Models(context.Context) ([]chat.ModelInfo, error) {
@@ -264,6 +275,30 @@ func TestStopAndFollow(t *testing.T) {
 	}
 	if svc.Stop(c.ID) {
 		t.Fatal("Stop reported a run after it ended")
+	}
+}
+
+// A stopped reply keeps its measurements even when the backend reported no
+// usage, as a model service reached over HTTP never does after a cancel.
+func TestStoppedReplyKeepsTokenCountAndLatency(t *testing.T) {
+	for _, usageAtEnd := range []bool{false, true} {
+		db := openStore(t)
+		gen := pausing(3, "a", "b", "c", "d")
+		gen.usageAtEnd = usageAtEnd
+		svc := newService(t, db, gen, chat.ServiceConfig{})
+		c := newConversation(t, svc, chat.Conversation{})
+		run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-gen.paused
+		time.Sleep(2 * time.Millisecond) // so the duration cannot round to 0 ms
+		svc.Stop(c.ID)
+		<-run.Done()
+		m := lastMessage(t, db, c.ID)
+		if m.Status != chat.StatusStopped || m.Content != "abc" || m.OutputTokens != 3 || m.DurationMS <= 0 {
+			t.Fatalf("usageAtEnd=%v: stored %+v, want 3 completion tokens and a duration", usageAtEnd, m)
+		}
 	}
 }
 

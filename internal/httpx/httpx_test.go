@@ -141,3 +141,52 @@ func TestTransportPropagatesRequestID(t *testing.T) {
 		t.Fatalf("upstream saw request id %q, want rid-7", got)
 	}
 }
+
+// A handler that proxies to another Parley service copies that service's
+// echo of the id; the client must still see it once.
+func TestMiddlewareEchoesRequestIDOnce(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	inner := httptest.NewServer(Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	})))
+	defer inner.Close()
+	client := &http.Client{Transport: Transport(nil)}
+	tests := []struct {
+		name  string
+		write func(w http.ResponseWriter, upstream *http.Response)
+	}{
+		{"WriteHeader", func(w http.ResponseWriter, up *http.Response) {
+			w.WriteHeader(http.StatusAccepted)
+		}},
+		{"Write", func(w http.ResponseWriter, up *http.Response) { io.Copy(w, up.Body) }},
+		{"Flush", func(w http.ResponseWriter, up *http.Response) { w.(http.Flusher).Flush() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			outer := httptest.NewServer(Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				req, _ := http.NewRequestWithContext(r.Context(), "GET", inner.URL, nil)
+				up, err := client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer up.Body.Close()
+				for _, v := range up.Header.Values(HeaderRequestID) {
+					w.Header().Add(HeaderRequestID, v) // as httputil.ReverseProxy does
+				}
+				tt.write(w, up)
+			})))
+			defer outer.Close()
+			req, _ := http.NewRequest("GET", outer.URL, nil)
+			req.Header.Set(HeaderRequestID, "once-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.Header.Values(HeaderRequestID); len(got) != 1 || got[0] != "once-1" {
+				t.Fatalf("%s = %q, want [once-1]", HeaderRequestID, got)
+			}
+		})
+	}
+}

@@ -26,7 +26,7 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		w.Header().Set(HeaderRequestID, id)
 		r = r.WithContext(WithRequestID(r.Context(), id))
-		rec := &recorder{ResponseWriter: w}
+		rec := &recorder{ResponseWriter: w, requestID: id}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -55,12 +55,23 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 // Hijack through, since SSE needs the first and reverse proxies the second.
 type recorder struct {
 	http.ResponseWriter
-	status int
-	wrote  bool
-	bytes  int64
+	requestID string
+	status    int
+	wrote     bool
+	bytes     int64
+}
+
+// pinRequestID makes the echoed request id a single value: a handler that
+// proxies to another Parley service copies that service's echo of the same
+// id, which would otherwise be sent twice.
+func (r *recorder) pinRequestID() {
+	if !r.wrote {
+		r.ResponseWriter.Header()[HeaderRequestID] = []string{r.requestID}
+	}
 }
 
 func (r *recorder) WriteHeader(code int) {
+	r.pinRequestID()
 	if !r.wrote {
 		r.status, r.wrote = code, true
 	}
@@ -68,6 +79,7 @@ func (r *recorder) WriteHeader(code int) {
 }
 
 func (r *recorder) Write(b []byte) (int, error) {
+	r.pinRequestID()
 	r.wrote = true
 	n, err := r.ResponseWriter.Write(b)
 	r.bytes += int64(n)
@@ -75,6 +87,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 func (r *recorder) Flush() {
+	r.pinRequestID()
 	r.wrote = true
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()

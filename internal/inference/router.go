@@ -213,8 +213,7 @@ func (r *Router) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 		cands, _ = r.candidates(req.Model)
 	}
 	if len(cands) == 0 {
-		return chat.Generation{}, &chat.Error{Kind: chat.KindNotFound, Code: "model_not_found",
-			Message: fmt.Sprintf("model %q not found", req.Model)}
+		return chat.Generation{}, r.unknownModel(req.Model)
 	}
 	emitted := false
 	wrapped := func(d chat.Delta) error {
@@ -234,6 +233,22 @@ func (r *Router) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 		}
 	}
 	return gen, err
+}
+
+// unknownModel is the error for a model no backend is known to serve: not
+// found, unless a backend that might serve it could not be asked, in which
+// case the model may well exist and the backend being down is the news.
+func (r *Router) unknownModel(model string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, rt := range r.routes {
+		if err := r.errs[i]; err != nil && len(rt.Models) == 0 && len(r.known[i]) == 0 {
+			return &chat.Error{Kind: chat.KindUnavailable, Code: chat.CodeOf(err),
+				Message: fmt.Sprintf("model %q is not available: %s", model, chat.MessageOf(err)), Err: err}
+		}
+	}
+	return &chat.Error{Kind: chat.KindNotFound, Code: "model_not_found",
+		Message: fmt.Sprintf("model %q not found", model)}
 }
 
 // Models merges the model lists of all backends after a fresh discovery,

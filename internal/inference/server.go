@@ -73,14 +73,24 @@ func NewServer(gen chat.Generator, cfg Config, log *slog.Logger) http.Handler {
 	mux.Handle("POST /v1/completions", httpx.Handle(log, s.completions))
 	mux.Handle("GET /v1/models", httpx.Handle(log, s.models))
 	mux.Handle("GET /v1/models/{id...}", httpx.Handle(log, s.model))
-	httpx.Health(mux, httpx.HealthConfig{Timeout: s.cfg.ReadyTimeout}, log, map[string]httpx.Check{
-		"backend": func(ctx context.Context) error {
-			_, err := gen.Models(ctx)
-			return err
-		},
-	})
+	httpx.Health(mux, httpx.HealthConfig{Timeout: s.cfg.ReadyTimeout}, log, map[string]httpx.Check{"backend": ModelsCheck(gen)})
 	mux.Handle("/", httpx.NotFound(log))
 	return mux
+}
+
+// ModelsCheck is the readiness check of a model backend: it answers and
+// offers at least one model.
+func ModelsCheck(gen chat.Generator) httpx.Check {
+	return func(ctx context.Context) error {
+		models, err := gen.Models(ctx)
+		if err != nil {
+			return err
+		}
+		if len(models) == 0 {
+			return chat.Errorf(chat.KindUnavailable, "no model is available")
+		}
+		return nil
+	}
 }
 
 func newID(prefix string) string {

@@ -14,13 +14,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/httpx"
 )
 
 // maxLine bounds one NDJSON line.
@@ -68,10 +68,7 @@ func New(cfg Config) *Client {
 		if d <= 0 {
 			d = 10 * time.Second
 		}
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.DialContext = (&net.Dialer{Timeout: d, KeepAlive: 30 * time.Second}).DialContext
-		t.MaxIdleConnsPerHost = 64
-		hc = &http.Client{Transport: t}
+		hc = &http.Client{Transport: httpx.Transport(httpx.StreamingTransport(d))}
 	}
 	return &Client{cfg: cfg, base: strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"), hc: hc, defaultModel: cfg.DefaultModel}
 }
@@ -171,7 +168,7 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 				return gen, c.streamErr(ctx, cctx, chat.E(chat.KindUpstream, "ollama sent a malformed stream", jerr))
 			}
 			if ln.Error != "" {
-				return gen, chat.E(chat.KindUpstream, "ollama failed: "+clip(ln.Error), errors.New(ln.Error))
+				return gen, chat.E(chat.KindUpstream, "ollama failed: "+httpx.ClipUpstreamText(ln.Error), errors.New(ln.Error))
 			}
 			if ln.Model != "" {
 				gen.Model = ln.Model
@@ -281,45 +278,13 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 	return resp, cctx, func() { cancel(nil) }, nil
 }
 
-func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 500 {
-		s = strings.ToValidUTF8(s[:500], "") + "…"
-	}
-	return s
-}
-
 // statusError maps a non-2xx answer ({"error": "..."}) to a kind.
 func statusError(status int, body []byte, model string) *chat.Error {
 	var eb struct {
 		Error string `json:"error"`
 	}
 	_ = json.Unmarshal(body, &eb)
-	msg := clip(eb.Error)
-	cause := fmt.Errorf("ollama status %d: %s", status, msg)
-	with := func(prefix string) string {
-		if msg == "" {
-			return prefix
-		}
-		return prefix + ": " + msg
-	}
-	switch {
-	case status == http.StatusNotFound:
-		text := msg
-		if text == "" {
-			text = fmt.Sprintf("model %q not found", model)
-		}
-		return &chat.Error{Kind: chat.KindNotFound, Code: "model_not_found", Message: text, Err: cause}
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return chat.E(chat.KindUpstream, "upstream rejected the API key", cause)
-	case status == http.StatusBadRequest:
-		return chat.E(chat.KindInvalid, with("ollama refused the request"), cause)
-	case status == http.StatusTooManyRequests:
-		return chat.E(chat.KindRateLimited, with("ollama is busy"), cause)
-	case status >= 500:
-		return chat.E(chat.KindUnavailable, with(fmt.Sprintf("ollama unavailable (status %d)", status)), cause)
-	}
-	return chat.E(chat.KindUpstream, fmt.Sprintf("ollama answered with unexpected status %d", status), cause)
+	return httpx.UpstreamStatusError("ollama", status, eb.Error, model)
 }
 
 // Models lists the local models (GET /api/tags).

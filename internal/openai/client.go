@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/httpx"
 )
 
 // maxErrorBody bounds how much of a non-2xx answer is read.
@@ -93,14 +93,7 @@ func WithDefaultModel(model string) Option {
 // NewTransport returns an HTTP transport suited to long streaming requests:
 // a bounded connect time, no overall timeout, keep-alives on.
 func NewTransport(connectTimeout time.Duration) *http.Transport {
-	if connectTimeout <= 0 {
-		connectTimeout = 10 * time.Second
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.DialContext = (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = connectTimeout
-	t.MaxIdleConnsPerHost = 64
-	return t
+	return httpx.StreamingTransport(connectTimeout)
 }
 
 // NewClient returns a client of the server at baseURL. A base URL without a

@@ -4,16 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/httpx"
 )
-
-// maxUpstreamMessage bounds how much of an upstream's error text is passed
-// on to clients.
-const maxUpstreamMessage = 500
 
 // ParseErrorBody extracts the error object from an error answer's body. It
 // understands OpenAI's {"error":{...}}, {"error":"text"}, vLLM's older
@@ -40,17 +35,7 @@ func ParseErrorBody(body []byte) ErrorBody {
 	return ErrorBody{}
 }
 
-func clip(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) <= maxUpstreamMessage {
-		return s
-	}
-	cut := maxUpstreamMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
+func clip(s string) string { return httpx.ClipUpstreamText(s) }
 
 // kindByType maps the error types Parley itself sends back to kinds, so
 // that a kind survives the hop from a model service to the api.
@@ -67,47 +52,15 @@ func kindByType(typ string) (chat.Kind, bool) {
 // a *chat.Error. model names the requested model for the 404 message.
 func StatusError(status int, body []byte, model string) *chat.Error {
 	eb := ParseErrorBody(body)
-	msg := clip(eb.Message)
-	cause := fmt.Errorf("upstream status %d: %s", status, msg)
-	with := func(prefix string) string {
-		if msg == "" {
-			return prefix
-		}
-		return prefix + ": " + msg
-	}
-	var e *chat.Error
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		// The upstream's text may quote part of the key; keep it private.
-		e = chat.E(chat.KindUpstream, "upstream rejected the API key", cause)
-		e.Code = "upstream_auth"
-	case status == http.StatusNotFound:
-		text := msg
-		if text == "" {
-			text = fmt.Sprintf("model %q not found", model)
-		}
-		e = chat.E(chat.KindNotFound, text, cause)
-		e.Code = "model_not_found"
-	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
-		e = chat.E(chat.KindInvalid, with("model backend refused the request"), cause)
-	case status == http.StatusRequestEntityTooLarge:
-		e = chat.E(chat.KindTooLarge, with("request too large for the model backend"), cause)
-	case status == http.StatusTooManyRequests:
-		e = chat.E(chat.KindRateLimited, with("model backend rate limit reached"), cause)
-	case status == http.StatusRequestTimeout || status == http.StatusGatewayTimeout:
-		e = chat.E(chat.KindTimeout, with("model backend timed out"), cause)
-	case status >= 500:
-		kind := chat.KindUnavailable
+	e := httpx.UpstreamStatusError("model backend", status, eb.Message, model)
+	if status >= 500 {
+		// Another Parley service says what really went wrong in the type.
 		if k, ok := kindByType(eb.Type); ok && (k == chat.KindUpstream || k == chat.KindTimeout) {
-			kind = k
+			e.Kind, e.Message = k, "model backend failed"
+			if msg := clip(eb.Message); msg != "" {
+				e.Message += ": " + msg
+			}
 		}
-		if kind == chat.KindUnavailable {
-			e = chat.E(kind, with(fmt.Sprintf("model backend unavailable (status %d)", status)), cause)
-		} else {
-			e = chat.E(kind, with("model backend failed"), cause)
-		}
-	default:
-		e = chat.E(chat.KindUpstream, fmt.Sprintf("model backend answered with unexpected status %d", status), cause)
 	}
 	if e.Code == "" {
 		e.Code = eb.CodeString()
