@@ -212,8 +212,10 @@ type message struct {
 	Status       string `json:"status"`
 	Error        string `json:"error"`
 	Model        string `json:"model"`
+	PromptTokens int    `json:"prompt_tokens"`
 	OutputTokens int    `json:"completion_tokens"`
 	FirstTokenMS int64  `json:"ttft_ms"`
+	DurationMS   int64  `json:"duration_ms"`
 }
 
 type conversation struct {

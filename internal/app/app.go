@@ -58,8 +58,14 @@ func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log 
 	}
 	defer svc.Close()
 	log.Info("parley listening", "target", target, "addr", ln.Addr().String(), "version", cfg.Version)
+	timeout := cfg.ShutdownTimeout
+	if timeout == 0 {
+		// --shutdown-timeout 0 stops running replies at once; to httpx a
+		// zero would mean its default.
+		timeout = time.Nanosecond
+	}
 	return httpx.Serve(ctx, ln, httpx.Middleware(log, svc.Handler),
-		httpx.ServerConfig{ShutdownTimeout: cfg.ShutdownTimeout}, log, svc.Shutdown)
+		httpx.ServerConfig{ShutdownTimeout: timeout}, log, svc.Shutdown)
 }
 
 // Service is a built target: its handler and how to end it.

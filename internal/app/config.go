@@ -205,7 +205,7 @@ func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.Flag
 	b.String(&cfg.Addr, "addr", defaultAddr(target), "listen address host:port")
 	b.String(&cfg.LogFormat, "log-format", "auto", "log format: auto (text on a terminal, else json), text, json")
 	b.String(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
-	b.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long running replies may finish before they are saved as stopped")
+	b.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM or SIGINT, how long running replies may finish before they are saved as stopped (0: stop them at once)")
 
 	if target == TargetServe || target == TargetAPI {
 		a := &cfg.API

@@ -20,6 +20,10 @@ type ServerConfig struct {
 	ShutdownTimeout time.Duration
 }
 
+// finalWriteGrace is how long requests may still run after beforeShutdown
+// used up the whole shutdown timeout.
+const finalWriteGrace = time.Second
+
 // Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
 // it stops accepting, lets running requests finish for up to
 // ShutdownTimeout, and then closes what is left. beforeShutdown, if not nil,
@@ -53,6 +57,13 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ServerConfi
 	defer cancel()
 	if beforeShutdown != nil {
 		beforeShutdown(sctx)
+		// The work it ended may still be telling its clients so (a reply
+		// stream's final event); a moment more lets that reach them.
+		if sctx.Err() != nil {
+			var graceCancel context.CancelFunc
+			sctx, graceCancel = context.WithTimeout(context.WithoutCancel(ctx), finalWriteGrace)
+			defer graceCancel()
+		}
 	}
 	err := srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
