@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -189,4 +190,42 @@ func TestMiddlewareEchoesRequestIDOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A proxy aborts (panics with http.ErrAbortHandler) when its client goes
+// away mid-answer; the request must still get its access-log line.
+func TestMiddlewareLogsAbortedRequests(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))
+	srv := httptest.NewServer(Middleware(log, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		panic(http.ErrAbortHandler)
+	})))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/stream", nil)
+	req.Header.Set(HeaderRequestID, "aborted-1")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	srv.Close() // waits for the handler, and so for its log line
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), `"request_id":"aborted-1"`) || !strings.Contains(logs.String(), `"aborted":true`) {
+		t.Fatalf("no access log line for the aborted request:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "panic serving request") {
+		t.Fatalf("an abort was logged as a panic:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	w  io.Writer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -28,10 +28,9 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 		r = r.WithContext(WithRequestID(r.Context(), id))
 		rec := &recorder{ResponseWriter: w, requestID: id}
 		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
+			v := recover()
+			aborted := v == http.ErrAbortHandler
+			if v != nil && !aborted {
 				log.Error("panic serving request", "request_id", id, "path", r.URL.Path,
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if !rec.wrote {
@@ -42,10 +41,17 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
 				level = slog.LevelDebug
 			}
-			log.LogAttrs(r.Context(), level, "http",
-				slog.String("request_id", id), slog.String("method", r.Method),
+			attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
 				slog.String("path", r.URL.Path), slog.Int("status", rec.statusOr200()),
-				slog.Int64("bytes", rec.bytes), slog.Duration("duration", time.Since(start)))
+				slog.Int64("bytes", rec.bytes), slog.Duration("duration", time.Since(start))}
+			if aborted {
+				// A proxy gave up on a client that went away mid-answer.
+				attrs = append(attrs, slog.Bool("aborted", true))
+			}
+			log.LogAttrs(r.Context(), level, "http", attrs...)
+			if aborted {
+				panic(v) // net/http closes the connection quietly
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
