@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -54,8 +53,7 @@ type Client struct {
 	base string
 	hc   *http.Client
 
-	mu           sync.Mutex
-	defaultModel string
+	defaultModel *chat.DefaultModel
 }
 
 var _ chat.Generator = (*Client)(nil)
@@ -70,7 +68,7 @@ func New(cfg Config) *Client {
 		}
 		hc = &http.Client{Transport: httpx.Transport(httpx.StreamingTransport(d))}
 	}
-	return &Client{cfg: cfg, base: strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"), hc: hc, defaultModel: cfg.DefaultModel}
+	return &Client{cfg: cfg, base: strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"), hc: hc, defaultModel: chat.NewDefaultModel(cfg.DefaultModel)}
 }
 
 type options struct {
@@ -134,7 +132,7 @@ var errFirstByte = errors.New("first byte timeout")
 func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
 	model := req.Model
 	if model == "" {
-		m, err := c.resolveDefault(ctx)
+		m, err := c.defaultModel.Resolve(ctx, c.Models, "ollama has no models; pull one first")
 		if err != nil {
 			return chat.Generation{}, err
 		}
@@ -315,24 +313,4 @@ func (c *Client) Models(ctx context.Context) ([]chat.ModelInfo, error) {
 		}
 	}
 	return out, nil
-}
-
-func (c *Client) resolveDefault(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	m := c.defaultModel
-	c.mu.Unlock()
-	if m != "" {
-		return m, nil
-	}
-	models, err := c.Models(ctx)
-	if err != nil {
-		return "", err
-	}
-	if len(models) == 0 {
-		return "", chat.Errorf(chat.KindUnavailable, "ollama has no models; pull one first")
-	}
-	c.mu.Lock()
-	c.defaultModel = models[0].ID
-	c.mu.Unlock()
-	return models[0].ID, nil
 }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -34,8 +33,7 @@ type Client struct {
 	hc     *http.Client
 	opts   clientOptions
 
-	mu           sync.Mutex
-	defaultModel string
+	defaultModel *chat.DefaultModel
 }
 
 var _ chat.Generator = (*Client)(nil)
@@ -109,7 +107,7 @@ func NewClient(baseURL, apiKey string, httpClient *http.Client, opts ...Option) 
 	if httpClient == nil {
 		httpClient = &http.Client{Transport: NewTransport(o.connectTimeout)}
 	}
-	return &Client{base: normalizeBase(baseURL), apiKey: apiKey, hc: httpClient, opts: o, defaultModel: o.defaultModel}
+	return &Client{base: normalizeBase(baseURL), apiKey: apiKey, hc: httpClient, opts: o, defaultModel: chat.NewDefaultModel(o.defaultModel)}
 }
 
 func normalizeBase(raw string) string {
@@ -240,7 +238,7 @@ func (b *idleBody) Read(p []byte) (int, error) {
 func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
 	model := req.Model
 	if model == "" {
-		m, err := c.resolveDefault(ctx)
+		m, err := c.defaultModel.Resolve(ctx, c.Models, "model backend lists no models")
 		if err != nil {
 			return chat.Generation{}, err
 		}
@@ -469,26 +467,4 @@ func (c *Client) Models(ctx context.Context) ([]chat.ModelInfo, error) {
 		out = append(out, chat.ModelInfo{ID: m.ID, OwnedBy: m.OwnedBy, ContextLength: ctxLen})
 	}
 	return out, nil
-}
-
-// resolveDefault returns the model to use for Model "": the configured one,
-// or the first one the server lists (remembered once found).
-func (c *Client) resolveDefault(ctx context.Context) (string, error) {
-	c.mu.Lock()
-	m := c.defaultModel
-	c.mu.Unlock()
-	if m != "" {
-		return m, nil
-	}
-	models, err := c.Models(ctx)
-	if err != nil {
-		return "", err
-	}
-	if len(models) == 0 {
-		return "", chat.Errorf(chat.KindUnavailable, "model backend lists no models")
-	}
-	c.mu.Lock()
-	c.defaultModel = models[0].ID
-	c.mu.Unlock()
-	return models[0].ID, nil
 }

@@ -200,3 +200,19 @@ func checkText(field, s string) error {
 func NotFound(what string) error {
 	return chat.Errorf(chat.KindNotFound, "%s not found", what)
 }
+
+// PageOf makes a list page from conversations read in list order with a
+// LIMIT of limit+1: the extra row only says that a next page exists, and
+// the last row kept is where it starts.
+func PageOf(convs []chat.Conversation, limit int) chat.Page {
+	page := chat.Page{Conversations: convs}
+	if page.Conversations == nil {
+		page.Conversations = []chat.Conversation{}
+	}
+	if len(convs) > limit {
+		page.Conversations = convs[:limit]
+		last := convs[limit-1]
+		page.NextCursor = EncodeCursor(Cursor{UpdatedAt: last.UpdatedAt, ID: last.ID})
+	}
+	return page
+}

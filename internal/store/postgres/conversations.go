@@ -123,23 +123,18 @@ func (d *DB) ListConversations(ctx context.Context, opts chat.ListOptions) (chat
 		return chat.Page{}, classify(ctx, "list conversations", err)
 	}
 	defer rows.Close()
-	page := chat.Page{Conversations: []chat.Conversation{}}
+	var convs []chat.Conversation
 	for rows.Next() {
 		c, err := scanConversation(rows)
 		if err != nil {
 			return chat.Page{}, classify(ctx, "scan conversation", err)
 		}
-		page.Conversations = append(page.Conversations, c)
+		convs = append(convs, c)
 	}
 	if err := rows.Err(); err != nil {
 		return chat.Page{}, classify(ctx, "list conversations", err)
 	}
-	if len(page.Conversations) > limit {
-		page.Conversations = page.Conversations[:limit]
-		last := page.Conversations[limit-1]
-		page.NextCursor = store.EncodeCursor(store.Cursor{UpdatedAt: last.UpdatedAt, ID: last.ID})
-	}
-	return page, nil
+	return store.PageOf(convs, limit), nil
 }
 
 // UpdateConversation applies p and bumps UpdatedAt.
