@@ -1,6 +1,8 @@
 package openai
 
 import (
+	"bytes"
+
 	"github.com/parley-chat/parley/internal/chat"
 )
 
@@ -28,6 +30,14 @@ func ParamsFromWire(p SamplingParams) (chat.Params, error) {
 	}
 	if p.ResponseFormat != nil && p.ResponseFormat.Type != "text" {
 		return out, chat.Errorf(chat.KindInvalid, "response_format %q is not supported; only \"text\"", p.ResponseFormat.Type)
+	}
+	if t := bytes.TrimSpace(p.Tools); len(t) > 0 && !bytes.Equal(t, []byte("null")) && !bytes.Equal(t, []byte("[]")) {
+		return out, chat.Errorf(chat.KindInvalid, "tools (function calling) are not supported")
+	}
+	switch c := string(bytes.TrimSpace(p.ToolChoice)); c {
+	case "", "null", `"none"`, `"auto"`:
+	default:
+		return out, chat.Errorf(chat.KindInvalid, "tool_choice is not supported; tools (function calling) are not served")
 	}
 	if p.Temperature != nil && (*p.Temperature < 0 || *p.Temperature > 2) {
 		return out, chat.Errorf(chat.KindInvalid, "temperature must be between 0 and 2")

@@ -54,6 +54,16 @@ type SamplingParams struct {
 	ResponseFormat *ResponseFormat    `json:"response_format,omitempty"`
 	Store          *bool              `json:"store,omitempty"`
 	Metadata       map[string]string  `json:"metadata,omitempty"`
+	// Hints that cannot change a text answer, which SDKs and tools send
+	// routinely; accepted and ignored.
+	ServiceTier       string `json:"service_tier,omitempty"`
+	ParallelToolCalls *bool  `json:"parallel_tool_calls,omitempty"`
+	PromptCacheKey    string `json:"prompt_cache_key,omitempty"`
+	SafetyIdentifier  string `json:"safety_identifier,omitempty"`
+	// Function calling is not served; these are read only to refuse it
+	// by name rather than as an unknown field.
+	Tools      json.RawMessage `json:"tools,omitempty"`
+	ToolChoice json.RawMessage `json:"tool_choice,omitempty"`
 }
 
 // ResponseFormat is the "response_format" field; only "text" is served.

@@ -40,6 +40,10 @@ func TestDecodeChatRequest(t *testing.T) {
 			want: chat.GenerateRequest{Model: "m", Messages: []chat.Turn{{Role: "user", Content: "q"}}}},
 		{name: "json response format refused", body: `{"model":"m","messages":[{"role":"user","content":"q"}],"response_format":{"type":"json_object"}}`, wantErr: chat.KindInvalid},
 		{name: "logit bias refused", body: `{"model":"m","messages":[{"role":"user","content":"q"}],"logit_bias":{"50256":-100}}`, wantErr: chat.KindInvalid},
+		{name: "SDK hints accepted", body: `{"model":"m","messages":[{"role":"user","content":"q"}],"service_tier":"auto","parallel_tool_calls":false,"prompt_cache_key":"k","safety_identifier":"s","tools":[],"tool_choice":"none"}`,
+			want: chat.GenerateRequest{Model: "m", Messages: []chat.Turn{{Role: "user", Content: "q"}}}},
+		{name: "tools refused", body: `{"model":"m","messages":[{"role":"user","content":"q"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, wantErr: chat.KindInvalid},
+		{name: "forced tool choice refused", body: `{"model":"m","messages":[{"role":"user","content":"q"}],"tool_choice":"required"}`, wantErr: chat.KindInvalid},
 		{name: "empty stop refused", body: `{"model":"m","messages":[{"role":"user","content":"q"}],"stop":[""]}`, wantErr: chat.KindInvalid},
 	}
 	for _, tt := range tests {
