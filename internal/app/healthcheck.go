@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,9 +21,12 @@ func Healthcheck(ctx context.Context, args []string, env func(string) string, st
 	if addr == "" {
 		addr = defaultAddr(TargetServe)
 	}
-	url := fs.String("url", "", "URL to check (default: /healthz on the port of PARLEY_ADDR)")
+	url := fs.String("url", "", "URL to check (default: /healthz on 127.0.0.1 at the port of env PARLEY_ADDR)")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for an answer")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
 		return ErrUsage
 	}
 	if *url == "" {
