@@ -241,5 +241,37 @@ func TestSplitServices(t *testing.T) {
 		if got := acc.Choices[0].Message.Content; got != "one two three" || acc.Usage.CompletionTokens == 0 {
 			t.Fatalf("stream = %q, usage %+v", got, acc.Usage)
 		}
+
+		// The sampling and stopping controls travel web → api → model →
+		// upstream unchanged.
+		res, err = client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model:               testupstream.DefaultModel,
+			Messages:            []openai.ChatCompletionMessageParamUnion{openai.UserMessage("a b c d e f")},
+			Temperature:         openai.Float(0.25),
+			TopP:                openai.Float(0.5),
+			Seed:                openai.Int(1234),
+			MaxCompletionTokens: openai.Int(4),
+			Stop:                openai.ChatCompletionNewParamsStopUnion{OfStringArray: []string{"zz", "yy"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Choices[0]; got.Message.Content != "a b c d" || got.FinishReason != "length" {
+			t.Fatalf("max_completion_tokens 4: %q, finish %q", got.Message.Content, got.FinishReason)
+		}
+		var sent struct {
+			Temperature float64  `json:"temperature"`
+			TopP        float64  `json:"top_p"`
+			Seed        int64    `json:"seed"`
+			MaxTokens   int      `json:"max_tokens"`
+			Stop        []string `json:"stop"`
+		}
+		if err := json.Unmarshal(up.LastRequest().Body, &sent); err != nil {
+			t.Fatal(err)
+		}
+		if sent.Temperature != 0.25 || sent.TopP != 0.5 || sent.Seed != 1234 || sent.MaxTokens != 4 ||
+			strings.Join(sent.Stop, ",") != "zz,yy" {
+			t.Fatalf("upstream received %s", up.LastRequest().Body)
+		}
 	})
 }
