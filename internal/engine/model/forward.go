@@ -2,7 +2,7 @@ package model
 
 import (
 	"fmt"
-	"sync"
+	"sync/atomic"
 
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
@@ -27,9 +27,10 @@ func (s *Session) forwardBatch(tokens []int) error {
 		for i := range n {
 			tensor.RMSNorm(xb[i*E:(i+1)*E], x[i*E:(i+1)*E], l.attnNorm, c.RMSEps)
 		}
-		m.pool.MatMul(q, l.wq, xb, n)
-		m.pool.MatMul(k, l.wk, xb, n)
-		m.pool.MatMul(v, l.wv, xb, n)
+		s.prods[0] = tensor.Product{Dst: q, W: l.wq}
+		s.prods[1] = tensor.Product{Dst: k, W: l.wk}
+		s.prods[2] = tensor.Product{Dst: v, W: l.wv}
+		m.pool.MatMulMany(s.prods[:3], xb, n)
 		for i := range n {
 			qi, ki, vi := q[i*qDim:(i+1)*qDim], k[i*kvDim:(i+1)*kvDim], v[i*kvDim:(i+1)*kvDim]
 			addBias(qi, l.bq)
@@ -52,8 +53,9 @@ func (s *Session) forwardBatch(tokens []int) error {
 			tensor.RMSNorm(xb[i*E:(i+1)*E], x[i*E:(i+1)*E], l.ffnNorm, c.RMSEps)
 		}
 		gate, up := s.gate[:n*c.FFN], s.up[:n*c.FFN]
-		m.pool.MatMul(gate, l.gate, xb, n)
-		m.pool.MatMul(up, l.up, xb, n)
+		s.prods[0] = tensor.Product{Dst: gate, W: l.gate}
+		s.prods[1] = tensor.Product{Dst: up, W: l.up}
+		m.pool.MatMulMany(s.prods[:2], xb, n)
 		tensor.SwiGLU(gate, gate, up)
 		m.pool.MatMul(o, l.down, gate, n)
 		tensor.Add(x, o)
@@ -62,6 +64,7 @@ func (s *Session) forwardBatch(tokens []int) error {
 	last := x[(n-1)*E : n*E]
 	tensor.RMSNorm(xb[:E], last, m.w.outNorm, c.RMSEps)
 	m.pool.MatVec(s.logits, m.w.output, xb[:E])
+	s.prods = [3]tensor.Product{} // drop the references into scratch
 	return nil
 }
 
@@ -79,64 +82,77 @@ func addBias(x, b []float32) {
 }
 
 // parallelAttentionWork is the multiply-adds below which attention stays
-// on one goroutine: starting helpers costs a few microseconds.
-const parallelAttentionWork = 1 << 16
+// on one goroutine: handing work to a helper costs about a microsecond.
+const parallelAttentionWork = 1 << 14
 
 // attention computes causal multi-head attention for the n new tokens of
 // layer li, whose keys and values are already in the cache, into s.att.
-// The (token, head) pairs are independent, so they are dealt round-robin
-// to as many goroutines as the pool has threads (round-robin because later
-// tokens attend over more positions); the call returns when all are done.
+// The (token, head) pairs are independent, so they are spread over the
+// pool in chunks of one item, each thread taking the next free one (later
+// tokens attend over more positions, so items are uneven).
 func (s *Session) attention(li, pos0, n int) {
 	c := s.m.Config
 	items := n * c.Heads
 	ctx := pos0 + n
-	workers := min(s.m.pool.Threads(), items)
-	if items*ctx*c.HeadDim < s.m.parallelAttention {
-		workers = 1
-	}
-	if len(s.scores) < workers {
-		s.scores = append(s.scores, make([][]float32, workers-len(s.scores))...)
-	}
-	for w := range workers {
-		if cap(s.scores[w]) < ctx {
-			s.scores[w] = make([]float32, ctx, max(2*cap(s.scores[w]), ctx))
+	j := &s.attn
+	for w := range j.scores {
+		if cap(j.scores[w]) < ctx {
+			j.scores[w] = make([]float32, ctx, max(2*cap(j.scores[w]), ctx))
 		}
 	}
-	if workers == 1 {
-		s.attend(li, pos0, n, 0, 1, s.scores[0])
+	j.li, j.pos0, j.n = li, pos0, n
+	if items*ctx*c.HeadDim < s.m.parallelAttention {
+		j.Run(0, items)
 		return
 	}
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { s.attend(li, pos0, n, w, workers, s.scores[w]) })
-	}
-	wg.Wait()
+	s.m.pool.Run(items, 1, j)
 }
 
-// attend computes the (token, head) items first, first+stride, ... of the
-// n new tokens, using scores as scratch. Query head h reads KV head
-// h/(Heads/HeadsKV) (grouped-query attention).
-func (s *Session) attend(li, pos0, n, first, stride int, scores []float32) {
+// attendJob is one layer's attention as a tensor.Runner over (token,
+// head) items.
+type attendJob struct {
+	s           *Session
+	li, pos0, n int
+	// One scores buffer per thread that can be in Run at once.
+	scores [][]float32
+	busy   []atomic.Bool
+}
+
+func newAttendJob(s *Session, threads int) attendJob {
+	return attendJob{s: s, scores: make([][]float32, threads), busy: make([]atomic.Bool, threads)}
+}
+
+// Run computes items lo..hi with a free scores buffer.
+func (j *attendJob) Run(lo, hi int) {
+	for w := range j.busy {
+		if j.busy[w].CompareAndSwap(false, true) {
+			j.s.attend(j.li, j.pos0, j.n, lo, hi, j.scores[w])
+			j.busy[w].Store(false)
+			return
+		}
+	}
+	panic("model: more concurrent attention runs than pool threads")
+}
+
+// attend computes the (token, head) items lo..hi of the n new tokens,
+// using scores as scratch. Query head h reads KV head h/(Heads/HeadsKV)
+// (grouped-query attention).
+func (s *Session) attend(li, pos0, n, lo, hi int, scores []float32) {
 	c := s.m.Config
 	hd, qDim, kvDim := c.HeadDim, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
 	group := c.Heads / c.HeadsKV
 	keys := s.cache.Keys(li, pos0+n)
 	vals := s.cache.Values(li, pos0+n)
-	for it := first; it < n*c.Heads; it += stride {
+	for it := lo; it < hi; it++ {
 		i, h := it/c.Heads, it%c.Heads
 		ctx := pos0 + i + 1 // causal: positions 0..pos0+i
 		sc := scores[:ctx]
 		qh := s.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
 		kvOff := (h / group) * hd
-		for t := range ctx {
-			sc[t] = tensor.Dot(qh, keys[t*kvDim+kvOff:t*kvDim+kvOff+hd]) * s.m.scale
-		}
+		tensor.DotStrided(sc, qh, keys[kvOff:], kvDim, s.m.scale)
 		tensor.Softmax(sc)
 		out := s.att[i*qDim+h*hd : i*qDim+(h+1)*hd]
 		clear(out)
-		for t, p := range sc {
-			tensor.Axpy(out, p, vals[t*kvDim+kvOff:t*kvDim+kvOff+hd])
-		}
+		tensor.AxpyStrided(out, sc, vals[kvOff:], kvDim)
 	}
 }

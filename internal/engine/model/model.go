@@ -75,7 +75,8 @@ type Session struct {
 	x, xb, q, k, v, att, o []float32
 	gate, up               []float32
 	logits                 []float32
-	scores                 [][]float32 // per attention worker
+	prods                  [3]tensor.Product // MatMulMany arguments
+	attn                   attendJob
 }
 
 // NewSession starts an empty sequence holding at most ctxLen tokens
@@ -91,14 +92,16 @@ func (m *Model) NewSession(ctxLen int) (*Session, error) {
 	}
 	n := m.batch
 	qDim, kvDim := c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
-	return &Session{
+	s := &Session{
 		m: m, cache: kv,
 		x: make([]float32, n*c.Embd), xb: make([]float32, n*c.Embd), o: make([]float32, n*c.Embd),
 		q: make([]float32, n*qDim), att: make([]float32, n*qDim),
 		k: make([]float32, n*kvDim), v: make([]float32, n*kvDim),
 		gate: make([]float32, n*c.FFN), up: make([]float32, n*c.FFN),
 		logits: make([]float32, c.Vocab),
-	}, nil
+	}
+	s.attn = newAttendJob(s, m.pool.Threads())
+	return s, nil
 }
 
 // Len is the number of tokens processed so far.

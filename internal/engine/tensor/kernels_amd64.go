@@ -177,3 +177,29 @@ func archKernel4(t Type) quad {
 		k(&w[0], &a.qs[0], &a.d[0], &a.s[0], nb, &out[0])
 	}
 }
+
+// archDotStrided is DotStrided with the assembly dot; the caller checked
+// the bounds.
+func archDotStrided(dst, q, m []float32, stride int, scale float32) bool {
+	if !useAVX2 || len(q) == 0 {
+		return false
+	}
+	base := unsafe.Pointer(unsafe.SliceData(m))
+	for t := range dst {
+		dst[t] = scale * dotF32AVX2(&q[0], (*float32)(unsafe.Add(base, 4*t*stride)), len(q))
+	}
+	return true
+}
+
+// archAxpyStrided is AxpyStrided with the assembly axpy; the caller
+// checked the bounds.
+func archAxpyStrided(dst, p, m []float32, stride int) bool {
+	if !useAVX2 {
+		return false
+	}
+	base := unsafe.Pointer(unsafe.SliceData(m))
+	for t, a := range p {
+		axpyAVX2(&dst[0], (*float32)(unsafe.Add(base, 4*t*stride)), a, len(dst))
+	}
+	return true
+}

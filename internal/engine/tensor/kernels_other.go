@@ -17,3 +17,7 @@ func archSwiGLU(dst, gate, up []float32) int { return 0 }
 func archAxpy([]float32, float32, []float32) bool { return false }
 
 func archKernel4(Type) quad { return nil }
+
+func archDotStrided(dst, q, m []float32, stride int, scale float32) bool { return false }
+
+func archAxpyStrided(dst, p, m []float32, stride int) bool { return false }

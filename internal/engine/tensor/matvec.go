@@ -65,6 +65,29 @@ func checkMatVec(op string, dst []float32, w Matrix, x []float32, n int) {
 	}
 }
 
+// kernelSet is the kernels of one type, built once: kernel and
+// archKernel4 make closures, which would be an allocation per call.
+type kernelSet struct {
+	fdot floatDot
+	qdot quantDot
+	q4   quad
+}
+
+var kernels = func() (tbl [MXFP4 + 1]kernelSet) {
+	for t := range tbl {
+		f, q := kernel(Type(t))
+		tbl[t] = kernelSet{f, q, archKernel4(Type(t))}
+	}
+	return tbl
+}()
+
+func kernelsOf(t Type) kernelSet {
+	if int(t) < len(kernels) {
+		return kernels[t]
+	}
+	return kernelSet{}
+}
+
 // MatVec computes dst[r] = dot(row r of w, x) for every row, splitting rows
 // across the pool. For block types x is first quantized to 8-bit blocks of 32
 // and rows are dotted in integer arithmetic, as ggml does. It panics on a
@@ -79,67 +102,167 @@ func (p *Pool) MatVec(dst []float32, w Matrix, x []float32) {
 // Results agree with MatVec to float rounding, not bit for bit: some types
 // use four-vector kernels that sum in another order.
 func (p *Pool) MatMul(dst []float32, w Matrix, x []float32, n int) {
-	checkMatVec("MatMul", dst, w, x, n)
-	if n == 0 || w.Rows == 0 {
+	prods := [1]Product{{Dst: dst, W: w}}
+	p.MatMulMany(prods[:], x, n)
+}
+
+// Product is one matrix of a MatMulMany: Dst[j*W.Rows+r] = row r of W
+// times vector j.
+type Product struct {
+	Dst []float32
+	W   Matrix
+}
+
+// MatMulMany computes several products of the same n input vectors (the
+// query, key and value projections; the gate and up projections) in one
+// pass over the pool: x is quantized once for all of them and the threads
+// meet once instead of once per matrix. Every W must have the same Cols.
+func (p *Pool) MatMulMany(prods []Product, x []float32, n int) {
+	if len(prods) == 0 {
 		return
 	}
-	fdot, qdot := kernel(w.Type)
-	rs := w.Type.RowSize(w.Cols)
-	rows, cols := w.Rows, w.Cols
-	if fdot != nil {
-		p.parallel(rows, p.rowChunk(rows, rs*n), func(lo, hi int) {
-			for r := lo; r < hi; r++ {
-				row := w.Data[r*rs : (r+1)*rs]
-				for j := 0; j < n; j++ {
-					dst[j*rows+r] = fdot(row, x[j*cols:(j+1)*cols])
-				}
-			}
-		})
+	cols := prods[0].W.Cols
+	for _, pr := range prods {
+		checkMatVec("MatMul", pr.Dst, pr.W, x, n)
+		if pr.W.Cols != cols {
+			panic("tensor.MatMulMany: matrices of different widths")
+		}
+	}
+	if n == 0 {
 		return
 	}
-	act := p.getAct(n * cols)
-	defer p.putAct(act)
+	if p == nil || !p.mu.TryLock() {
+		var j matMulJob
+		j.run(nil, prods, x, n)
+		return
+	}
+	p.mm.run(p, prods, x, n)
+	p.mu.Unlock()
+}
+
+// matMulJob is one MatMulMany call; as a Runner it does rows lo..hi of
+// the products stacked on each other (or, while quantizing, vectors).
+type matMulJob struct {
+	prods    []Product
+	ks       []kernelSet
+	start    []int // start[i] is product i's first row in the stack
+	x        []float32
+	n, cols  int
+	quantize bool
+	act      q8Act
+	views    []q8Act // per vector
+	quads    []q8Act // per group of four vectors
+}
+
+// run does the call, on p's helpers when p is non-nil (its owner).
+func (j *matMulJob) run(p *Pool, prods []Product, x []float32, n int) {
+	cols := prods[0].W.Cols
+	j.prods, j.x, j.n, j.cols = append(j.prods[:0], prods...), x, n, cols
+	j.ks, j.start = j.ks[:0], append(j.start[:0], 0)
+	quantized, rowWork, rows := false, 0, 0
+	for _, pr := range prods {
+		k := kernelsOf(pr.W.Type)
+		j.ks = append(j.ks, k)
+		quantized = quantized || k.fdot == nil
+		rows += pr.W.Rows
+		j.start = append(j.start, rows)
+		rowWork = max(rowWork, pr.W.Type.RowSize(cols)*n)
+	}
+	if quantized {
+		j.prepareAct(n, cols)
+		j.quantize = true
+		if n == 1 {
+			j.Run(0, 1)
+		} else {
+			// Quantizing is cheap next to the product but not free for
+			// big batches, so spread it over the pool by vector.
+			p.runOwned(n, 1, j)
+		}
+		j.quantize = false
+	}
+	p.runOwned(rows, p.rowChunk(rows, rowWork), j)
+	clear(j.prods) // drop references to the caller's memory
+	j.x = nil
+}
+
+// runOwned is Run by the owner of p.mu (or on a nil pool).
+func (p *Pool) runOwned(total, chunk int, r Runner) {
+	if p == nil || p.threads == 1 {
+		r.Run(0, total)
+		return
+	}
+	p.runLocked(total, max(chunk, 1), r)
+}
+
+// prepareAct sizes the activation buffers and views for n vectors.
+func (j *matMulJob) prepareAct(n, cols int) {
+	if cap(j.act.qs) < n*cols {
+		j.act = newQ8Act(n * cols)
+	}
+	a := &j.act
+	a.qs, a.d, a.sum, a.s = a.qs[:n*cols], a.d[:n*cols/32], a.sum[:n*cols/32], a.s[:n*cols/32]
+	a.sum16 = a.sum16[:n*cols/16]
 	// Views are made once: taking the address of a per-iteration copy would
 	// make it escape to the heap on every call of the (indirect) kernel.
-	views := make([]q8Act, n)
-	for j := range views {
-		views[j] = act.slice(j, cols)
+	j.views = j.views[:0]
+	for v := range n {
+		j.views = append(j.views, a.slice(v, cols))
 	}
-	// Quantizing is cheap next to the product but not free for big batches,
-	// so spread it over the pool by vector.
-	p.parallel(n, 1, func(lo, hi int) {
-		for j := lo; j < hi; j++ {
-			quantizeAct(&views[j], x[j*cols:(j+1)*cols])
+	j.quads = j.quads[:0]
+	for g := range n / 4 {
+		j.quads = append(j.quads, a.slice(g, 4*cols))
+	}
+}
+
+func (j *matMulJob) Run(lo, hi int) {
+	if j.quantize {
+		for v := lo; v < hi; v++ {
+			quantizeAct(&j.views[v], j.x[v*j.cols:(v+1)*j.cols])
 		}
-	})
-	// Groups of four vectors share each weight block's decoding where an
-	// assembly kernel for that exists.
-	q4 := archKernel4(w.Type)
-	var quads []q8Act
-	if q4 != nil {
-		quads = make([]q8Act, n/4)
-		for g := range quads {
-			quads[g] = act.slice(g, 4*cols)
+		return
+	}
+	for i := range j.prods {
+		a, b := max(lo, j.start[i]), min(hi, j.start[i+1])
+		if a < b {
+			j.rows(i, a-j.start[i], b-j.start[i])
 		}
 	}
-	nb := cols / 32
-	p.parallel(rows, p.rowChunk(rows, rs*n), func(lo, hi int) {
-		var out [4]float32
+}
+
+// rows does rows lo..hi of product i.
+func (j *matMulJob) rows(i, lo, hi int) {
+	w, dst, k := j.prods[i].W, j.prods[i].Dst, j.ks[i]
+	n, cols, x := j.n, j.cols, j.x
+	rs := w.Type.RowSize(cols)
+	rows := w.Rows
+	if k.fdot != nil {
 		for r := lo; r < hi; r++ {
 			row := w.Data[r*rs : (r+1)*rs]
-			j := 0
-			if q4 != nil {
-				for ; j+4 <= n; j += 4 {
-					q4(row, &quads[j/4], nb, &out)
-					dst[j*rows+r] = out[0]
-					dst[(j+1)*rows+r] = out[1]
-					dst[(j+2)*rows+r] = out[2]
-					dst[(j+3)*rows+r] = out[3]
-				}
-			}
-			for ; j < n; j++ {
-				dst[j*rows+r] = qdot(row, &views[j])
+			for v := 0; v < n; v++ {
+				dst[v*rows+r] = k.fdot(row, x[v*cols:(v+1)*cols])
 			}
 		}
-	})
+		return
+	}
+	nb := cols / 32
+	var out *[4]float32 // escapes into the indirect call: allocate only for batches
+	if k.q4 != nil && n >= 4 {
+		out = new([4]float32)
+	}
+	for r := lo; r < hi; r++ {
+		row := w.Data[r*rs : (r+1)*rs]
+		v := 0
+		if out != nil {
+			for ; v+4 <= n; v += 4 {
+				k.q4(row, &j.quads[v/4], nb, out)
+				dst[v*rows+r] = out[0]
+				dst[(v+1)*rows+r] = out[1]
+				dst[(v+2)*rows+r] = out[2]
+				dst[(v+3)*rows+r] = out[3]
+			}
+		}
+		for ; v < n; v++ {
+			dst[v*rows+r] = k.qdot(row, &j.views[v])
+		}
+	}
 }

@@ -156,3 +156,37 @@ func RoPE(x []float32, pos int, headDim, ropeDim int, freqs []float32, neox bool
 		}
 	}
 }
+
+// DotStrided sets dst[t] = scale * Dot(q, m[t*stride:]) for every t: one
+// query against many keys (attention scores), without a call per key
+// through the dispatch layers.
+func DotStrided(dst, q, m []float32, stride int, scale float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = m[(len(dst)-1)*stride+len(q)-1]
+	if archDotStrided(dst, q, m, stride, scale) {
+		return
+	}
+	for t := range dst {
+		dst[t] = scale * dotF32Generic(q, m[t*stride:t*stride+len(q)])
+	}
+}
+
+// AxpyStrided adds p[t] * m[t*stride : t*stride+len(dst)] to dst for every
+// t (attention's weighted sum of values).
+func AxpyStrided(dst, p, m []float32, stride int) {
+	if len(p) == 0 || len(dst) == 0 {
+		return
+	}
+	_ = m[(len(p)-1)*stride+len(dst)-1]
+	if archAxpyStrided(dst, p, m, stride) {
+		return
+	}
+	for t, a := range p {
+		x := m[t*stride : t*stride+len(dst)]
+		for i := range dst {
+			dst[i] += a * x[i]
+		}
+	}
+}

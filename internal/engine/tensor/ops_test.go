@@ -245,3 +245,39 @@ func TestAxpyLong(t *testing.T) {
 		}
 	}
 }
+
+// TestStridedMatchesPerRow checks DotStrided and AxpyStrided against Dot
+// and Axpy called row by row (they must agree bit for bit: attention's
+// results may not depend on which one the model uses).
+func TestStridedMatchesPerRow(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, tc := range []struct{ rows, width, stride, off int }{
+		{1, 64, 192, 0}, {7, 64, 192, 128}, {33, 13, 20, 7}, {5, 8, 8, 0},
+	} {
+		m := make([]float32, tc.rows*tc.stride+tc.off)
+		for i := range m {
+			m[i] = float32(r.NormFloat64())
+		}
+		q := make([]float32, tc.width)
+		for i := range q {
+			q[i] = float32(r.NormFloat64())
+		}
+		got := make([]float32, tc.rows)
+		DotStrided(got, q, m[tc.off:], tc.stride, 0.125)
+		for i := range got {
+			if want := Dot(q, m[tc.off+i*tc.stride:]) * 0.125; got[i] != want {
+				t.Fatalf("%+v: DotStrided[%d] = %v, want %v", tc, i, got[i], want)
+			}
+		}
+		acc, want := make([]float32, tc.width), make([]float32, tc.width)
+		AxpyStrided(acc, got, m[tc.off:], tc.stride)
+		for i, p := range got {
+			Axpy(want, p, m[tc.off+i*tc.stride:])
+		}
+		for i := range acc {
+			if acc[i] != want[i] {
+				t.Fatalf("%+v: AxpyStrided[%d] = %v, want %v", tc, i, acc[i], want[i])
+			}
+		}
+	}
+}

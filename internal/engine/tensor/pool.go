@@ -1,44 +1,89 @@
 package tensor
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Pool is a fixed set of worker goroutines that split kernels by rows.
 // The goroutine calling a kernel works too, so NewPool(n) runs n-way
 // parallel with n-1 helper goroutines. A Pool may be used by several
-// goroutines at once; Close stops the helpers, after which calls run on the
-// calling goroutine alone (Close must not race with calls in flight). A nil
-// *Pool runs every kernel on the calling goroutine.
+// goroutines at once (one call at a time is spread over the helpers; a
+// call arriving meanwhile runs on its own goroutine); Close stops the
+// helpers, after which calls run on the calling goroutine alone (Close must
+// not race with calls in flight). A nil *Pool runs every kernel on the
+// calling goroutine.
+//
+// A token of decoding is a few hundred calls of 10-100µs each, so waking a
+// parked goroutine per call (a futex round trip, 5-50µs) would cost as much
+// as the work. Helpers therefore spin on an atomic word for a while after
+// each call, like OpenMP's workers do, and park only when the pool has been
+// idle for spinFor.
 type Pool struct {
 	threads int
-	jobs    chan *job
-	workers sync.WaitGroup
-	close   sync.Once
-	closed  atomic.Bool
-	scratch sync.Pool // *q8Act buffers reused across calls
+	// mu is held by the call that owns the helpers; it also guards task
+	// and the matMul scratch.
+	mu   sync.Mutex
+	seq  uint64        // calls dispatched, under mu
+	word atomic.Uint64 // seq<<1 | 1 while the call seq is open to helpers
+	// active counts helpers inside the open call; the owner waits for it to
+	// drop to zero before the task can be reused.
+	active atomic.Int32
+	task   task
+	next   atomic.Int64 // first unclaimed item
+	done   atomic.Int64 // chunks finished
+
+	// ownerSleeping says the owner stopped spinning for the last chunk
+	// and waits for a token on ownerWake from whoever finishes it.
+	ownerSleeping atomic.Bool
+	ownerWake     chan struct{}
+
+	sleeping []atomic.Bool   // helper i is parked (or about to be)
+	wake     []chan struct{} // one token per park
+	workers  sync.WaitGroup
+	close    sync.Once
+	closed   atomic.Bool
+
+	mm matMulJob // scratch of the owning MatMul call
 }
 
-// job is one kernel call cut into chunks that workers claim with an atomic
-// counter. The caller waits for chunks, not for workers: a helper that is
-// slow to wake (the machine is busy) finds nothing left and drops the job,
-// so it never delays the call; a preempted helper delays it by one chunk.
-type job struct {
-	fn      func(lo, hi int)
-	total   int
-	chunk   int
-	next    atomic.Int64
-	pending sync.WaitGroup // one count per chunk
+// Runner is work split into items [0, total): Run does items [lo, hi).
+// Different ranges must be independent.
+type Runner interface {
+	Run(lo, hi int)
 }
+
+// runFunc adapts a function to Runner.
+type runFunc func(lo, hi int)
+
+func (f runFunc) Run(lo, hi int) { f(lo, hi) }
+
+// task is one call cut into chunks that threads claim with an atomic
+// counter. The owner waits for chunks, not for helpers: a helper that is
+// slow to come finds nothing left, so it never delays the call; a
+// preempted helper delays it by one chunk.
+type task struct {
+	r            Runner
+	total, chunk int
+	chunks       int64
+}
+
+// spinFor is how long an idle helper polls for the next call before
+// parking: longer than the gaps between the calls of one token (attention,
+// sampling), short enough not to burn a core for long after a request.
+const spinFor = 200 * time.Microsecond
 
 // NewPool starts a pool of n-way parallelism (n < 1 is taken as 1).
 func NewPool(n int) *Pool {
 	n = max(n, 1)
-	p := &Pool{threads: n, jobs: make(chan *job, n)}
-	for i := 1; i < n; i++ {
+	p := &Pool{threads: n, sleeping: make([]atomic.Bool, n-1), wake: make([]chan struct{}, n-1),
+		ownerWake: make(chan struct{}, 1)}
+	for i := range n - 1 {
+		p.wake[i] = make(chan struct{}, 1)
 		p.workers.Add(1)
-		go p.work()
+		go p.work(i)
 	}
 	return p
 }
@@ -59,57 +104,156 @@ func (p *Pool) Close() {
 	}
 	p.close.Do(func() {
 		p.closed.Store(true)
-		close(p.jobs)
+		p.wakeAll()
 		p.workers.Wait()
 	})
 }
 
-func (p *Pool) work() {
-	defer p.workers.Done()
-	for j := range p.jobs {
-		j.run()
+func (p *Pool) wakeAll() {
+	for i := range p.sleeping {
+		if p.sleeping[i].CompareAndSwap(true, false) {
+			p.wake[i] <- struct{}{}
+		}
 	}
 }
 
-func (j *job) run() {
-	for {
-		lo := int(j.next.Add(int64(j.chunk))) - j.chunk
-		if lo >= j.total {
+// work is helper i: join every call it sees open, spin between calls,
+// park after spinFor of idleness.
+func (p *Pool) work(i int) {
+	defer p.workers.Done()
+	var last uint64 // the last call seen, so a closed call is not rejoined
+	idleSince := time.Now()
+	for spins := 0; ; spins++ {
+		w := p.word.Load()
+		if w&1 == 1 && w>>1 != last {
+			last = w >> 1
+			p.active.Add(1)
+			// The owner closes the call before waiting for active to be
+			// zero, so if the call is still open here, the owner waits
+			// for us and the task stays put.
+			if p.word.Load() == w {
+				p.task.runChunks(p)
+			}
+			p.active.Add(-1)
+			spins, idleSince = 0, time.Now()
+			continue
+		}
+		if p.closed.Load() {
 			return
 		}
-		j.fn(lo, min(lo+j.chunk, j.total))
-		j.pending.Done()
+		// Yield now and then (other goroutines may need this P), but
+		// rarely: Gosched takes the scheduler's lock.
+		if spins&4095 != 4095 {
+			continue
+		}
+		runtime.Gosched()
+		if time.Since(idleSince) < spinFor {
+			continue
+		}
+		p.sleeping[i].Store(true)
+		// Re-check after announcing the park: a call opened before the
+		// store was not seen by its owner's wake.
+		if w := p.word.Load(); (w&1 == 1 && w>>1 != last) || p.closed.Load() {
+			if !p.sleeping[i].CompareAndSwap(true, false) {
+				<-p.wake[i] // a waker won the race and sent a token
+			}
+		} else {
+			<-p.wake[i]
+		}
+		spins, idleSince = 0, time.Now()
 	}
 }
 
-// parallel calls fn over [0,total) in chunks of `chunk` items, using the
-// pool's helpers and the calling goroutine; it returns when all are done.
-func (p *Pool) parallel(total, chunk int, fn func(lo, hi int)) {
-	chunks := (total + chunk - 1) / chunk
-	if p == nil || p.threads == 1 || chunks <= 1 || p.closed.Load() {
-		fn(0, total)
-		return
-	}
-	j := &job{fn: fn, total: total, chunk: chunk}
-	j.pending.Add(chunks)
-	helpers := min(p.threads-1, chunks-1)
-offer:
-	for range helpers {
-		select {
-		case p.jobs <- j:
-		default: // helpers are backlogged with other calls' jobs
-			break offer
+func (t *task) runChunks(p *Pool) {
+	for {
+		lo := int(p.next.Add(int64(t.chunk))) - t.chunk
+		if lo >= t.total {
+			return
+		}
+		t.r.Run(lo, min(lo+t.chunk, t.total))
+		if p.done.Add(1) == t.chunks && p.ownerSleeping.CompareAndSwap(true, false) {
+			p.ownerWake <- struct{}{}
 		}
 	}
-	j.run()
-	j.pending.Wait()
+}
+
+// Run calls r.Run over [0, total) in chunks of chunk items (at least 1),
+// on the pool's helpers and the calling goroutine, and returns when all
+// are done.
+func (p *Pool) Run(total, chunk int, r Runner) {
+	chunk = max(chunk, 1)
+	chunks := (total + chunk - 1) / chunk
+	if total <= 0 {
+		return
+	}
+	if p == nil || p.threads == 1 || chunks <= 1 || p.closed.Load() || !p.mu.TryLock() {
+		r.Run(0, total)
+		return
+	}
+	p.runLocked(total, chunk, r)
+	p.mu.Unlock()
+}
+
+// runLocked is Run for the owner of p.mu.
+func (p *Pool) runLocked(total, chunk int, r Runner) {
+	chunks := (total + chunk - 1) / chunk
+	if chunks <= 1 || p.closed.Load() {
+		r.Run(0, total)
+		return
+	}
+	p.task = task{r: r, total: total, chunk: chunk, chunks: int64(chunks)}
+	p.next.Store(0)
+	p.done.Store(0)
+	p.seq++
+	w := p.seq<<1 | 1
+	p.word.Store(w)
+	p.wakeAll()
+	p.task.runChunks(p)
+	p.waitChunks()
+	p.word.Store(w &^ 1)
+	for spins := 1; p.active.Load() != 0; spins++ {
+		if spins&1023 == 0 {
+			runtime.Gosched()
+		}
+	}
+	p.task.r = nil
+}
+
+// ownerSpins is how many polls the owner makes for the helpers' last
+// chunks before blocking (~20-50µs): when the machine is oversubscribed
+// a helper may be descheduled mid-chunk, and an owner spinning then would
+// take the core it needs.
+const ownerSpins = 1 << 14
+
+// waitChunks returns when every chunk of the open call is done.
+func (p *Pool) waitChunks() {
+	for spins := 0; p.done.Load() < p.task.chunks; spins++ {
+		if spins < ownerSpins {
+			continue
+		}
+		p.ownerSleeping.Store(true)
+		if p.done.Load() == p.task.chunks {
+			if !p.ownerSleeping.CompareAndSwap(true, false) {
+				<-p.ownerWake // the finisher won the race and sent a token
+			}
+			return
+		}
+		<-p.ownerWake
+		return
+	}
+}
+
+// parallel is Run for a function.
+func (p *Pool) parallel(total, chunk int, fn func(lo, hi int)) {
+	p.Run(total, chunk, runFunc(fn))
 }
 
 // rowChunk picks a chunk of rows for rows of rowWork bytes of weights each
 // (times the vectors they meet): about eight chunks per thread so the atomic
-// counter balances uneven progress, at least minChunkWork bytes so waking a
-// helper pays off (tiny models run single-threaded), rounded to 16 rows so
-// chunks never share a cache line of dst.
+// counter balances uneven progress, at least minChunkWork bytes so a
+// helper's share pays for handing it over (tiny models run
+// single-threaded), rounded to 16 rows so chunks never share a cache line
+// of dst.
 func (p *Pool) rowChunk(rows, rowWork int) int {
 	c := rows / (8 * p.Threads())
 	c = max(c, minChunkWork/max(rowWork, 1))
@@ -118,26 +262,5 @@ func (p *Pool) rowChunk(rows, rowWork int) int {
 }
 
 // minChunkWork is the least work worth handing to a helper: ~1µs of
-// streaming at in-cache speeds, comparable to waking a parked goroutine.
+// streaming at in-cache speeds.
 const minChunkWork = 16 << 10
-
-func (p *Pool) getAct(n int) *q8Act {
-	if p != nil {
-		if a, ok := p.scratch.Get().(*q8Act); ok && cap(a.qs) >= n {
-			a.qs = a.qs[:n]
-			a.d = a.d[:n/32]
-			a.sum = a.sum[:n/32]
-			a.s = a.s[:n/32]
-			a.sum16 = a.sum16[:n/16]
-			return a
-		}
-	}
-	a := newQ8Act(n)
-	return &a
-}
-
-func (p *Pool) putAct(a *q8Act) {
-	if p != nil {
-		p.scratch.Put(a)
-	}
-}
