@@ -28,15 +28,7 @@ func TestAPIRoutesByModelName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig(t, TargetAPI)
-			cfg.API.ModelURLs = tt.urls
-			svc, err := Build(t.Context(), TargetAPI, cfg, slog.New(slog.DiscardHandler))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer svc.Close()
-			srv := httptest.NewServer(svc.Handler)
-			defer srv.Close()
+			srv := startAPI(t, tt.urls...)
 			for model, want := range map[string]string{"alpha": "from alpha", "org/beta": "from beta", "gamma": "from beta"} {
 				status, body := postJSON(t, srv.URL+"/v1/chat/completions",
 					`{"model":"`+model+`","messages":[{"role":"user","content":"hi"}]}`)
@@ -61,15 +53,7 @@ func TestAPIRoutesByModelName(t *testing.T) {
 func TestAPIV1WithModelsDown(t *testing.T) {
 	down := testupstream.New(t)
 	down.Close()
-	cfg := testConfig(t, TargetAPI)
-	cfg.API.ModelURLs = []string{down.URL}
-	svc, err := Build(t.Context(), TargetAPI, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
-	srv := httptest.NewServer(svc.Handler)
-	defer srv.Close()
+	srv := startAPI(t, down.URL)
 	check := func(name string, status int, body []byte) {
 		var e struct {
 			Error struct{ Message, Type string }
@@ -94,17 +78,26 @@ func TestAPIV1WithModelsDown(t *testing.T) {
 	check("GET /v1/models", resp.StatusCode, b)
 }
 
-func testConfig(t *testing.T, target string) Config {
+// startAPI serves the api target, with its defaults, over the model
+// services at modelURLs and a fresh SQLite database.
+func startAPI(t *testing.T, modelURLs ...string) *httptest.Server {
 	t.Helper()
 	var cfg Config
-	fs, check := NewFlagSet(target, &cfg, func(string) string { return "" })
+	fs, _ := NewFlagSet(TargetAPI, &cfg, func(string) string { return "" })
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
-	_ = check // the model urls come later
+	cfg.API.ModelURLs = modelURLs
 	cfg.API.Database = filepath.Join(t.TempDir(), "parley.db")
-	return cfg
+	svc, err := Build(t.Context(), TargetAPI, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close() })
+	srv := httptest.NewServer(svc.Handler)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func postJSON(t *testing.T, url, body string) (int, []byte) {
