@@ -19,8 +19,10 @@ func TestMisbehavingUpstreams(t *testing.T) {
 	const ask = "one two three four five six"
 	oll := testupstream.New(t, testupstream.WithModels("olla"))
 	oai := testupstream.New(t, testupstream.WithModels("oai"))
-	ollModel := start(t, "model-ollama", freeAddr(t), true, "model", "--backend", "ollama", "--upstream-url", oll.URL)
-	oaiModel := start(t, "model-openai", freeAddr(t), true, "model", "--backend", "openai", "--upstream-url", oai.URL+"/v1")
+	ollModel := start(t, "model-ollama", freeAddr(t), true, "model", "--backend", "ollama", "--upstream-url", oll.URL,
+		"--upstream-idle-timeout", "500ms")
+	oaiModel := start(t, "model-openai", freeAddr(t), true, "model", "--backend", "openai", "--upstream-url", oai.URL+"/v1",
+		"--upstream-idle-timeout", "500ms")
 	api := start(t, "api", freeAddr(t), true, "api", "--database", filepath.Join(t.TempDir(), "parley.db"),
 		"--model-url", ollModel.url(), "--model-url", oaiModel.url())
 
@@ -43,6 +45,12 @@ func TestMisbehavingUpstreams(t *testing.T) {
 		{name: "ollama error line", up: oll, model: "olla",
 			fault:      func(o *testupstream.Options) { o.StreamError, o.FaultAfter = "runner crashed", 1 },
 			wantStatus: "failed", wantText: "one", wantErr: "runner crashed"},
+		{name: "ollama stalls mid-stream", up: oll, model: "olla",
+			fault:      func(o *testupstream.Options) { o.Hang, o.FaultAfter = true, 2 },
+			wantStatus: "failed", wantText: "one two", wantErr: "stalled"},
+		{name: "openai stalls mid-stream", up: oai, model: "oai",
+			fault:      func(o *testupstream.Options) { o.Hang, o.FaultAfter = true, 2 },
+			wantStatus: "failed", wantText: "one two", wantErr: "stalled"},
 		{name: "openai role in every delta", up: oai, model: "oai",
 			fault:      func(o *testupstream.Options) { o.RepeatRole = true },
 			wantStatus: "complete", wantText: ask},

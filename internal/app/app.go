@@ -245,9 +245,11 @@ func (s *Service) backend(ctx context.Context, cfg ModelConfig, log *slog.Logger
 	switch cfg.Backend {
 	case "openai":
 		hc := &http.Client{Transport: httpx.Transport(openai.NewTransport(0))} // request ids go upstream too
-		return openai.NewClient(cfg.UpstreamURL, cfg.UpstreamKey, hc, openai.WithDefaultModel(cfg.Model)), nil
+		return openai.NewClient(cfg.UpstreamURL, cfg.UpstreamKey, hc, openai.WithDefaultModel(cfg.Model),
+			openai.WithIdleTimeout(cfg.UpstreamIdleTimeout)), nil
 	case "ollama":
-		return ollama.New(ollama.Config{BaseURL: cfg.UpstreamURL, DefaultModel: cfg.Model}), nil
+		return ollama.New(ollama.Config{BaseURL: cfg.UpstreamURL, DefaultModel: cfg.Model,
+			IdleTimeout: cfg.UpstreamIdleTimeout}), nil
 	case "builtin":
 		return s.builtin(ctx, cfg, log)
 	default:

@@ -44,6 +44,8 @@ type ModelConfig struct {
 	Backend     string // builtin, openai, ollama
 	UpstreamURL string
 	UpstreamKey string
+	// UpstreamIdleTimeout bounds the silence of an upstream mid-answer.
+	UpstreamIdleTimeout time.Duration
 	// Model is a GGUF path or catalogue name (builtin), or the default
 	// model id of an upstream.
 	Model     string
@@ -225,6 +227,7 @@ func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.Flag
 		b.String(&m.Backend, "backend", "builtin", "model backend: builtin (GGUF engine), openai (any OpenAI-compatible server), ollama")
 		b.String(&m.UpstreamURL, "upstream-url", "", "base URL of the upstream server for the openai or ollama backend (e.g. https://api.openai.com/v1, http://ollama:11434)")
 		b.Secret(&m.UpstreamKey, "upstream-key", "API key for the openai backend")
+		b.Duration(&m.UpstreamIdleTimeout, "upstream-idle-timeout", 5*time.Minute, "openai/ollama: how long the upstream may fall silent mid-answer before the reply fails (0: no limit)")
 		b.String(&m.Model, "model", "", "builtin: GGUF file path or catalogue name; openai/ollama: default model id")
 		b.String(&m.ModelsDir, "models-dir", DefaultModelsDir(), "where pulled models are stored")
 		b.Int(&m.Threads, "threads", 0, "builtin: CPU threads for inference (0: all cores)")
@@ -246,8 +249,8 @@ func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.Flag
 }
 
 func (c *Config) validate(target string) error {
-	if c.ShutdownTimeout < 0 {
-		return fmt.Errorf("--shutdown-timeout must not be negative")
+	if c.ShutdownTimeout < 0 || c.Model.UpstreamIdleTimeout < 0 {
+		return fmt.Errorf("--shutdown-timeout and --upstream-idle-timeout must not be negative")
 	}
 	switch target {
 	case TargetAPI:

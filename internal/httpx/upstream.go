@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -81,4 +82,28 @@ func UpstreamStatusError(backend string, status int, text, model string) *chat.E
 		return chat.E(chat.KindUnavailable, with(fmt.Sprintf("%s unavailable (status %d)", backend, status)), cause)
 	}
 	return chat.E(chat.KindUpstream, fmt.Sprintf("%s answered with unexpected status %d", backend, status), cause)
+}
+
+// WatchIdle returns body with a watchdog: when no read returns data for d,
+// onIdle runs (typically cancelling the request with a cause that says
+// so), so a server that stalls mid-answer cannot hold a caller forever.
+// stop disarms the watchdog; call it when done with the body.
+func WatchIdle(body io.ReadCloser, d time.Duration, onIdle func()) (watched io.ReadCloser, stop func()) {
+	w := &idleBody{ReadCloser: body, timer: time.AfterFunc(d, onIdle), d: d}
+	return w, func() { w.timer.Stop() }
+}
+
+// idleBody re-arms its timer on every read that returns data.
+type idleBody struct {
+	io.ReadCloser
+	timer *time.Timer
+	d     time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.d)
+	}
+	return n, err
 }

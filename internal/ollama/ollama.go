@@ -42,6 +42,10 @@ type Config struct {
 	// FirstByteTimeout bounds the wait for the response headers (Ollama
 	// sends them after loading the model). 0 means no limit.
 	FirstByteTimeout time.Duration
+	// IdleTimeout bounds the silence between two pieces of a streaming
+	// answer, so a stalled server cannot hold a request forever. 0 means
+	// no limit.
+	IdleTimeout time.Duration
 	// HTTPClient, when set, is used as is; it must have no Timeout.
 	HTTPClient *http.Client
 }
@@ -126,7 +130,10 @@ type line struct {
 	Error           string `json:"error"`
 }
 
-var errFirstByte = errors.New("first byte timeout")
+var (
+	errFirstByte = errors.New("first byte timeout")
+	errIdle      = errors.New("idle timeout")
+)
 
 // Generate streams a reply. See chat.Generator.
 func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
@@ -225,8 +232,11 @@ func (c *Client) streamErr(parent, cctx context.Context, err error) error {
 	if parent.Err() != nil {
 		return context.Cause(parent)
 	}
-	if errors.Is(context.Cause(cctx), errFirstByte) {
+	switch cause := context.Cause(cctx); {
+	case errors.Is(cause, errFirstByte):
 		return chat.E(chat.KindTimeout, fmt.Sprintf("ollama sent no answer within %s", c.cfg.FirstByteTimeout), err)
+	case errors.Is(cause, errIdle):
+		return chat.E(chat.KindTimeout, fmt.Sprintf("ollama stalled for %s", c.cfg.IdleTimeout), err)
 	}
 	var ce *chat.Error
 	if errors.As(err, &ce) {
@@ -272,6 +282,11 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 		resp.Body.Close()
 		cancel(nil)
 		return nil, nil, nil, statusError(resp.StatusCode, b, model)
+	}
+	if d := c.cfg.IdleTimeout; d > 0 {
+		var unwatch func()
+		resp.Body, unwatch = httpx.WatchIdle(resp.Body, d, func() { cancel(errIdle) })
+		return resp, cctx, func() { unwatch(); cancel(nil) }, nil
 	}
 	return resp, cctx, func() { cancel(nil) }, nil
 }

@@ -184,6 +184,15 @@ func TestFirstByteTimeout(t *testing.T) {
 	}
 }
 
+func TestIdleTimeout(t *testing.T) {
+	up := testupstream.New(t, testupstream.Options{Hang: true, FaultAfter: 2})
+	c := ollama.New(ollama.Config{BaseURL: up.URL, DefaultModel: testupstream.DefaultModel, IdleTimeout: 50 * time.Millisecond})
+	text, _, err := generate(t.Context(), c, chat.GenerateRequest{Messages: turns("one two three")})
+	if chat.KindOf(err) != chat.KindTimeout || text != "one two" {
+		t.Fatalf("got %q, %v; want the text before the stall and KindTimeout", text, err)
+	}
+}
+
 func TestModels(t *testing.T) {
 	up := testupstream.New(t, testupstream.WithModels("llama3.2:1b", "qwen2.5:0.5b"))
 	c := ollama.New(ollama.Config{BaseURL: up.URL})

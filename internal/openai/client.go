@@ -129,15 +129,19 @@ var (
 
 // call is one HTTP exchange with its timers.
 type call struct {
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	timer  *time.Timer
-	idle   time.Duration
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer // first byte
+	idle    time.Duration
+	unwatch func() // stops the idle watchdog
 }
 
 func (c *call) stop() {
 	if c.timer != nil {
 		c.timer.Stop()
+	}
+	if c.unwatch != nil {
+		c.unwatch()
 	}
 	c.cancel(nil)
 }
@@ -213,25 +217,9 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 		return nil, nil, StatusError(resp.StatusCode, b, model)
 	}
 	if cl.idle > 0 {
-		cl.timer = time.AfterFunc(cl.idle, func() { cancel(errIdle) })
-		resp.Body = &idleBody{ReadCloser: resp.Body, timer: cl.timer, d: cl.idle}
+		resp.Body, cl.unwatch = httpx.WatchIdle(resp.Body, cl.idle, func() { cancel(errIdle) })
 	}
 	return resp, cl, nil
-}
-
-// idleBody re-arms the idle timer on every read.
-type idleBody struct {
-	io.ReadCloser
-	timer *time.Timer
-	d     time.Duration
-}
-
-func (b *idleBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.timer.Reset(b.d)
-	}
-	return n, err
 }
 
 // Generate streams a reply from the server. See chat.Generator.
