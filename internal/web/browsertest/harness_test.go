@@ -32,6 +32,13 @@ import (
 // ends, and returns its base URL.
 func startParley(t *testing.T, upstreamURL string) string {
 	t.Helper()
+	return startParleyWrapped(t, upstreamURL, nil)
+}
+
+// startParleyWrapped is startParley with Parley's handler wrapped by wrap
+// (when not nil), for tests that break the connection on purpose.
+func startParleyWrapped(t *testing.T, upstreamURL string, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	var cfg app.Config
 	fs, check := app.NewFlagSet(app.TargetServe, &cfg, func(string) string { return "" })
@@ -47,7 +54,11 @@ func startParley(t *testing.T, upstreamURL string) string {
 	if err != nil {
 		t.Fatalf("build serve: %v", err)
 	}
-	return serve(t, svc.Handler, func() {
+	h := svc.Handler
+	if wrap != nil {
+		h = wrap(h)
+	}
+	return serve(t, h, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
 		svc.Shutdown(ctx)

@@ -35,13 +35,43 @@ var markdownCases = []struct{ name, src string }{
 	{"table", "| a | b | c |\n|:--|:-:|--:|\n| 1 | `x|y` | **3** |\n| only |"},
 	{"raw html stays text", "<script>alert(1)</script>\n<img src=x onerror=alert(1)>\n<b onclick=x>hi</b>"},
 	{"rule", "above\n\n---\n\nbelow"},
+	{"hostile links", "[a](&#106;avascript:alert(1)) [b](javascript&colon;alert(1)) [c](<javascript:alert(1)>) [d](JaVaScRiPt&#58;alert(1)) " +
+		"[e](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==) [f](vbscript:msgbox(1)) [g](//evil.example/x) [h](file:///etc/passwd) " +
+		"[i](https://ok.example/\" onclick=\"alert(1)) [j](\u0001javascript:alert(1)) <javascript:alert(1)> <data:text/html,x> javascript:alert(1)"},
+	{"nested brackets", "[outer [inner](javascript:alert(1))](https://ok.example) [[double]](https://ok.example/2) [a]([b](https://x.example)) [unclosed [x](https://y.example)"},
+	{"html in code and text", "`<img src=x onerror=alert(1)>` and <img src=x onerror=alert(1)> &lt;script&gt; &#60;b&#62; &amp;"},
+	{"heading edge cases", "# C#\n####### seven\n#\n## closed ##   \n# a    "},
+	{"fence edge cases", "```a`b\n```` \ncode ``` inside\n````"},
 }
 
-func TestMarkdownGolden(t *testing.T) {
+// TestMarkdown checks static/markdown.js in the browser, all parts on one
+// page (starting one costs more than most of the checks).
+func TestMarkdown(t *testing.T) {
 	up := testupstream.New(t)
 	base := startParley(t, up.URL)
 	b := newBrowser(t, base, browserOpt{})
 	b.open("/")
+	for _, part := range []struct {
+		name string
+		run  func(*testing.T, *browser)
+	}{
+		{"golden", markdownGolden},
+		{"incremental matches full", markdownIncremental},
+		{"pathological input", markdownPathological},
+	} {
+		t.Run(part.name, func(t *testing.T) {
+			// The browser reports to the running subtest (its Fatalf must
+			// be called from that subtest's goroutine).
+			parent := b.t
+			b.t = t
+			defer func() { b.t = parent }()
+			part.run(t, b)
+		})
+	}
+	b.checkClean()
+}
+
+func markdownGolden(t *testing.T, b *browser) {
 	srcs := make([]string, len(markdownCases))
 	for i, c := range markdownCases {
 		srcs[i] = c.src
@@ -55,7 +85,7 @@ func TestMarkdownGolden(t *testing.T) {
 		return srcs.map(s => { const d = document.createElement('div'); d.append(md.render(s)); return d.innerHTML; });
 	})(` + string(in) + `)`
 	var out []string
-	b.run(chromedp.Evaluate(expr, &out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	b.run(chromedp.Evaluate(expr, &out, awaitPromise))
 	var sb strings.Builder
 	for i, c := range markdownCases {
 		sb.WriteString("=== " + c.name + "\n" + c.src + "\n---\n" + out[i] + "\n\n")
@@ -81,5 +111,91 @@ func TestMarkdownGolden(t *testing.T) {
 			t.Errorf("%d cases, golden has %d", len(gotCases), len(wantCases))
 		}
 	}
-	b.checkClean()
+}
+
+func awaitPromise(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+
+// A streaming reply is drawn with renderInto, which keeps the elements of
+// blocks that did not change. Fed every case one character at a time, it
+// must end every step with exactly what render draws for that text, and it
+// must actually keep earlier blocks.
+func markdownIncremental(t *testing.T, b *browser) {
+	srcs := []string{codeReply, hostile}
+	for _, c := range markdownCases {
+		srcs = append(srcs, c.src)
+	}
+	in, _ := json.Marshal(srcs)
+	var res struct {
+		Mismatches []string `json:"mismatches"`
+		Kept       int      `json:"kept"`
+	}
+	b.run(chromedp.Evaluate(`(async (srcs) => {
+		const href = document.querySelector('link[rel=modulepreload][href$="markdown.js"]').href;
+		const md = await import(href);
+		const mismatches = [];
+		let kept = 0;
+		for (const src of srcs) {
+			const el = document.createElement('div');
+			let st = null;
+			for (let n = 0; n <= src.length; n++) {
+				const before = st ? st.blocks.map(b => b.node) : [];
+				st = md.renderInto(el, src.slice(0, n), st);
+				kept += st.blocks.filter(b => before.includes(b.node)).length;
+				const want = document.createElement('div');
+				want.append(md.render(src.slice(0, n)));
+				if (el.innerHTML !== want.innerHTML) {
+					mismatches.push(JSON.stringify(src.slice(0, n)) + '\n got: ' + el.innerHTML + '\nwant: ' + want.innerHTML);
+					break;
+				}
+			}
+		}
+		return { mismatches, kept };
+	})(` + string(in) + `)`, &res, awaitPromise))
+	for _, m := range res.Mismatches {
+		t.Errorf("renderInto differs from render after the prefix %s", m)
+	}
+	if res.Kept == 0 {
+		t.Errorf("renderInto never kept a block's element: every step rebuilt everything")
+	}
+}
+
+// Model output is untrusted input to the parser too: these texts made
+// earlier versions take cubic or quadratic time (minutes for the first) or
+// recurse without bound. Each must render — linear time takes well under a
+// second; anything worse runs into the browser's timeout and fails.
+func markdownPathological(t *testing.T, b *browser) {
+	var res []string
+	b.run(chromedp.Evaluate(`(async () => {
+		const href = document.querySelector('link[rel=modulepreload][href$="markdown.js"]').href;
+		const md = await import(href);
+		const cases = {
+			headingSpaces: '# a' + ' '.repeat(50000) + 'x',
+			fenceSpaces: '`+"```"+`' + ' '.repeat(100000) + '`+"`"+`x',
+			tableSepSpaces: 'a|b\n' + ' '.repeat(100000) + '-x',
+			openBrackets: 'x ['.repeat(100000),
+			openLinks: '[a](b '.repeat(60000),
+			openStars: 'a *b '.repeat(80000),
+			openUnderscores: 'a _b '.repeat(80000),
+			openTicks: 'a `+"``"+`b '.repeat(80000) + '`+"`"+`',
+			deepQuote: '> '.repeat(50000) + 'x',
+			deepList: '- '.repeat(50000) + 'x',
+			deepListLines: Array.from({length: 1000}, (_, i) => ' '.repeat(2 * i) + '- x').join('\n'),
+			deepEmphasis: '*a '.repeat(20000) + 'x' + ' a*'.repeat(20000),
+			deepLinks: '['.repeat(20000) + 'x' + '](https://e.x)'.repeat(20000),
+		};
+		const out = [];
+		for (const [name, src] of Object.entries(cases)) {
+			try {
+				const d = document.createElement('div');
+				d.append(md.render(src));
+				if (!d.textContent.includes('x') && !d.textContent.includes('b')) out.push(name + ': text lost');
+			} catch (e) {
+				out.push(name + ': ' + e);
+			}
+		}
+		return out;
+	})()`, &res, awaitPromise))
+	for _, r := range res {
+		t.Errorf("pathological markdown: %s", r)
+	}
 }

@@ -33,6 +33,7 @@ const state = {
   stream: null, // {id, ctl, stopping} while a reply streams here
   model: '',
   pendingSystem: '',
+  reattached: 0, // attaches in a row after streams that broke off
   nav: 0, // bumps on navigation so late answers for another chat are dropped
 };
 
@@ -70,8 +71,13 @@ function updateChrome() {
   const n = state.views.length;
   const busy = !!state.stream;
   el.empty.hidden = n > 0 || el.thread.querySelector('.error-row') !== null;
+  // The send and stop buttons take turns in one place: focus on the one
+  // going away moves to its counterpart (or the message box), not to <body>.
+  const focused = document.activeElement;
   el.send.hidden = busy;
   el.stop.hidden = !busy;
+  if (focused === el.send && busy) el.stop.focus();
+  else if (focused === el.stop && !busy) el.input.focus();
   el.stop.disabled = busy && state.stream.stopping;
   el.retry.disabled = busy || n === 0;
   el.undo.disabled = busy || n === 0;
@@ -192,7 +198,9 @@ function viewFor(id) { return state.views.find((v) => v.msg.id === id); }
 
 // runStream drives one reply stream into the thread. start(onEvent, signal)
 // performs the request. onFail(err) handles a request that failed before
-// streaming (defaults to an error row with Retry).
+// streaming (defaults to an error row with Retry); once the reply exists
+// on the server, a broken stream is not a failure of the reply, which runs
+// on there: the page re-attaches to it (reconcile).
 async function runStream(id, start, onFail) {
   const abort = new AbortController();
   const stream = { id, ctl: abort, stopping: false };
@@ -200,6 +208,7 @@ async function runStream(id, start, onFail) {
   updateChrome();
   announce('Assistant is replying…');
   let done = false;
+  let started = false; // the server has stored the messages: the reply exists
   let pending = null; // the view whose text changed since the last frame
   const frame = () => {
     if (!pending) return;
@@ -211,9 +220,11 @@ async function runStream(id, start, onFail) {
   const onEvent = (name, data) => {
     if (state.stream !== stream) return;
     if (name === 'user') {
+      started = true;
       const tmp = state.views.find((v) => v.msg.role === 'user' && v.msg.id.startsWith('tmp-'));
       if (tmp) { Object.assign(tmp.msg, data); tmp.update(); }
     } else if (name === 'assistant') {
+      started = true;
       let v = viewFor(data.id);
       if (v) { Object.assign(v.msg, data); v.update(); } else {
         v = new MessageView({ ...data }, ctl);
@@ -231,6 +242,7 @@ async function runStream(id, start, onFail) {
       pending = v;
     } else if (name === 'done') {
       done = true;
+      state.reattached = 0;
       frame();
       const stick = nearBottom();
       const v = viewFor(data.id);
@@ -239,26 +251,59 @@ async function runStream(id, start, onFail) {
       announce(data.status === 'failed' ? 'Reply failed: ' + (data.error || 'error') : data.status === 'stopped' ? 'Reply stopped.' : 'Reply complete.');
     }
   };
+  let failure = null;
   try {
     await start(onEvent, abort.signal);
   } catch (err) {
     if (err && err.name === 'AbortError') return;
-    if (state.stream === stream) {
-      state.stream = null;
-      updateChrome();
-      if (onFail) onFail(err); else addErrorRow(err.message, () => retry());
-    }
-    return;
+    failure = err;
   } finally {
-    if (state.stream === stream) { state.stream = null; }
+    if (state.stream === stream) state.stream = null;
     updateChrome();
   }
-  if (!done && state.id === id) {
-    // The stream ended without a final event (nothing running any more,
-    // or the connection dropped): show what the server has.
-    await refresh();
+  if (state.id !== id) return;
+  if (failure && !started) {
+    if (onFail) onFail(failure); else addErrorRow(failure.message, () => retry());
+    return;
+  }
+  if (!done) {
+    // The stream ended without its final event: the connection broke or
+    // a proxy cut it, or nothing was running any more.
+    await reconcile(id, failure);
   }
   sidebar.touch(id);
+}
+
+// reconcile shows what the server has for conversation id after a stream
+// ended early, and attaches again if the reply still runs there — a few
+// times, then it says so and offers to try again.
+async function reconcile(id, failure) {
+  const nav = state.nav;
+  let conv;
+  try {
+    conv = await api.get(id);
+  } catch (err) {
+    if (nav === state.nav) addErrorRow(err.message, () => reconcile(id, null));
+    return;
+  }
+  if (nav !== state.nav || state.stream) return;
+  conv.messages = conv.messages || [];
+  state.conv = conv;
+  clearErrorRows();
+  renderThread();
+  showTitle();
+  scrollToBottom();
+  if (!conv.running) { state.reattached = 0; return; }
+  state.reattached = (state.reattached || 0) + 1;
+  if (state.reattached > 3) {
+    state.reattached = 0;
+    const text = (failure && failure.message) || 'The connection to the reply broke off.';
+    addErrorRow(text + ' The reply is still running on the server.', () => reconcile(id, null));
+    return;
+  }
+  await new Promise((r) => setTimeout(r, 250 * state.reattached));
+  if (nav !== state.nav || state.stream) return;
+  await runStream(id, (onEvent, signal) => api.attach(id, onEvent, signal));
 }
 
 async function refresh() {
@@ -505,7 +550,9 @@ function openDrawer() {
   el.app.classList.add('drawer-open');
   el.scrim.hidden = false;
   $('open-drawer').setAttribute('aria-expanded', 'true');
-  $('search').focus();
+  // Into the drawer, but not the search box: on a phone that would pop up
+  // the keyboard over the list the user came to see.
+  $('new-chat').focus();
 }
 
 function closeDrawer() {

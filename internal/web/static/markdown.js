@@ -8,38 +8,118 @@
 import { highlight, languageOf } from './highlight.js';
 import { h, icon, copyText, flash } from './dom.js';
 
-const FENCE = /^ {0,3}(`{3,}|~{3,})\s*([^`\s]*)[^`]*$/;
-const HEADING = /^ {0,3}(#{1,6})(?:\s+(.*?))?\s*#*\s*$/;
-const HR = /^ {0,3}([-*_])(?:\s*\1){2,}\s*$/;
+const FENCE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+const HEADING_START = /^ {0,3}(#{1,6})(?:[ \t]|$)/;
+const HR = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
 const QUOTE = /^ {0,3}> ?(.*)$/;
 const LIST_ITEM = /^( {0,3})([-*+]|\d{1,9}[.)])(\s+|$)(.*)$/;
-const TABLE_SEP = /^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$/;
+// Matched against a trimmed line: every regular expression here runs in
+// time linear in the line, because model output can be anything (a heading
+// followed by thousands of spaces once took a cubic-time pattern minutes).
+const TABLE_SEP = /^\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?$/;
+// Deeper nesting than this (quotes in quotes, lists in lists) is shown as
+// text: real replies never go near it, and unbounded recursion could be
+// made to exhaust the stack or take quadratic time.
+const MAX_DEPTH = 12;
 
 // render returns a DocumentFragment for markdown text.
 export function render(text) {
   const frag = document.createDocumentFragment();
-  const lines = String(text || '').replace(/\r\n?/g, '\n').split('\n');
-  for (const node of blocks(lines)) frag.appendChild(node);
+  for (const node of blocks(splitLines(text), 0)) frag.appendChild(node);
   return frag;
 }
 
-function isBlank(s) { return /^\s*$/.test(s); }
-
-function startsBlock(line, next) {
-  return FENCE.test(line) || HEADING.test(line) || HR.test(line) || QUOTE.test(line) ||
-    LIST_ITEM.test(line) && !isBlank(line.replace(LIST_ITEM, '$4')) ||
-    (line.includes('|') && next !== undefined && TABLE_SEP.test(next) && next.includes('-'));
+// renderInto makes el show text and returns the state to pass to the next
+// call for the same element. A streaming reply only ever grows at the end,
+// so the blocks whose source did not change keep their elements and only
+// the rest is built again: rendering each frame costs (about) the size of
+// the last block, not of the whole reply.
+export function renderInto(el, text, prev) {
+  const lines = splitLines(text);
+  const segs = scan(lines, 0);
+  let old = prev && prev.el === el ? prev.blocks : null;
+  if (old && (el.childNodes.length !== old.length || old.some((b, k) => el.childNodes[k] !== b.node))) old = null;
+  if (!old) {
+    while (el.firstChild) el.removeChild(el.firstChild);
+    old = [];
+  }
+  const next = [];
+  let k = 0;
+  for (; k < segs.length; k++) {
+    const src = lines.slice(segs[k].start, segs[k].end).join('\n');
+    if (k >= old.length || old[k].src !== src || old[k].kind !== segs[k].kind) break;
+    next.push(old[k]);
+  }
+  for (let m = k; m < old.length; m++) el.removeChild(old[m].node);
+  for (; k < segs.length; k++) {
+    const node = segs[k].build();
+    el.appendChild(node);
+    next.push({ src: lines.slice(segs[k].start, segs[k].end).join('\n'), kind: segs[k].kind, node });
+  }
+  return { el, blocks: next };
 }
 
-function blocks(lines) {
+function splitLines(text) {
+  return String(text || '').replace(/\r\n?/g, '\n').split('\n');
+}
+
+function isBlank(s) { return s.trim() === ''; }
+
+// fenceOf returns [marker, info] when line opens a code fence.
+function fenceOf(line) {
+  const m = FENCE.exec(line);
+  if (!m) return null;
+  // A backtick fence's info string may not hold a backtick (that is
+  // inline code: ```a``` on one line).
+  if (m[1][0] === '`' && m[2].includes('`')) return null;
+  return [m[1], m[2].trim().split(/\s/)[0]];
+}
+
+// headingOf returns [level, text] when line is an ATX heading.
+function headingOf(line) {
+  const m = HEADING_START.exec(line);
+  if (!m) return null;
+  let t = line.slice(m[0].length).trim();
+  // An optional closing run of #s, if it stands apart ("## Two ##").
+  let e = t.length;
+  while (e > 0 && t[e - 1] === '#') e--;
+  if (e === 0) t = '';
+  else if (e < t.length && /[ \t]/.test(t[e - 1])) t = t.slice(0, e).trimEnd();
+  return [m[1].length, t];
+}
+
+function isTableStart(line, next) {
+  return line.includes('|') && next !== undefined && next.includes('-') && TABLE_SEP.test(next.trim());
+}
+
+function startsBlock(line, next) {
+  return fenceOf(line) !== null || headingOf(line) !== null || HR.test(line) || QUOTE.test(line) ||
+    LIST_ITEM.test(line) && !isBlank(line.replace(LIST_ITEM, '$4')) ||
+    isTableStart(line, next);
+}
+
+function blocks(lines, depth) {
+  return scan(lines, depth).map((s) => s.build());
+}
+
+// scan splits lines into blocks without building anything: each is
+// {kind, start, end, build}, lines[start:end] being its source, and
+// build() its element (a function of that source alone).
+function scan(lines, depth) {
   const out = [];
+  if (depth > MAX_DEPTH) {
+    const text = lines.join('\n').trim();
+    if (text) out.push({ kind: 'deep', start: 0, end: lines.length, build: () => h('p', { text }) });
+    return out;
+  }
   let i = 0;
   while (i < lines.length) {
     const line = lines[i];
+    const start = i;
     if (isBlank(line)) { i++; continue; }
     let m;
-    if ((m = FENCE.exec(line))) {
-      const fence = m[1];
+    if ((m = fenceOf(line))) {
+      const [fence, info] = m;
       const body = [];
       i++;
       while (i < lines.length) {
@@ -48,15 +128,16 @@ function blocks(lines) {
         body.push(lines[i]);
         i++;
       }
-      out.push(codeBlock(body.join('\n'), m[2]));
+      out.push({ kind: 'code', start, end: i, build: () => codeBlock(body.join('\n'), info) });
       continue;
     }
-    if ((m = HEADING.exec(line))) {
-      out.push(h('h' + m[1].length, null, inline(m[2] || '')));
+    if ((m = headingOf(line))) {
+      const [level, text] = m;
       i++;
+      out.push({ kind: 'h', start, end: i, build: () => h('h' + level, null, inline(text, depth)) });
       continue;
     }
-    if (HR.test(line)) { out.push(h('hr')); i++; continue; }
+    if (HR.test(line)) { i++; out.push({ kind: 'hr', start, end: i, build: () => h('hr') }); continue; }
     if (QUOTE.test(line)) {
       const inner = [];
       while (i < lines.length && !isBlank(lines[i])) {
@@ -64,19 +145,19 @@ function blocks(lines) {
         inner.push(q ? q[1] : lines[i]);
         i++;
       }
-      out.push(h('blockquote', null, blocks(inner)));
+      out.push({ kind: 'quote', start, end: i, build: () => h('blockquote', null, blocks(inner, depth + 1)) });
       continue;
     }
     if (LIST_ITEM.test(line)) {
-      const [node, next] = list(lines, i);
-      out.push(node);
-      i = next;
+      const l = list(lines, i, depth);
+      i = l.end;
+      out.push({ kind: 'list', start, end: i, build: l.build });
       continue;
     }
-    if (line.includes('|') && i + 1 < lines.length && TABLE_SEP.test(lines[i + 1]) && lines[i + 1].includes('-')) {
-      const [node, next] = table(lines, i);
-      out.push(node);
-      i = next;
+    if (isTableStart(line, lines[i + 1])) {
+      const t = table(lines, i, depth);
+      i = t.end;
+      out.push({ kind: 'table', start, end: i, build: t.build });
       continue;
     }
     const para = [line];
@@ -85,19 +166,15 @@ function blocks(lines) {
       para.push(lines[i]);
       i++;
     }
-    out.push(h('p', null, inline(para.map((l) => l.trim()).join('\n'))));
+    out.push({ kind: 'p', start, end: i, build: () => h('p', null, inline(para.map((l) => l.trim()).join('\n'), depth)) });
   }
   return out;
 }
 
-function list(lines, start) {
+function list(lines, start, depth) {
   const first = LIST_ITEM.exec(lines[start]);
   const ordered = /\d/.test(first[2]);
-  const el = h(ordered ? 'ol' : 'ul');
-  if (ordered) {
-    const n = parseInt(first[2], 10);
-    if (n !== 1) el.setAttribute('start', String(n));
-  }
+  const n = parseInt(first[2], 10);
   let i = start;
   let loose = false;
   const items = [];
@@ -133,16 +210,20 @@ function list(lines, start) {
     }
     items.push(body);
   }
-  for (const body of items) {
-    const li = h('li');
-    const kids = blocks(body);
-    for (const k of kids) {
-      // Tight lists keep their text out of <p> so they read compactly.
-      if (!loose && k.tagName === 'P') { while (k.firstChild) li.appendChild(k.firstChild); } else li.appendChild(k);
+  const build = () => {
+    const el = h(ordered ? 'ol' : 'ul');
+    if (ordered && n !== 1) el.setAttribute('start', String(n));
+    for (const body of items) {
+      const li = h('li');
+      for (const k of blocks(body, depth + 1)) {
+        // Tight lists keep their text out of <p> so they read compactly.
+        if (!loose && k.tagName === 'P') { while (k.firstChild) li.appendChild(k.firstChild); } else li.appendChild(k);
+      }
+      el.appendChild(li);
     }
-    el.appendChild(li);
-  }
-  return [el, i];
+    return el;
+  };
+  return { end: i, build };
 }
 
 function leadingSpaces(s) {
@@ -173,29 +254,35 @@ function splitRow(line) {
   return cells;
 }
 
-function table(lines, start) {
+function table(lines, start, depth) {
   const head = splitRow(lines[start]);
   const aligns = splitRow(lines[start + 1]).map((c) => {
     const l = c.startsWith(':');
     const r = c.endsWith(':');
     return l && r ? 'center' : r ? 'right' : l ? 'left' : '';
   });
+  let i = start + 2;
+  const rows = [];
+  while (i < lines.length && !isBlank(lines[i]) && lines[i].includes('|')) {
+    rows.push(splitRow(lines[i]));
+    i++;
+  }
   const cell = (tag, text, k) => {
-    const td = h(tag, null, inline(text));
+    const td = h(tag, null, inline(text, depth));
     if (aligns[k]) td.className = 'align-' + aligns[k];
     return td;
   };
-  const thead = h('thead', null, h('tr', null, head.map((c, k) => cell('th', c, k))));
-  const tbody = h('tbody');
-  let i = start + 2;
-  while (i < lines.length && !isBlank(lines[i]) && lines[i].includes('|')) {
-    const cells = splitRow(lines[i]);
-    const tr = h('tr');
-    for (let k = 0; k < head.length; k++) tr.appendChild(cell('td', cells[k] || '', k));
-    tbody.appendChild(tr);
-    i++;
-  }
-  return [h('div', { class: 'table-wrap' }, h('table', null, thead, tbody)), i];
+  const build = () => {
+    const thead = h('thead', null, h('tr', null, head.map((c, k) => cell('th', c, k))));
+    const tbody = h('tbody');
+    for (const cells of rows) {
+      const tr = h('tr');
+      for (let k = 0; k < head.length; k++) tr.appendChild(cell('td', cells[k] || '', k));
+      tbody.appendChild(tr);
+    }
+    return h('div', { class: 'table-wrap' }, h('table', null, thead, tbody));
+  };
+  return { end: i, build };
 }
 
 function codeBlock(code, info) {
@@ -232,9 +319,17 @@ function link(href, children) {
 
 const PUNCT = /[!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]/;
 const BARE_URL = /^(?:https?:\/\/|mailto:)[^\s<>"'`]*[^\s<>"'`.,;:!?)\]}*_~]/;
+const AUTOLINK = /<((?:https?:\/\/|mailto:)[^\s<>]{1,2048})>/y;
+// Link destinations longer than this are not links (real URLs are far
+// shorter), which bounds the scan for a ")" that never comes.
+const MAX_DEST = 2048;
 
-// inline parses inline markdown into an array of nodes.
-export function inline(text) {
+// inline parses inline markdown into an array of nodes. It runs in linear
+// time however the text is made: each search for a closing delimiter that
+// failed is remembered, so a thousand unmatched "*" or "[" do not each scan
+// the rest of the text.
+export function inline(text, depth = 0) {
+  const cx = { text, depth, noneFrom: new Map(), pairs: null };
   const out = [];
   let buf = '';
   const flush = () => { if (buf) { out.push(document.createTextNode(buf)); buf = ''; } };
@@ -249,7 +344,7 @@ export function inline(text) {
       let run = 1;
       while (text[i + run] === '`') run++;
       const fence = '`'.repeat(run);
-      const end = text.indexOf(fence, i + run);
+      const end = find(cx, fence, i + run);
       if (end > 0) {
         flush();
         let code = text.slice(i + run, end).replace(/\n/g, ' ');
@@ -264,7 +359,7 @@ export function inline(text) {
     }
     if (c === '!' && text[i + 1] === '[') {
       // Images are not loaded (they could track the reader); show a link.
-      const m = linkAt(text, i + 1);
+      const m = linkAt(cx, i + 1);
       if (m) {
         flush();
         const a = link(m.href, m.label || m.href);
@@ -274,32 +369,34 @@ export function inline(text) {
       }
     }
     if (c === '[') {
-      const m = linkAt(text, i);
+      const m = linkAt(cx, i);
       if (m) {
         flush();
-        const a = link(m.href, inline(m.label));
+        const label = depth < MAX_DEPTH ? inline(m.label, depth + 1) : [m.label];
+        const a = link(m.href, label);
         if (a) out.push(a);
-        else for (const k of inline(m.label)) out.push(k);
+        else out.push(...label);
         i = m.end;
         continue;
       }
     }
     if (c === '<') {
-      const m = /^<((?:https?:\/\/|mailto:)[^\s<>]+)>/.exec(text.slice(i));
+      AUTOLINK.lastIndex = i;
+      const m = AUTOLINK.exec(text);
       if (m) {
         const a = link(m[1], m[1]);
         if (a) { flush(); out.push(a); i += m[0].length; continue; }
       }
     }
     if ((c === 'h' || c === 'm') && (i === 0 || !/[\w/]/.test(text[i - 1]))) {
-      const m = BARE_URL.exec(text.slice(i, i + 2048));
+      const m = BARE_URL.exec(text.slice(i, i + MAX_DEST));
       if (m) {
         const a = link(m[0], m[0]);
         if (a) { flush(); out.push(a); i += m[0].length; continue; }
       }
     }
-    if (c === '*' || c === '_' || c === '~') {
-      const r = emphasisAt(text, i);
+    if ((c === '*' || c === '_' || c === '~') && depth < MAX_DEPTH) {
+      const r = emphasisAt(cx, i);
       if (r) {
         flush();
         out.push(r.node);
@@ -314,26 +411,49 @@ export function inline(text) {
   return out;
 }
 
-// linkAt parses "[label](href "title")" starting at the "[" at i.
-function linkAt(text, i) {
-  let depth = 0;
-  let j = i;
-  for (; j < text.length; j++) {
+// find is text.indexOf(s, from) that remembers failures: once s is not
+// found from some point on, it is not found from any later point either.
+function find(cx, s, from) {
+  const none = cx.noneFrom.get(s);
+  if (none !== undefined && from >= none) return -1;
+  const at = cx.text.indexOf(s, from);
+  if (at < 0) cx.noneFrom.set(s, none === undefined ? from : Math.min(none, from));
+  return at;
+}
+
+// bracketPairs maps the index of each "[" to that of its matching "]"
+// (escaped brackets do not count), and of each "(" to its ")" on the same
+// line, in one pass.
+function bracketPairs(text) {
+  const pairs = new Map();
+  const square = [];
+  let round = [];
+  for (let j = 0; j < text.length; j++) {
     const c = text[j];
-    if (c === '\\') { j++; continue; }
-    if (c === '[') depth++;
-    else if (c === ']') { depth--; if (depth === 0) break; }
+    if (c === '\\') {
+      // An escape hides the next bracket but not a parenthesis (link
+      // destinations take backslashes literally).
+      if (text[j + 1] === '[' || text[j + 1] === ']' || text[j + 1] === '\\') j++;
+      continue;
+    }
+    if (c === '[') square.push(j);
+    else if (c === ']' && square.length) pairs.set(square.pop(), j);
+    else if (c === '(') round.push(j);
+    else if (c === ')' && round.length) pairs.set(round.pop(), j);
+    else if (c === '\n') round = [];
   }
-  if (j >= text.length || text[j + 1] !== '(') return null;
+  return pairs;
+}
+
+// linkAt parses "[label](href "title")" starting at the "[" at i.
+function linkAt(cx, i) {
+  const text = cx.text;
+  if (!cx.pairs) cx.pairs = bracketPairs(text);
+  const j = cx.pairs.get(i);
+  if (j === undefined || text[j + 1] !== '(') return null;
   const label = text.slice(i + 1, j);
-  let k = j + 2;
-  let paren = 0;
-  for (; k < text.length; k++) {
-    const c = text[k];
-    if (c === '(') paren++;
-    else if (c === ')') { if (paren === 0) break; paren--; } else if (c === '\n') return null;
-  }
-  if (k >= text.length) return null;
+  const k = cx.pairs.get(j + 1);
+  if (k === undefined || k - j > MAX_DEST) return null;
   let dest = text.slice(j + 2, k).trim();
   const t = /^(\S+)\s+["'(].*["')]$/.exec(dest);
   if (t) dest = t[1];
@@ -342,7 +462,8 @@ function linkAt(text, i) {
 }
 
 // emphasisAt handles **strong**, *em*, __strong__, _em_ and ~~del~~ at i.
-function emphasisAt(text, i) {
+function emphasisAt(cx, i) {
+  const text = cx.text;
   const c = text[i];
   let run = 1;
   while (text[i + run] === c) run++;
@@ -353,15 +474,24 @@ function emphasisAt(text, i) {
   // Intraword underscores (snake_case) are not emphasis.
   if (c === '_' && i > 0 && /\w/.test(text[i - 1])) return null;
   const delim = c.repeat(size);
-  let j = i + size;
+  // Whether a delimiter run at j can close does not depend on the opener,
+  // so "no closer after p" holds for every later opener too.
+  const key = 'close' + delim;
+  const none = cx.noneFrom.get(key);
+  const from = i + size + 1;
+  if (none !== undefined && from >= none) return null;
+  let j = from;
   while (true) {
     j = text.indexOf(delim, j);
-    if (j < 0) return null;
-    if (!/\s/.test(text[j - 1]) && j > i + size && text[j + size] !== c &&
+    if (j < 0) {
+      cx.noneFrom.set(key, none === undefined ? from : Math.min(none, from));
+      return null;
+    }
+    if (!/\s/.test(text[j - 1]) && text[j + size] !== c &&
         !(c === '_' && /\w/.test(text[j + size] || ''))) break;
     j++;
   }
-  const inner = inline(text.slice(i + size, j));
+  const inner = inline(text.slice(i + size, j), cx.depth + 1);
   let node;
   if (c === '~') node = h('del', null, inner);
   else if (size === 3) node = h('strong', null, h('em', null, inner));

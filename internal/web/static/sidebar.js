@@ -61,7 +61,10 @@ export class Sidebar {
     } catch (err) {
       if (gen !== this.gen) return;
       this.loading = false;
-      this.status.textContent = 'Could not load chats.';
+      const again = h('button', { type: 'button', class: 'link-btn', text: 'Try again' });
+      again.addEventListener('click', () => this.reload());
+      clear(this.status);
+      this.status.append('Could not load chats. ', again);
       this.hooks.error(err);
     }
   }

@@ -3,7 +3,7 @@
 // actions call back into the controller (app.js).
 
 import { h, icon, clear, copyText, flash } from './dom.js';
-import { render as renderMarkdown } from './markdown.js';
+import { renderInto } from './markdown.js';
 
 function actionBtn(name, label, onClick, extra) {
   const b = h('button', { type: 'button', class: 'act ' + (extra || ''), 'aria-label': label, title: label }, icon(name));
@@ -40,6 +40,8 @@ export class MessageView {
     this.body = h('div', { class: msg.role === 'user' ? 'bubble' : 'md' });
     this.extra = h('div', { class: 'msg-extra' });
     this.foot = h('div', { class: 'msg-foot' });
+    this.caret = h('span', { class: 'caret', 'aria-hidden': 'true' });
+    this.md = null; // markdown.renderInto's state for this.body
     this.el = h('article', { class: 'msg ' + msg.role, 'data-role': msg.role },
       h('div', { class: 'msg-inner' }, this.body, this.extra, this.foot));
     if (msg.role === 'assistant') {
@@ -62,22 +64,23 @@ export class MessageView {
     this.renderFoot();
   }
 
-  // renderBody only redraws the text; called on every streamed piece.
+  // renderBody only redraws the text; called at most once per frame while
+  // a reply streams. The markdown state lets it rebuild only the blocks
+  // that changed, so a long reply does not cost more per token as it grows.
   renderBody() {
     const m = this.msg;
     if (this.editing) return;
-    clear(this.body);
     if (m.role === 'user') {
       this.body.textContent = m.content;
       return;
     }
-    this.body.appendChild(renderMarkdown(m.content));
+    this.caret.remove();
+    this.md = renderInto(this.body, m.content, this.md);
     if (m.status === 'streaming') {
-      const caret = h('span', { class: 'caret', 'aria-hidden': 'true' });
       const last = this.body.lastElementChild;
       const host = last && /^(P|LI|H\d)$/.test(last.tagName) ? last
         : last && (last.tagName === 'UL' || last.tagName === 'OL') && last.lastElementChild ? last.lastElementChild : this.body;
-      host.appendChild(caret);
+      host.appendChild(this.caret);
     }
   }
 
