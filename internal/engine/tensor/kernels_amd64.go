@@ -203,3 +203,68 @@ func archAxpyStrided(dst, p, m []float32, stride int) bool {
 	}
 	return true
 }
+
+// archRows returns a kernel dotting consecutive rows (rs bytes apart) with
+// one activation vector, calling the assembly directly: for the small
+// rows of decoding, a closure call per row is a measurable share.
+func archRows(t Type) rowsKernel {
+	if !useAVX2 {
+		return nil
+	}
+	switch t {
+	case Q8_0:
+		return func(dst []float32, w []byte, rs int, a *q8Act) {
+			nb := len(a.d)
+			if len(dst) == 0 || nb == 0 {
+				return
+			}
+			_ = w[(len(dst)-1)*rs+34*nb-1]
+			base := unsafe.Pointer(unsafe.SliceData(w))
+			for r := range dst {
+				dst[r] = dotQ8_0AVX2((*byte)(unsafe.Add(base, r*rs)), &a.qs[0], &a.d[0], nb)
+			}
+		}
+	case Q4_0:
+		return blockRows(dotQ4_0AVX2, 18, 1)
+	case Q4_1:
+		return blockRows(dotQ4_1AVX2, 20, 1)
+	case Q5_0:
+		return blockRows(dotQ5_0AVX2, 22, 1)
+	case Q5_1:
+		return blockRows(dotQ5_1AVX2, 24, 1)
+	case Q4_K:
+		return blockRows(dotQ4_KAVX2, 144, 8)
+	case Q5_K:
+		return blockRows(dotQ5_KAVX2, 176, 8)
+	case Q6_K:
+		return func(dst []float32, w []byte, rs int, a *q8Act) {
+			nsb := len(a.d) / 8
+			if len(dst) == 0 || nsb == 0 {
+				return
+			}
+			_ = w[(len(dst)-1)*rs+210*nsb-1]
+			base := unsafe.Pointer(unsafe.SliceData(w))
+			for r := range dst {
+				dst[r] = dotQ6_KAVX2((*byte)(unsafe.Add(base, r*rs)), &a.qs[0], &a.d[0], nsb)
+			}
+		}
+	}
+	return nil
+}
+
+// blockRows is archRows for kernels taking block sums; per is how many
+// 32-element blocks the kernel's count covers (8 for K-quants).
+func blockRows(k func(w *byte, x *int8, d, s *float32, nb int) float32, size, per int) rowsKernel {
+	return func(dst []float32, w []byte, rs int, a *q8Act) {
+		nb := len(a.d) / per
+		if len(dst) == 0 || nb == 0 {
+			return
+		}
+		_ = w[(len(dst)-1)*rs+size*nb-1]
+		_ = a.s[per*nb-1]
+		base := unsafe.Pointer(unsafe.SliceData(w))
+		for r := range dst {
+			dst[r] = k((*byte)(unsafe.Add(base, r*rs)), &a.qs[0], &a.d[0], &a.s[0], nb)
+		}
+	}
+}

@@ -21,3 +21,5 @@ func archKernel4(Type) quad { return nil }
 func archDotStrided(dst, q, m []float32, stride int, scale float32) bool { return false }
 
 func archAxpyStrided(dst, p, m []float32, stride int) bool { return false }
+
+func archRows(Type) rowsKernel { return nil }

@@ -6,6 +6,9 @@ import "fmt"
 type (
 	floatDot func(w []byte, x []float32) float32
 	quantDot func(w []byte, a *q8Act) float32
+	// rowsKernel sets dst[i] to the dot of row i (rows rs bytes apart from
+	// the start of w) with a.
+	rowsKernel func(dst []float32, w []byte, rs int, a *q8Act)
 )
 
 // quad is a row kernel over four consecutive nb-block vectors of a batch.
@@ -71,12 +74,13 @@ type kernelSet struct {
 	fdot floatDot
 	qdot quantDot
 	q4   quad
+	rows rowsKernel // single-vector fast path, or nil
 }
 
 var kernels = func() (tbl [MXFP4 + 1]kernelSet) {
 	for t := range tbl {
 		f, q := kernel(Type(t))
-		tbl[t] = kernelSet{f, q, archKernel4(Type(t))}
+		tbl[t] = kernelSet{f, q, archKernel4(Type(t)), archRows(Type(t))}
 	}
 	return tbl
 }()
@@ -242,6 +246,10 @@ func (j *matMulJob) rows(i, lo, hi int) {
 				dst[v*rows+r] = k.fdot(row, x[v*cols:(v+1)*cols])
 			}
 		}
+		return
+	}
+	if n == 1 && k.rows != nil {
+		k.rows(dst[lo:hi], w.Data[lo*rs:hi*rs], rs, &j.views[0])
 		return
 	}
 	nb := cols / 32
