@@ -34,6 +34,8 @@ const state = {
   model: '',
   pendingSystem: '',
   reattached: 0, // attaches in a row after streams that broke off
+  loading: null, // the promise of the chat being loaded, if any
+  sending: false, // send() is between Enter and its stream
   nav: 0, // bumps on navigation so late answers for another chat are dropped
 };
 
@@ -149,12 +151,21 @@ function newChat(push) {
   el.input.focus();
 }
 
-async function openConversation(id, push) {
+function openConversation(id, push) {
   if (push) history.pushState(null, '', '/c/' + encodeURIComponent(id));
   detachStream();
   const nav = ++state.nav;
   state.id = id;
   sidebar.setActive(id);
+  // A message sent before the chat has loaded waits for it (send), so
+  // that it lands after the messages it follows.
+  const loading = loadConversation(id, nav);
+  state.loading = loading;
+  loading.finally(() => { if (state.loading === loading) state.loading = null; });
+  return loading;
+}
+
+async function loadConversation(id, nav) {
   let conv;
   try {
     conv = await api.get(id);
@@ -368,20 +379,30 @@ function failedSend(text) {
 
 async function send(text) {
   text = text.trim();
-  if (!text || state.stream) return;
-  hideBanner();
-  clearErrorRows();
-  let id;
+  // state.sending covers the wait for the chat to load or be created: a
+  // second Enter (or Enter and a click) then must not send twice, or
+  // create two chats.
+  if (!text || state.stream || state.sending) return;
+  state.sending = true;
   try {
-    id = await ensureConversation(text);
-  } catch (err) {
-    showBanner(err);
-    return;
+    if (state.loading) await state.loading;
+    if (state.stream) return; // the chat that loaded has a reply running
+    hideBanner();
+    clearErrorRows();
+    let id;
+    try {
+      id = await ensureConversation(text);
+    } catch (err) {
+      showBanner(err);
+      return;
+    }
+    el.input.value = '';
+    autosize();
+    appendTempUser(text);
+    await runStream(id, (onEvent, signal) => api.send(id, text, state.model, onEvent, signal), failedSend(text));
+  } finally {
+    state.sending = false;
   }
-  el.input.value = '';
-  autosize();
-  appendTempUser(text);
-  await runStream(id, (onEvent, signal) => api.send(id, text, state.model, onEvent, signal), failedSend(text));
 }
 
 function dropViewsFrom(index) {
