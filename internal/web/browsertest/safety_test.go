@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/parley-chat/parley/internal/testupstream"
 )
 
@@ -106,7 +108,15 @@ func TestCodeBlocksAndMarkdown(t *testing.T) {
 	if b.count(".code-copy") != 2 {
 		t.Errorf("want a copy button per code block")
 	}
-	b.click(".code-copy")
+	// Scrolled up, a button leads back to the newest message.
+	if b.count("#to-bottom:not([hidden])") != 0 {
+		t.Errorf("scroll-down button shown at the bottom of the chat")
+	}
+	b.click(".code-copy") // scrolls up to the button
 	b.waitJS(`document.querySelector('.code-copy').classList.contains('done')`)
+	b.run(chromedp.Evaluate(`document.getElementById('scroller').scrollTop = 0`, nil))
+	b.waitJS(`!document.getElementById('to-bottom').hidden`)
+	b.click("#to-bottom")
+	b.waitJS(`(s => s.scrollHeight - s.scrollTop - s.clientHeight < 2)(document.getElementById('scroller')) && document.getElementById('to-bottom').hidden`)
 	b.checkClean()
 }

@@ -23,7 +23,7 @@ const el = {
   retry: $('retry-btn'), undo: $('undo-btn'), clear: $('clear-btn'), model: $('model'),
   title: $('conv-title'), banner: $('banner'), live: $('live'), theme: $('theme-toggle'),
   system: $('system-btn'), sysDialog: $('system-dialog'), sysInput: $('system-input'),
-  confirm: $('confirm-dialog'), scrim: $('scrim'),
+  confirm: $('confirm-dialog'), scrim: $('scrim'), toBottom: $('to-bottom'),
 };
 
 const state = {
@@ -67,6 +67,7 @@ function renderThread() {
   state.views = (state.conv ? state.conv.messages || [] : []).filter((m) => m.role !== 'system').map((m) => new MessageView(m, ctl));
   for (const v of state.views) el.thread.appendChild(v.el);
   updateChrome();
+  updateToBottom();
 }
 
 function updateChrome() {
@@ -94,7 +95,15 @@ function nearBottom() {
   return s.scrollHeight - s.scrollTop - s.clientHeight < 120;
 }
 
-function scrollToBottom() { el.scroller.scrollTop = el.scroller.scrollHeight; }
+function scrollToBottom() {
+  el.scroller.scrollTop = el.scroller.scrollHeight;
+  el.toBottom.hidden = true;
+}
+
+// The "newest message" button shows while the reader is scrolled up.
+function updateToBottom() { el.toBottom.hidden = nearBottom(); }
+
+el.scroller.addEventListener('scroll', updateToBottom, { passive: true });
 
 function announce(text) { el.live.textContent = text; }
 
@@ -226,7 +235,7 @@ async function runStream(id, start, onFail) {
     const stick = nearBottom();
     pending.renderBody();
     pending = null;
-    if (stick) scrollToBottom();
+    if (stick) scrollToBottom(); else updateToBottom();
   };
   const onEvent = (name, data) => {
     if (state.stream !== stream) return;
@@ -482,6 +491,8 @@ async function clearConversation() {
 
 // ---- models, system prompt, theme, drawer, dialogs ----
 
+let modelsLoaded = false;
+
 async function loadModels() {
   clear(el.model);
   el.model.appendChild(h('option', { value: '', text: 'Default model' }));
@@ -492,15 +503,22 @@ async function loadModels() {
       clear(el.model);
       for (const id of ids) el.model.appendChild(h('option', { value: id, text: id }));
     }
+    modelsLoaded = true;
   } catch (err) {
     showBanner(err);
   }
   pickModel(state.conv ? state.conv.model : '');
 }
 
+// The list failed to load (the api was down): try again when the user
+// reaches for the picker rather than only on the next page load.
+el.model.addEventListener('focus', () => { if (!modelsLoaded) loadModels(); });
+
 function pickModel(convModel) {
   const options = [...el.model.options].map((o) => o.value);
-  let want = convModel || localStorage.getItem('parley.model') || '';
+  let saved = '';
+  try { saved = localStorage.getItem('parley.model') || ''; } catch { /* storage may be off */ }
+  let want = convModel || saved;
   if (!options.includes(want)) want = options[0] || '';
   el.model.value = want;
   state.model = want;
@@ -599,6 +617,7 @@ el.input.addEventListener('keydown', (e) => {
 });
 el.form.addEventListener('submit', (e) => { e.preventDefault(); send(el.input.value); });
 el.stop.addEventListener('click', stop);
+el.toBottom.addEventListener('click', () => { el.scroller.scrollTo({ top: el.scroller.scrollHeight, behavior: 'smooth' }); el.input.focus({ preventScroll: true }); });
 el.retry.addEventListener('click', retry);
 el.undo.addEventListener('click', undo);
 el.clear.addEventListener('click', clearConversation);
