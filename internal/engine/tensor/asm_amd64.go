@@ -68,3 +68,8 @@ func dotQ4_Kx4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
 
 //go:noescape
 func dotQ6_Kx4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
+
+// cpuRelax is one PAUSE: it tells the core a spin-wait is in progress, so
+// a sibling hardware thread gets the execution units and leaving the loop
+// does not flush the pipeline.
+func cpuRelax()

@@ -26,14 +26,21 @@ type Pool struct {
 	// mu is held by the call that owns the helpers; it also guards task
 	// and the matMul scratch.
 	mu   sync.Mutex
-	seq  uint64        // calls dispatched, under mu
+	seq  uint64 // calls dispatched, under mu
+	task task
+	// The atomics sit on cache lines of their own: idle helpers poll word
+	// while the working threads update next and done.
+	_    [64]byte
 	word atomic.Uint64 // seq<<1 | 1 while the call seq is open to helpers
+	_    [56]byte
 	// active counts helpers inside the open call; the owner waits for it to
 	// drop to zero before the task can be reused.
 	active atomic.Int32
-	task   task
+	_      [60]byte
 	next   atomic.Int64 // first unclaimed item
+	_      [56]byte
 	done   atomic.Int64 // chunks finished
+	_      [56]byte
 
 	// ownerSleeping says the owner stopped spinning for the last chunk
 	// and waits for a token on ownerWake from whoever finishes it.
@@ -141,6 +148,7 @@ func (p *Pool) work(i int) {
 		if p.closed.Load() {
 			return
 		}
+		cpuRelax()
 		// Yield now and then (other goroutines may need this P), but
 		// rarely: Gosched takes the scheduler's lock.
 		if spins&4095 != 4095 {
@@ -212,6 +220,7 @@ func (p *Pool) runLocked(total, chunk int, r Runner) {
 	p.waitChunks()
 	p.word.Store(w &^ 1)
 	for spins := 1; p.active.Load() != 0; spins++ {
+		cpuRelax()
 		if spins&1023 == 0 {
 			runtime.Gosched()
 		}
@@ -223,12 +232,13 @@ func (p *Pool) runLocked(total, chunk int, r Runner) {
 // chunks before blocking (~20-50µs): when the machine is oversubscribed
 // a helper may be descheduled mid-chunk, and an owner spinning then would
 // take the core it needs.
-const ownerSpins = 1 << 14
+const ownerSpins = 1 << 10
 
 // waitChunks returns when every chunk of the open call is done.
 func (p *Pool) waitChunks() {
 	for spins := 0; p.done.Load() < p.task.chunks; spins++ {
 		if spins < ownerSpins {
+			cpuRelax()
 			continue
 		}
 		p.ownerSleeping.Store(true)
