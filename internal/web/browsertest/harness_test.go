@@ -30,14 +30,14 @@ import (
 // temp dir, the real api and model wiring with the openai backend pointed
 // at upstreamURL, and the web UI — on 127.0.0.1, stopped when the test
 // ends, and returns its base URL.
-func startParley(t *testing.T, upstreamURL string) string {
+func startParley(t testing.TB, upstreamURL string) string {
 	t.Helper()
 	return startParleyWrapped(t, upstreamURL, nil)
 }
 
 // startParleyWrapped is startParley with Parley's handler wrapped by wrap
 // (when not nil), for tests that break the connection on purpose.
-func startParleyWrapped(t *testing.T, upstreamURL string, wrap func(http.Handler) http.Handler) string {
+func startParleyWrapped(t testing.TB, upstreamURL string, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	var cfg app.Config
@@ -68,14 +68,14 @@ func startParleyWrapped(t *testing.T, upstreamURL string, wrap func(http.Handler
 
 // serveWeb serves web.New over api as the web target does in split mode
 // and returns the base URL.
-func serveWeb(t *testing.T, api http.Handler, stop func()) string {
+func serveWeb(t testing.TB, api http.Handler, stop func()) string {
 	t.Helper()
 	return serve(t, web.New(web.Config{}, api, slog.New(slog.DiscardHandler)), stop)
 }
 
 // serve runs h behind httpx.Middleware on 127.0.0.1 until the test ends;
 // stop runs first at cleanup.
-func serve(t *testing.T, h http.Handler, stop func()) string {
+func serve(t testing.TB, h http.Handler, stop func()) string {
 	t.Helper()
 	srv := httptest.NewServer(httpx.Middleware(slog.New(slog.DiscardHandler), h))
 	t.Cleanup(func() {
@@ -109,7 +109,7 @@ func chromiumPath() string {
 // did wrong recorded: uncaught exceptions, console errors, CSP violations
 // and dialogs (an alert() from injected script would land here).
 type browser struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	base string
 
@@ -205,7 +205,7 @@ func startChromium(exe string) (*chromium, error) {
 // newBrowser opens a tab in the shared Chromium. Each test's Parley listens
 // on its own port, so its origin — and with it localStorage and the cache —
 // is its own: tests don't see each other's state.
-func newBrowser(t *testing.T, base string, o browserOpt) *browser {
+func newBrowser(t testing.TB, base string, o browserOpt) *browser {
 	t.Helper()
 	if sharedChromium == nil {
 		t.Skip("no chromium binary found (install Debian's chromium package: apt-get install -y chromium, or set PARLEY_CHROMIUM); skipping browser tests")
@@ -393,7 +393,7 @@ func (b *browser) screenshot(name string) {
 	}
 }
 
-func screenshotDir(t *testing.T) string {
+func screenshotDir(t testing.TB) string {
 	wd, err := os.Getwd()
 	if err != nil {
 		return ""

@@ -3,6 +3,7 @@ package browsertest
 import (
 	"encoding/json"
 	"flag"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,5 +198,59 @@ func markdownPathological(t *testing.T, b *browser) {
 	})()`, &res, awaitPromise))
 	for _, r := range res {
 		t.Errorf("pathological markdown: %s", r)
+	}
+}
+
+// streamedReplyJS builds, in the page, a reply of about 4,500 tokens of
+// what models write: headings, paragraphs with inline markup, lists, code
+// and tables.
+const streamedReplyJS = `(() => {
+	let s = '';
+	for (let sec = 1; sec <= 26; sec++) {
+		s += '## Section ' + sec + '\n\n';
+		for (let p = 0; p < 3; p++) s += 'lorem **ipsum** dolor ` + "`sit`" + ` amet '.repeat(12) + '\n\n';
+		s += '- item one\n- item two with [a link](https://example.com)\n  - nested\n\n';
+		s += '` + "```" + `go\nfunc f(a, b int) int {\n\t// comment\n\treturn a + b + 42\n}\n` + "```" + `\n\n';
+		s += '| a | b |\n|---|---|\n| 1 | 2 |\n\n';
+	}
+	return s;
+})()`
+
+// BenchmarkStreamedReplyRender draws a long reply the way the page does
+// while it streams, once per frame over 240 frames: "incremental" with
+// renderInto (what the page does: only changed blocks are rebuilt), "full"
+// with render (everything, every frame; quadratic in the reply's length).
+//
+//	go test -run '^$' -bench StreamedReply ./internal/web/browsertest/
+func BenchmarkStreamedReplyRender(b *testing.B) {
+	base := serveWeb(b, http.NotFoundHandler(), nil)
+	br := newBrowser(b, base, browserOpt{})
+	br.run(chromedp.Navigate(base + "/"))
+	br.waitJS(`document.querySelector('link[rel=modulepreload][href$="markdown.js"]') !== null`)
+	step := map[string]string{
+		"incremental": `st = md.renderInto(el, text.slice(0, n), st);`,
+		"full":        `el.replaceChildren(md.render(text.slice(0, n)));`,
+	}
+	for _, mode := range []string{"incremental", "full"} {
+		b.Run(mode, func(b *testing.B) {
+			parent := br.t
+			br.t = b
+			defer func() { br.t = parent }()
+			expr := `(async () => {
+				const md = await import(document.querySelector('link[rel=modulepreload][href$="markdown.js"]').href);
+				const text = ` + streamedReplyJS + `;
+				const el = document.createElement('div');
+				let st = null;
+				for (let k = 1; k <= 240; k++) {
+					const n = Math.floor(text.length * k / 240);
+					` + step[mode] + `
+				}
+				return el.childNodes.length;
+			})()`
+			for b.Loop() {
+				var n int
+				br.run(chromedp.Evaluate(expr, &n, awaitPromise))
+			}
+		})
 	}
 }
