@@ -40,7 +40,8 @@ func TestDarkMode(t *testing.T) {
 
 func TestPhoneWidth(t *testing.T) {
 	up := testupstream.New(t, testupstream.WithTokenDelay(2*time.Millisecond),
-		testupstream.WithReply(testupstream.Scripted("A reply with a long code line:\n\n```bash\necho this line is much too long to fit a phone screen so it must scroll sideways inside its box\n```\n")))
+		testupstream.WithReply(testupstream.Scripted("A reply with a long code line:\n\n```bash\necho this line is much too long to fit a phone screen so it must scroll sideways inside its box\n```\n\n"+
+			"| column one | column two | column three | column four |\n|---|---|---|---|\n| aaaaaaaaaaaa | bbbbbbbbbbbb | cccccccccccc | dddddddddddd |\n")))
 	base := startParley(t, up.URL)
 	b := newBrowser(t, base, browserOpt{width: 375, height: 740})
 	b.open("/")
@@ -56,6 +57,13 @@ func TestPhoneWidth(t *testing.T) {
 	b.eval(`document.documentElement.scrollWidth > 375 || document.getElementById('scroller').scrollWidth > document.getElementById('scroller').clientWidth`, &overflow)
 	if overflow {
 		t.Errorf("page scrolls sideways at 375px")
+	}
+	// A wide table scrolls in its box rather than breaking its words into
+	// columns a letter or two wide.
+	var tableScrolls bool
+	b.eval(`(w => w.scrollWidth > w.clientWidth)(document.querySelector('.table-wrap'))`, &tableScrolls)
+	if !tableScrolls {
+		t.Errorf("a table wider than the phone is squeezed instead of scrolling")
 	}
 	b.screenshot("15-phone-chat")
 	b.click("#open-drawer")
