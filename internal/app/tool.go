@@ -210,7 +210,7 @@ func toolModels(args []string, tio ToolIO) error {
 			if sum == "" {
 				sum = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, kind, humanBytes(m.Size), sum, m.Path)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, kind, modelhub.HumanBytes(m.Size), sum, m.Path)
 		}
 	}
 	if catalogue {
@@ -220,17 +220,4 @@ func toolModels(args []string, tio ToolIO) error {
 		}
 	}
 	return tw.Flush()
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	default:
-		return fmt.Sprintf("%d B", n)
-	}
 }

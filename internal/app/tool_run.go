@@ -178,14 +178,14 @@ func (r *runner) reply(ctx context.Context, input string, out io.Writer) (string
 	if !first.IsZero() {
 		r.prefillDur = first.Sub(start)
 	}
+	if errors.Is(err, engine.ErrPromptTooLong) {
+		return "", fmt.Errorf("the conversation no longer fits the context window of %d tokens (/clear starts again): %w", r.model.ContextLength(), err)
+	}
 	if r.tmpl == nil {
 		r.transcript += input + text.String()
 	} else {
 		r.turns = append(r.turns, chat.Turn{Role: chat.RoleUser, Content: input},
 			chat.Turn{Role: chat.RoleAssistant, Content: text.String()})
-	}
-	if errors.Is(err, engine.ErrPromptTooLong) {
-		return text.String(), fmt.Errorf("the conversation no longer fits the context window of %d tokens; start again", r.model.ContextLength())
 	}
 	return text.String(), err
 }

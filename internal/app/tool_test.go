@@ -381,3 +381,20 @@ func TestToolBenchJSONL(t *testing.T) {
 		t.Error("unknown output format accepted")
 	}
 }
+
+func TestToolRunREPLContextFull(t *testing.T) {
+	// A 24-token window: the first line fits and fills it, the second does
+	// not fit; /clear makes room again.
+	in := "Once upon a time\nLily wanted to\n/clear\nThe little dog\n/bye\n"
+	out, stderr, err := tool(t, nil, in, "run", stories(t), "--temperature", "0", "--ctx-size", "24", "--threads", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "no longer fits the context window of 24 tokens") || !strings.Contains(stderr, "conversation cleared") {
+		t.Errorf("stderr %q", stderr)
+	}
+	replies := strings.Split(out, ">>> ")
+	if len(replies) != 6 || !strings.HasPrefix(replies[4], " was a little girl named Lily") {
+		t.Errorf("transcript %q", out)
+	}
+}

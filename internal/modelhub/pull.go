@@ -198,20 +198,21 @@ func ProgressBar(w io.Writer, label string) func(done, total int64) {
 		}
 		last = now
 		if total <= 0 {
-			fmt.Fprintf(w, "\r%s %s", label, human(done))
+			fmt.Fprintf(w, "\r%s %s", label, HumanBytes(done))
 			return
 		}
 		const width = 30
 		n := int(done * width / total)
 		fmt.Fprintf(w, "\r%s [%s%s] %5.1f%% %s/%s", label, strings.Repeat("=", n), strings.Repeat(" ", width-n),
-			float64(done)*100/float64(total), human(done), human(total))
+			float64(done)*100/float64(total), HumanBytes(done), HumanBytes(total))
 		if done == total {
 			fmt.Fprintln(w)
 		}
 	}
 }
 
-func human(n int64) string {
+// HumanBytes formats a byte count for people: 1.5 MiB, 2.00 GiB.
+func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
