@@ -126,6 +126,12 @@ func TestStop(t *testing.T) {
 			if tt.name == "button" {
 				b.screenshot("04-stopped")
 			}
+			// Focus does not fall to <body> when the Stop button goes away.
+			var focused string
+			b.eval(`document.activeElement.id`, &focused)
+			if focused != "composer-input" {
+				t.Errorf("after the reply stopped, focus is on %q, want the message box", focused)
+			}
 			b.checkClean()
 		})
 	}
