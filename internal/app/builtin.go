@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/engine"
@@ -27,7 +26,7 @@ func (s *Service) builtin(ctx context.Context, cfg ModelConfig, log *slog.Logger
 			return nil, fmt.Errorf("%w\n(or use another model server: --backend openai --upstream-url URL, or --backend ollama --upstream-url http://127.0.0.1:11434)", err)
 		}
 		log.Info("pulling model on first start", "model", name, "into", cfg.ModelsDir)
-		p := &modelhub.Puller{Dir: cfg.ModelsDir, BaseURL: os.Getenv("PARLEY_HF_ENDPOINT"), Progress: logProgress(log, ref.File)}
+		p := &modelhub.Puller{Dir: cfg.ModelsDir, BaseURL: cfg.HFEndpoint, Progress: logProgress(log, ref.File)}
 		path, err = p.Pull(ctx, ref)
 		if err != nil {
 			return nil, fmt.Errorf("built-in engine: get model %q: %w\n(or use another model server: --backend openai --upstream-url URL, or --backend ollama --upstream-url http://127.0.0.1:11434)", name, err)

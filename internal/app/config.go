@@ -51,6 +51,8 @@ type ModelConfig struct {
 	Model     string
 	ModelsDir string
 	Threads   int
+	// HFEndpoint is where models are pulled from (a Hugging Face mirror).
+	HFEndpoint string
 	// MaxBodyBytes bounds a request to the model service.
 	MaxBodyBytes int64
 }
@@ -231,6 +233,7 @@ func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.Flag
 		b.String(&m.Model, "model", "", "builtin: GGUF file path or catalogue name; openai/ollama: default model id")
 		b.String(&m.ModelsDir, "models-dir", DefaultModelsDir(), "where pulled models are stored")
 		b.Int(&m.Threads, "threads", 0, "builtin: CPU threads for inference (0: all cores)")
+		b.String(&m.HFEndpoint, "hf-endpoint", "https://huggingface.co", "builtin: where models are pulled from (a Hugging Face mirror)")
 	}
 	if target == TargetModel {
 		b.Int64(&cfg.Model.MaxBodyBytes, "max-body-bytes", 1<<20, "largest request body accepted")
