@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
+	"sync/atomic"
 	"time"
 )
 
@@ -11,14 +12,36 @@ import (
 // that ids sort like their creation and make stable cursors.
 func NewID() string { return newIDAt(time.Now()) }
 
+// lastStamp is the 48-bit millisecond time and 12-bit counter of the last
+// id made in this process. It is the one piece of package state, kept so
+// that ids made within the same millisecond still sort in creation order
+// (RFC 9562's "method 1" counter); the rest of each id stays random.
+var lastStamp atomic.Uint64
+
+// nextStamp returns ms<<12 plus a counter, strictly greater than any
+// stamp handed out before.
+func nextStamp(ms uint64) uint64 {
+	for {
+		last := lastStamp.Load()
+		next := ms << 12
+		if next <= last {
+			next = last + 1
+		}
+		if lastStamp.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
+
 func newIDAt(t time.Time) string {
 	var b [16]byte
-	_, _ = rand.Read(b[6:]) // crypto/rand.Read never fails (Go 1.24+)
-	ms := uint64(t.UnixMilli())
+	_, _ = rand.Read(b[8:]) // crypto/rand.Read never fails (Go 1.24+)
+	stamp := nextStamp(uint64(t.UnixMilli()))
 	var ts [8]byte
-	binary.BigEndian.PutUint64(ts[:], ms)
+	binary.BigEndian.PutUint64(ts[:], stamp>>12)
 	copy(b[0:6], ts[2:8])
-	b[6] = 0x70 | (b[6] & 0x0f) // version 7
+	b[6] = 0x70 | byte(stamp>>8)&0x0f // version 7, counter high bits
+	b[7] = byte(stamp)
 	b[8] = 0x80 | (b[8] & 0x3f) // RFC 9562 variant
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])
