@@ -17,33 +17,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-chat/parley/internal/sharedtest"
 )
 
-func sharedTestdata(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	td := filepath.Join(dir, "..", "shared", "testdata")
-	if _, err := os.Stat(td); err != nil {
-		t.Skipf("shared test data not present at %s", td)
-	}
-	return td
-}
-
 func stories(t testing.TB) string {
-	return filepath.Join(sharedTestdata(t), "models", "stories260K.gguf")
+	return filepath.Join(sharedtest.Dir(t), "models", "stories260K.gguf")
 }
 
 // tool runs an engine command with env and stdin, like main does.
@@ -62,7 +41,7 @@ type goldenRun struct {
 }
 
 func goldenRuns(t *testing.T) []goldenRun {
-	data, err := os.ReadFile(filepath.Join(sharedTestdata(t), "golden", "stories260K.greedy.json"))
+	data, err := os.ReadFile(filepath.Join(sharedtest.Dir(t), "golden", "stories260K.greedy.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
