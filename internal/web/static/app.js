@@ -70,6 +70,9 @@ function renderThread() {
   updateToBottom();
 }
 
+// wasBusy remembers whether a reply was running at the last update.
+let wasBusy = false;
+
 function updateChrome() {
   const n = state.views.length;
   const busy = !!state.stream;
@@ -79,8 +82,13 @@ function updateChrome() {
   const focused = document.activeElement;
   el.send.hidden = busy;
   el.stop.hidden = !busy;
+  // The Stop button is disabled while a stop is under way, which can drop
+  // its focus to <body> before the reply ends: treat "nothing focused" at
+  // the end of a reply like focus on Stop.
+  const unfocused = !focused || focused === document.body;
   if (focused === el.send && busy) el.stop.focus();
-  else if (focused === el.stop && !busy) el.input.focus();
+  else if (!busy && wasBusy && (focused === el.stop || unfocused)) el.input.focus();
+  wasBusy = busy;
   el.stop.disabled = busy && state.stream.stopping;
   el.retry.disabled = busy || n === 0;
   el.undo.disabled = busy || n === 0;
