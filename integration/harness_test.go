@@ -303,3 +303,18 @@ func getText(t *testing.T, url string, out *strings.Builder) int {
 	out.Write(b)
 	return resp.StatusCode
 }
+
+// waitLog reports whether the process logs a line containing substr within
+// timeout.
+func (p *proc) waitLog(substr string, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		if strings.Contains(p.logs.String(), substr) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
