@@ -287,9 +287,4 @@ func (s stream) shape() string {
 	return strings.Join(out, " ")
 }
 
-func jsonString(s string) string {
-	b, _ := json.Marshal(s)
-	return string(b)
-}
-
 type testupstreamOptions = testupstream.Options

@@ -151,9 +151,5 @@ func half(b []byte) float32 { return HalfToFloat(binary.LittleEndian.Uint16(b)) 
 
 func putHalf(b []byte, f float32) { binary.LittleEndian.PutUint16(b, FloatToHalf(f)) }
 
-// roundHalf rounds f to the nearest half-precision value (what storing a block
-// scale does), so encoders can requantize against the scale that is stored.
-func roundHalf(f float32) float32 { return HalfToFloat(FloatToHalf(f)) }
-
 // nearestInt rounds half to even like ggml's nearest_int.
 func nearestInt(f float32) int { return int(math.RoundToEven(float64(f))) }
