@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
@@ -149,7 +150,10 @@ func TestListPagination(t *testing.T) {
 	for i := range 5 {
 		ids = append(ids, e.create(fmt.Sprintf(`{"title":"c%d"}`, i)).ID)
 	}
-	// Activity moves a conversation to the front.
+	// Activity moves a conversation to the front. Times are kept to the
+	// millisecond, so let one pass: activity in the same millisecond as the
+	// last creation would tie, and ties are broken by id.
+	time.Sleep(2 * time.Millisecond)
 	e.call("POST", "/api/conversations/"+ids[1]+"/messages", `{"content":"bump","stream":false}`, 200, nil)
 	want := []string{ids[1], ids[4], ids[3], ids[2], ids[0]}
 

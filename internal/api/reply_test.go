@@ -178,8 +178,12 @@ func TestClientDisconnectKeepsReplyRunning(t *testing.T) {
 	if len(got.Messages) != 2 || got.Messages[1].Status != chat.StatusComplete || got.Messages[1].Content != sentence {
 		t.Fatalf("reply after disconnect: %+v", got.Messages)
 	}
-	if s := e.up.Stats(); s.Canceled != 0 || s.Completed != 1 {
-		t.Fatalf("upstream stats %+v: the disconnect reached the model", s)
+	// The upstream counts a response as completed once its handler returns,
+	// which may be just after the api has stored the reply.
+	wctx, wcancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer wcancel()
+	if err := e.up.Await(wctx, func(s testupstream.Stats) bool { return s.Completed == 1 }); err != nil || e.up.Stats().Canceled != 0 {
+		t.Fatalf("upstream stats %+v: the disconnect reached the model", e.up.Stats())
 	}
 }
 
