@@ -2,14 +2,14 @@
 // model (memory-mapped), runs its architecture (internal/engine/model) over
 // a per-request KV cache and generates tokens with a sampler, one request at
 // a time. Text (tokenizer, chat template, stop strings) is the caller's
-// business: the engine speaks token ids.
+// business, and so is which tokens end a turn: the engine speaks token ids
+// and stops on the ones its caller names.
 package engine
 
 import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 
 	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/engine/model"
@@ -47,7 +47,6 @@ type Model struct {
 	net    *model.Model
 	pool   *tensor.Pool
 	ctxLen int
-	eog    map[int]bool
 
 	// sem serialises generations; holding it owns sess and cached.
 	sem chan struct{}
@@ -89,7 +88,7 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 		ctxLen = min(net.Config.ContextLength, DefaultContextLength)
 	}
 	ctxLen = min(ctxLen, net.Config.ContextLength)
-	return &Model{file: f, net: net, pool: pool, ctxLen: ctxLen, eog: endOfGeneration(f), sem: make(chan struct{}, 1)}, nil
+	return &Model{file: f, net: net, pool: pool, ctxLen: ctxLen, sem: make(chan struct{}, 1)}, nil
 }
 
 // Close waits for a running generation to finish, then stops the worker
@@ -116,35 +115,11 @@ func (m *Model) Config() model.Config { return m.net.Config }
 // ContextLength is the context window generations run in.
 func (m *Model) ContextLength() int { return m.ctxLen }
 
-// IsEOG reports whether id ends a generation (end of sequence or turn).
-func (m *Model) IsEOG(id int) bool { return m.eog[id] }
-
-// eogTexts are the end-of-turn tokens llama.cpp recognises by text when
-// the metadata names only the end of sequence.
-var eogTexts = []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
-	"<|eom_id|>", "<EOT>", "_<EOT>", "<｜end▁of▁sentence｜>"}
-
-func endOfGeneration(f *gguf.File) map[int]bool {
-	eog := map[int]bool{}
-	for _, k := range []string{"eos", "eot", "eom"} {
-		if id, ok := f.Uint("tokenizer.ggml." + k + "_token_id"); ok && id < 1<<31 {
-			eog[int(id)] = true
-		}
-	}
-	toks, _ := f.Strings("tokenizer.ggml.tokens")
-	for id, s := range toks {
-		if slices.Contains(eogTexts, s) {
-			eog[id] = true
-		}
-	}
-	return eog
-}
-
 // FinishReason says why a generation ended.
 type FinishReason string
 
 const (
-	FinishEOG       FinishReason = "eog"        // the model ended its turn
+	FinishEOG       FinishReason = "eog"        // the model ended its turn (a StopTokens id)
 	FinishMaxTokens FinishReason = "max_tokens" // Params.MaxTokens reached
 	FinishContext   FinishReason = "context"    // the context window is full
 	FinishStopped   FinishReason = "stopped"    // emit asked to stop (ErrStop)
@@ -159,7 +134,9 @@ type Params struct {
 	// MaxTokens caps the generated tokens; 0 means until the context is full.
 	MaxTokens int
 	Sampling  sample.Params
-	// StopTokens end the generation like end-of-turn tokens do.
+	// StopTokens end the generation (FinishEOG) and are not emitted: the
+	// vocabulary's end-of-generation set (tokenizer.Tokenizer.EOG). Without
+	// them a generation runs to MaxTokens or a full context.
 	StopTokens []int
 }
 

@@ -53,8 +53,8 @@ func collect(ctx context.Context, m *Model, prompt []int, p Params) ([]int, Resu
 
 func TestGenerateGolden(t *testing.T) {
 	m := load(t, Options{Threads: 2, ContextLength: 512})
-	if m.ContextLength() != 512 || !m.IsEOG(2) || m.IsEOG(1) {
-		t.Fatalf("context %d, eog(2)=%v eog(1)=%v", m.ContextLength(), m.IsEOG(2), m.IsEOG(1))
+	if m.ContextLength() != 512 {
+		t.Fatalf("context %d", m.ContextLength())
 	}
 	// In file order the 16- and 64-token runs of a prompt follow each
 	// other, so the second reuses the first's cache.

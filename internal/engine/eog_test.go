@@ -52,28 +52,32 @@ func flatModel(t *testing.T, meta ...gguf.KV) *Model {
 	return m
 }
 
+// TestEndOfGeneration: the engine ends a generation on the stop tokens its
+// caller passes (the vocabulary's end-of-generation set, which the
+// tokenizer decides and pins in its own tests), without emitting them, and
+// on nothing else: token meanings in the metadata are not its business.
 func TestEndOfGeneration(t *testing.T) {
-	tokens := []string{"<unk>", "<s>", "a", "b", "c", "d", "e", "f"}
+	eos0 := gguf.KV{Key: "tokenizer.ggml.eos_token_id", Value: uint32(0)}
 	tests := []struct {
 		name       string
-		meta       []gguf.KV
+		stop       []int
 		wantFinish FinishReason
 		wantN      int
 	}{
-		{"eos id", []gguf.KV{{Key: "tokenizer.ggml.eos_token_id", Value: uint32(0)}}, FinishEOG, 0},
-		{"eot id", []gguf.KV{{Key: "tokenizer.ggml.eos_token_id", Value: uint32(3)}, {Key: "tokenizer.ggml.eot_token_id", Value: uint32(0)}}, FinishEOG, 0},
-		{"end-of-turn text", []gguf.KV{{Key: "tokenizer.ggml.tokens", Value: append([]string{"<|im_end|>"}, tokens[1:]...)}}, FinishEOG, 0},
-		{"no end token", []gguf.KV{{Key: "tokenizer.ggml.tokens", Value: tokens}}, FinishMaxTokens, 5},
+		{"stop token sampled", []int{0}, FinishEOG, 0},
+		{"one of several", []int{5, 0, 3}, FinishEOG, 0},
+		{"stop token never sampled", []int{3}, FinishMaxTokens, 5},
+		{"no stop tokens, EOS in the metadata", nil, FinishMaxTokens, 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m := flatModel(t, tc.meta...)
-			ids, res, err := collect(context.Background(), m, []int{1, 2}, Params{MaxTokens: 5})
+			m := flatModel(t, eos0)
+			ids, res, err := collect(context.Background(), m, []int{1, 2}, Params{MaxTokens: 5, StopTokens: tc.stop})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Finish != tc.wantFinish || len(ids) != tc.wantN {
-				t.Errorf("finish %q after %v, want %q after %d tokens", res.Finish, ids, tc.wantFinish, tc.wantN)
+			if res.Finish != tc.wantFinish || len(ids) != tc.wantN || res.GeneratedTokens != tc.wantN {
+				t.Errorf("finish %q after %v (%d counted), want %q after %d tokens", res.Finish, ids, res.GeneratedTokens, tc.wantFinish, tc.wantN)
 			}
 		})
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // Generate runs prompt through the model and samples tokens after it,
-// calling emit with each one (end-of-turn tokens are not emitted). It
+// calling emit with each one (p.StopTokens are not emitted). It
 // waits for earlier generations to finish. Cancelling ctx stops it before
 // the next token; it then returns the result so far and ctx's error.
 func (m *Model) Generate(ctx context.Context, prompt []int, p Params, emit func(token int) error) (Result, error) {
@@ -53,7 +53,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int, p Params, emit func(
 			return res, err
 		}
 		tok := smp.Sample(logits)
-		if m.eog[tok] || slices.Contains(p.StopTokens, tok) {
+		if slices.Contains(p.StopTokens, tok) {
 			res.Finish = FinishEOG
 			return res, nil
 		}

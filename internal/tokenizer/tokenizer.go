@@ -15,6 +15,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -92,6 +93,7 @@ type Tokenizer struct {
 	special []int    // control, user-defined and unknown ids, longest text first
 	pieces  [][]byte // token_to_piece(special = true)
 	eog     map[int]bool
+	eogIDs  []int // eog's keys, ascending
 
 	bos, eos, eot, eom, unk, pad int
 
@@ -235,6 +237,10 @@ func (t *Tokenizer) detectSpecial() {
 			t.eog[id] = true
 		}
 	}
+	for id := range t.eog {
+		t.eogIDs = append(t.eogIDs, id)
+	}
+	sort.Ints(t.eogIDs)
 }
 
 func (t *Tokenizer) buildCaches(modelName string) {
@@ -326,8 +332,14 @@ func (t *Tokenizer) PAD() int { return t.pad }
 // AddBOS reports whether Encode with addSpecial prepends BOS.
 func (t *Tokenizer) AddBOS() bool { return t.addBOS }
 
-// IsEOG reports whether id ends generation (EOS, EOT, EOM and the
-// end-of-turn tokens llama.cpp recognises by their text).
+// EOG returns the end-of-generation ids, ascending: the EOS, EOT and EOM
+// tokens (from the metadata, or EOT and EOM found by their text) and the
+// end-of-turn tokens llama.cpp recognises by their text whatever the
+// metadata says. This is the one place Parley decides which tokens end a
+// reply; the engine stops on whatever ids its caller passes.
+func (t *Tokenizer) EOG() []int { return slices.Clone(t.eogIDs) }
+
+// IsEOG reports whether id is one of EOG's ids.
 func (t *Tokenizer) IsEOG(id int) bool { return t.eog[id] }
 
 // IsControl reports whether id is a control token (never shown to users).

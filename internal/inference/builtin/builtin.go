@@ -54,8 +54,7 @@ type Generator struct {
 	tmpl    *chattemplate.Template
 	bosText string
 	maxTok  int
-	// eog are end-of-generation ids the tokenizer knows beyond the ones
-	// the engine reads from the metadata itself.
+	// eog ends every generation: the vocabulary's end-of-generation ids.
 	eog []int
 }
 
@@ -103,14 +102,9 @@ func New(id string, m *engine.Model, cfg Config) (*Generator, error) {
 	if owned == "" {
 		owned = "parley"
 	}
-	g := &Generator{id: id, ownedBy: owned, model: m, tok: tok, tmpl: tmpl, maxTok: cfg.MaxTokens}
+	g := &Generator{id: id, ownedBy: owned, model: m, tok: tok, tmpl: tmpl, maxTok: cfg.MaxTokens, eog: tok.EOG()}
 	if tok.BOS() != tokenizer.NoToken {
 		g.bosText = tok.Text(tok.BOS())
-	}
-	for id := range tok.Size() {
-		if tok.IsEOG(id) && !m.IsEOG(id) {
-			g.eog = append(g.eog, id)
-		}
 	}
 	return g, nil
 }

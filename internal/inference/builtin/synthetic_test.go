@@ -123,6 +123,7 @@ func TestChatTemplateModel(t *testing.T) {
 		completion  int
 	}{
 		{"ends its turn", "<|im_end|>", "", chat.FinishStop, 0},
+		{"ends on EOS", "<|endoftext|>", "", chat.FinishStop, 0},
 		{"keeps talking", "!", "!!!!!", chat.FinishLength, 5},
 	}
 	for _, tc := range tests {
