@@ -115,9 +115,20 @@ func (g *Generator) Close() error { return g.model.Close() }
 // ID is the model id this generator answers to.
 func (g *Generator) ID() string { return g.id }
 
+// ContextLength is the context window in tokens: a prompt and its reply
+// together fit in it.
+func (g *Generator) ContextLength() int { return g.model.ContextLength() }
+
+// Chats reports whether the model has a chat format: its own template or a
+// known family's. A base model without one only gets its messages' contents
+// one after another; it is better asked to continue a text (Prompt).
+func (g *Generator) Chats() bool {
+	return !g.tmpl.IsBuiltin() || g.tmpl.Family() != chattemplate.FamilyPlain
+}
+
 // Models lists the one loaded model.
 func (g *Generator) Models(context.Context) ([]chat.ModelInfo, error) {
-	return []chat.ModelInfo{{ID: g.id, OwnedBy: g.ownedBy, ContextLength: g.model.ContextLength()}}, nil
+	return []chat.ModelInfo{{ID: g.id, OwnedBy: g.ownedBy, ContextLength: g.ContextLength()}}, nil
 }
 
 // Generate implements chat.Generator.
@@ -132,7 +143,8 @@ func (g *Generator) Generate(ctx context.Context, req chat.GenerateRequest, emit
 	}
 	gen.Usage.PromptTokens = len(prompt)
 	if len(prompt) >= g.model.ContextLength() {
-		return gen, chat.Errorf(chat.KindInvalid, "the prompt is %d tokens long; the model's context window is %d", len(prompt), g.model.ContextLength())
+		return gen, chat.E(chat.KindInvalid, fmt.Sprintf("the prompt is %d tokens long; the model's context window is %d",
+			len(prompt), g.model.ContextLength()), engine.ErrPromptTooLong)
 	}
 	params, err := g.params(req.Params)
 	if err != nil {

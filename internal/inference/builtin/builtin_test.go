@@ -68,6 +68,12 @@ func TestModels(t *testing.T) {
 	if len(ms) != 1 || ms[0].ID != "stories260K" || ms[0].ContextLength != 256 || ms[0].OwnedBy != "parley" {
 		t.Errorf("Models() = %+v", ms)
 	}
+	if g.ContextLength() != 256 {
+		t.Errorf("ContextLength() = %d", g.ContextLength())
+	}
+	if g.Chats() {
+		t.Error("stories260K, a base model without a template, Chats()")
+	}
 	if id := ModelID("/models/Qwen2.5-0.5B-Instruct-Q8_0.gguf"); id != "Qwen2.5-0.5B-Instruct-Q8_0" {
 		t.Errorf("ModelID = %q", id)
 	}
@@ -205,22 +211,27 @@ func TestGenerateErrors(t *testing.T) {
 	g := open(t, Config{Engine: engine.Options{ContextLength: 16}})
 	long := strings.Repeat("Once upon a time ", 10)
 	tests := []struct {
-		name string
-		req  chat.GenerateRequest
-		kind chat.Kind
+		name    string
+		req     chat.GenerateRequest
+		kind    chat.Kind
+		tooLong bool
 	}{
-		{"unknown model", chat.GenerateRequest{Model: "gpt-9", Prompt: "hi"}, chat.KindNotFound},
-		{"nothing to say", chat.GenerateRequest{}, chat.KindInvalid},
-		{"prompt too long", chat.GenerateRequest{Prompt: long}, chat.KindInvalid},
-		{"messages too long", chat.GenerateRequest{Messages: []chat.Turn{{Role: chat.RoleUser, Content: long}}}, chat.KindInvalid},
-		{"bad top_p", chat.GenerateRequest{Prompt: "hi", Params: chat.Params{TopP: ptr(1.5)}}, chat.KindInvalid},
-		{"negative max tokens", chat.GenerateRequest{Prompt: "hi", Params: chat.Params{MaxTokens: -1}}, chat.KindInvalid},
+		{"unknown model", chat.GenerateRequest{Model: "gpt-9", Prompt: "hi"}, chat.KindNotFound, false},
+		{"nothing to say", chat.GenerateRequest{}, chat.KindInvalid, false},
+		{"prompt too long", chat.GenerateRequest{Prompt: long}, chat.KindInvalid, true},
+		{"messages too long", chat.GenerateRequest{Messages: []chat.Turn{{Role: chat.RoleUser, Content: long}}}, chat.KindInvalid, true},
+		{"bad top_p", chat.GenerateRequest{Prompt: "hi", Params: chat.Params{TopP: ptr(1.5)}}, chat.KindInvalid, false},
+		{"negative max tokens", chat.GenerateRequest{Prompt: "hi", Params: chat.Params{MaxTokens: -1}}, chat.KindInvalid, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := run(context.Background(), g, tc.req)
 			if err == nil || chat.KindOf(err) != tc.kind {
 				t.Errorf("error %v (kind %v), want kind %v", err, chat.KindOf(err), tc.kind)
+			}
+			// parley run tells the user to start again.
+			if errors.Is(err, engine.ErrPromptTooLong) != tc.tooLong {
+				t.Errorf("error %v: errors.Is(ErrPromptTooLong) = %v", err, !tc.tooLong)
 			}
 		})
 	}

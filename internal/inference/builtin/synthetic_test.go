@@ -133,8 +133,8 @@ func TestChatTemplateModel(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer g.Close()
-			if g.ID() != "tiny-chat" {
-				t.Errorf("id %q", g.ID())
+			if g.ID() != "tiny-chat" || !g.Chats() {
+				t.Errorf("id %q, Chats() %v", g.ID(), g.Chats())
 			}
 			deltas, gen, err := run(context.Background(), g, chat.GenerateRequest{
 				Model:    "tiny-chat",
