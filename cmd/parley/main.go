@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/parley-chat/parley/internal/app"
+	"github.com/parley-chat/parley/internal/cmdline"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	case "healthcheck":
 		err = app.Healthcheck(ctx, rest, env, stderr)
 	case "pull", "models", "run", "bench":
-		err = app.Tool(ctx, cmd, rest, app.ToolIO{Out: stdout, Err: stderr, In: os.Stdin, Env: env})
+		err = app.Tool(ctx, cmd, rest, cmdline.IO{Out: stdout, Err: stderr, In: os.Stdin, Env: env})
 	default:
 		fmt.Fprintf(stderr, "parley: unknown command %q\n\n%s", cmd, usage)
 		return 2

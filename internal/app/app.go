@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 	"github.com/parley-chat/parley/internal/obs"
@@ -32,7 +33,7 @@ import (
 
 // ErrUsage reports a command line that was wrong; the message has been
 // printed already.
-var ErrUsage = errors.New("usage")
+var ErrUsage = cmdline.ErrUsage
 
 // Run builds target from cfg, listens on cfg.Addr and serves until ctx is
 // cancelled, then shuts down gracefully.

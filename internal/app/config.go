@@ -3,11 +3,11 @@ package app
 import (
 	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/parley-chat/parley/internal/cmdline"
+	"github.com/parley-chat/parley/internal/modelhub"
 )
 
 // Config is everything a target needs, parsed from flags and PARLEY_*
@@ -81,131 +81,11 @@ func defaultAddr(target string) string {
 	}
 }
 
-// DefaultModelsDir is where pulled models live unless PARLEY_MODELS_DIR
-// says otherwise.
-func DefaultModelsDir() string {
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".parley", "models")
-	}
-	return filepath.Join(".parley", "models")
-}
-
-// envBinder registers flags whose defaults come from the environment,
-// remembering bad env values to report once parsing is done.
-type envBinder struct {
-	fs            *flag.FlagSet
-	env           func(string) string
-	errs          []error
-	listSetByFlag map[string]bool
-	secrets       []secret
-}
-
-// secret is a flag whose env value must not show up as a default in -h.
-type secret struct {
-	p    *string
-	name string
-}
-
-// Secret registers a string flag holding a credential: its env value is
-// applied after parsing (unless the flag was given), so help output never
-// prints it.
-func (b *envBinder) Secret(p *string, name, usage string) {
-	b.secrets = append(b.secrets, secret{p, name})
-	b.fs.StringVar(p, name, "", b.usage(name, usage))
-}
-
-func (b *envBinder) applySecrets() {
-	set := map[string]bool{}
-	b.fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	for _, s := range b.secrets {
-		if !set[s.name] {
-			*s.p = b.env(envName(s.name))
-		}
-	}
-}
-
-func envName(flagName string) string {
-	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-func (b *envBinder) usage(name, usage string) string {
-	return fmt.Sprintf("%s (env %s)", usage, envName(name))
-}
-
-func (b *envBinder) String(p *string, name, def, usage string) {
-	if v := b.env(envName(name)); v != "" {
-		def = v
-	}
-	b.fs.StringVar(p, name, def, b.usage(name, usage))
-}
-
-func (b *envBinder) Int(p *int, name string, def int, usage string) {
-	if v := b.env(envName(name)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s=%q: not an integer", envName(name), v))
-		} else {
-			def = n
-		}
-	}
-	b.fs.IntVar(p, name, def, b.usage(name, usage))
-}
-
-func (b *envBinder) Int64(p *int64, name string, def int64, usage string) {
-	if v := b.env(envName(name)); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s=%q: not an integer", envName(name), v))
-		} else {
-			def = n
-		}
-	}
-	b.fs.Int64Var(p, name, def, b.usage(name, usage))
-}
-
-func (b *envBinder) Duration(p *time.Duration, name string, def time.Duration, usage string) {
-	if v := b.env(envName(name)); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s=%q: not a duration like 30s", envName(name), v))
-		} else {
-			def = d
-		}
-	}
-	b.fs.DurationVar(p, name, def, b.usage(name, usage))
-}
-
-// List registers a repeatable flag; its env var is comma-separated.
-func (b *envBinder) List(p *[]string, name, usage string) {
-	if v := b.env(envName(name)); v != "" {
-		*p = splitList(v)
-	}
-	b.fs.Func(name, b.usage(name, usage+" (repeatable)"), func(s string) error {
-		if !b.listSetByFlag[name] { // the first flag replaces what env gave
-			*p = nil
-			b.listSetByFlag[name] = true
-		}
-		*p = append(*p, splitList(s)...)
-		return nil
-	})
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			out = append(out, part)
-		}
-	}
-	return out
-}
-
 // NewFlagSet returns the flag set of a target bound to cfg. Only the flags
 // the target uses are registered, so `parley <target> -h` lists exactly
 // what matters. env is usually os.Getenv.
 func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.FlagSet, func() error) {
-	fs := flag.NewFlagSet("parley "+target, flag.ContinueOnError)
-	b := &envBinder{fs: fs, env: env, listSetByFlag: map[string]bool{}}
+	b := cmdline.NewFlags("parley "+target, env)
 	b.String(&cfg.Addr, "addr", defaultAddr(target), "listen address host:port")
 	b.String(&cfg.LogFormat, "log-format", "auto", "log format: auto (text on a terminal, else json), text, json")
 	b.String(&cfg.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -231,7 +111,7 @@ func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.Flag
 		b.Secret(&m.UpstreamKey, "upstream-key", "API key for the openai backend")
 		b.Duration(&m.UpstreamIdleTimeout, "upstream-idle-timeout", 5*time.Minute, "openai/ollama: how long the upstream may fall silent mid-answer before the reply fails (0: no limit)")
 		b.String(&m.Model, "model", "", "builtin: GGUF file path or catalogue name; openai/ollama: default model id")
-		b.String(&m.ModelsDir, "models-dir", DefaultModelsDir(), "where pulled models are stored")
+		b.String(&m.ModelsDir, "models-dir", modelhub.DefaultDir(), "where pulled models are stored")
 		b.Int(&m.Threads, "threads", 0, "builtin: CPU threads for inference (0: all cores)")
 		b.String(&m.HFEndpoint, "hf-endpoint", "https://huggingface.co", "builtin: where models are pulled from (a Hugging Face mirror)")
 	}
@@ -242,13 +122,12 @@ func NewFlagSet(target string, cfg *Config, env func(string) string) (*flag.Flag
 		b.String(&cfg.Web.APIURL, "api-url", "http://127.0.0.1:8081", "base URL of the api service")
 	}
 	check := func() error {
-		b.applySecrets()
-		if len(b.errs) > 0 {
-			return b.errs[0]
+		if err := b.Check(); err != nil {
+			return err
 		}
 		return cfg.validate(target)
 	}
-	return fs, check
+	return b.FlagSet, check
 }
 
 func (c *Config) validate(target string) error {

@@ -42,6 +42,15 @@ var catalogue = []Entry{
 // DefaultAlias is the model `parley serve` pulls on first start.
 const DefaultAlias = "qwen2.5-0.5b"
 
+// DefaultDir is where pulled models live unless PARLEY_MODELS_DIR says
+// otherwise: ~/.parley/models.
+func DefaultDir() string {
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".parley", "models")
+	}
+	return filepath.Join(".parley", "models")
+}
+
 // Catalogue returns the built-in aliases.
 func Catalogue() []Entry { return append([]Entry(nil), catalogue...) }
 

@@ -1,4 +1,4 @@
-package app
+package modelcli
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/chattemplate"
+	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/engine"
 	"github.com/parley-chat/parley/internal/engine/sample"
 	"github.com/parley-chat/parley/internal/modelhub"
@@ -36,11 +37,15 @@ type runOptions struct {
 	verbose     bool
 }
 
-func toolRun(ctx context.Context, args []string, tio ToolIO) error {
-	f := newToolFlags("run", tio)
+// Run is `parley run MODEL [PROMPT]`: it answers PROMPT, or without one
+// chats line by line (see repl), pulling MODEL first if it is a catalogue
+// alias or Hugging Face file not downloaded yet.
+func Run(ctx context.Context, args []string, tio cmdline.IO) error {
+	tio = tio.WithDefaults()
+	f := newFlags("run", tio)
 	var o runOptions
-	f.modelsDirFlag(&o.dir)
-	f.endpointFlag(&o.endpoint)
+	modelsDirFlag(f, &o.dir)
+	endpointFlag(f, &o.endpoint)
 	f.Int(&o.maxTokens, "max-tokens", 0, "cap on generated tokens per reply (0: until the model ends its turn or the context is full)")
 	f.Float(&o.temperature, "temperature", 0.8, "sampling temperature (0: greedy)")
 	f.Int(&o.topK, "top-k", 40, "keep the K most likely tokens (0: off)")
@@ -48,10 +53,10 @@ func toolRun(ctx context.Context, args []string, tio ToolIO) error {
 	f.Int(&o.seed, "seed", -1, "random seed (-1: random)")
 	f.Int(&o.threads, "threads", 0, "compute threads (0: all cores)")
 	f.Int(&o.ctxLen, "ctx-size", 0, "context window in tokens (0: the model's, at most 4096)")
-	f.Bool(&o.raw, "raw", false, "no chat template: continue the prompt text as is (default for base models without a template)")
+	f.BoolVar(&o.raw, "raw", false, "no chat template: continue the prompt text as is (default for base models without a template)")
 	f.String(&o.system, "system", "", "system prompt (chat models)")
-	f.Bool(&o.verbose, "verbose", false, "print token counts and speed after each reply")
-	pos, err := f.parse(args, 1, 2, `MODEL ["PROMPT"]   (MODEL: a .gguf path, a pulled model id, or a catalogue alias or org/repo/file.gguf, pulled if missing)`)
+	f.BoolVar(&o.verbose, "verbose", false, "print token counts and speed after each reply")
+	pos, err := f.ParseCommand(args, 1, 2, `MODEL ["PROMPT"]   (MODEL: a .gguf path, a pulled model id, or a catalogue alias or org/repo/file.gguf, pulled if missing)`)
 	if err != nil {
 		return err
 	}
@@ -203,7 +208,7 @@ func (r *runner) printStats(w io.Writer) {
 // repl chats line by line until /bye or end of input. Ctrl-C stops the
 // reply being generated, not the session, so the process-wide context is
 // replaced by one this loop owns.
-func (r *runner) repl(ctx context.Context, tio ToolIO) error {
+func (r *runner) repl(ctx context.Context, tio cmdline.IO) error {
 	sigs := tio.Interrupt
 	if sigs == nil {
 		ch := make(chan os.Signal, 1)

@@ -1,0 +1,129 @@
+// Package modelcli is the built-in engine's terminal commands: `parley
+// pull` downloads a model, `parley models` lists them, `parley run` chats
+// with one (or continues text) through the same generation path the model
+// service serves (internal/inference/builtin).
+package modelcli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/parley-chat/parley/internal/cmdline"
+	"github.com/parley-chat/parley/internal/engine/gguf"
+	"github.com/parley-chat/parley/internal/engine/model"
+	"github.com/parley-chat/parley/internal/modelhub"
+)
+
+// newFlags is the flag set of `parley name`, bound to PARLEY_* variables.
+func newFlags(name string, tio cmdline.IO) *cmdline.Flags {
+	f := cmdline.NewFlags("parley "+name, tio.Env)
+	f.SetOutput(tio.Err)
+	return f
+}
+
+// modelsDirFlag registers --models-dir.
+func modelsDirFlag(f *cmdline.Flags, p *string) {
+	f.String(p, "models-dir", modelhub.DefaultDir(), "where pulled models are kept")
+}
+
+// endpointFlag registers --hf-endpoint (PARLEY_HF_ENDPOINT).
+func endpointFlag(f *cmdline.Flags, p *string) {
+	f.String(p, "hf-endpoint", modelhub.DefaultBaseURL, "base URL models are downloaded from (a Hugging Face mirror)")
+}
+
+// Pull is `parley pull REF`: it downloads a model into the models
+// directory and prints its id and path.
+func Pull(ctx context.Context, args []string, tio cmdline.IO) error {
+	tio = tio.WithDefaults()
+	f := newFlags("pull", tio)
+	var dir, endpoint string
+	modelsDirFlag(f, &dir)
+	endpointFlag(f, &endpoint)
+	pos, err := f.ParseCommand(args, 1, 1, "REF   (a catalogue alias, or org/repo/file.gguf)")
+	if err != nil {
+		return err
+	}
+	ref, err := modelhub.ParseRef(pos[0])
+	if err != nil {
+		return err
+	}
+	path, err := pull(ctx, dir, endpoint, ref, tio.Err)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tio.Out, "%s\t%s\n", modelhub.ModelID(path), path)
+	return nil
+}
+
+func pull(ctx context.Context, dir, endpoint string, ref modelhub.Ref, progress io.Writer) (string, error) {
+	p := &modelhub.Puller{Dir: dir, BaseURL: endpoint, Progress: modelhub.ProgressBar(progress, "pulling "+ref.File)}
+	path, err := p.Pull(ctx, ref)
+	if err != nil {
+		fmt.Fprintln(progress)
+		return "", err
+	}
+	return path, nil
+}
+
+// resolveOrPull finds a local model like modelhub.Resolve and, as
+// `ollama run` does, downloads a catalogue alias or Hugging Face file that
+// is not there yet.
+func resolveOrPull(ctx context.Context, dir, endpoint, s string, progress io.Writer) (string, error) {
+	path, err := modelhub.Resolve(dir, s)
+	if err == nil {
+		return path, nil
+	}
+	ref, perr := modelhub.ParseRef(s)
+	if perr != nil {
+		return "", err
+	}
+	return pull(ctx, dir, endpoint, ref, progress)
+}
+
+// Models is `parley models`: the models in the models directory and, with
+// --catalogue, the aliases Pull knows.
+func Models(_ context.Context, args []string, tio cmdline.IO) error {
+	tio = tio.WithDefaults()
+	f := newFlags("models", tio)
+	var dir string
+	var catalogue bool
+	modelsDirFlag(f, &dir)
+	f.BoolVar(&catalogue, "catalogue", false, "also list the aliases `parley pull` knows")
+	if _, err := f.ParseCommand(args, 0, 0, ""); err != nil {
+		return err
+	}
+	models, err := modelhub.List(dir)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(tio.Out, 0, 4, 2, ' ', 0)
+	if len(models) == 0 {
+		fmt.Fprintf(tw, "no models in %s (pull one with `parley pull ALIAS`)\n", dir)
+	} else {
+		fmt.Fprintln(tw, "NAME\tTYPE\tSIZE\tSHA256\tPATH")
+		for _, m := range models {
+			kind := "?"
+			if f, err := gguf.Open(m.Path); err == nil {
+				kind = model.Describe(f).Name
+				f.Close()
+			}
+			sum := m.SHA256
+			if len(sum) > 12 {
+				sum = sum[:12]
+			}
+			if sum == "" {
+				sum = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", m.Name, kind, modelhub.HumanBytes(m.Size), sum, m.Path)
+		}
+	}
+	if catalogue {
+		fmt.Fprintln(tw, "\nALIAS\tSIZE\tSOURCE\tDESCRIPTION")
+		for _, e := range modelhub.Catalogue() {
+			fmt.Fprintf(tw, "%s\t%s\t%s/%s\t%s\n", e.Alias, e.Size, e.Repo, e.File, e.Description)
+		}
+	}
+	return tw.Flush()
+}
