@@ -4,10 +4,16 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/cmdline"
+	"github.com/parley-chat/parley/internal/engine"
+	"github.com/parley-chat/parley/internal/engine/synth"
+	"github.com/parley-chat/parley/internal/engine/tensor"
+	"github.com/parley-chat/parley/internal/inference/builtin"
 )
 
 func TestToolRunGolden(t *testing.T) {
@@ -115,3 +121,71 @@ func TestToolRunREPLContextFull(t *testing.T) {
 		t.Errorf("transcript %q", out)
 	}
 }
+
+// TestRunIsTheServicePath: `parley run` answers exactly what the model
+// service's generator answers for the same conversation and sampling, in
+// chat mode (system prompt, template, a second turn) and raw mode, on a
+// random-weight chat model where any difference in the prompt or the
+// sampler would change the text.
+func TestRunIsTheServicePath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chat.gguf")
+	shape, err := synth.LookupShape("stories260k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.Write(out, synth.Options{Shape: shape, Type: tensor.F32, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+	g, err := builtin.Open(builtin.Config{ModelPath: path, Engine: engine.Options{Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if !g.Chats() {
+		t.Fatal("the synthetic model does not chat")
+	}
+	params := chat.Params{Temperature: ptr(0.8), TopK: ptr(40), TopP: ptr(0.95), MinP: ptr(0.0), Seed: ptr(int64(7)), MaxTokens: 12}
+	service := func(req chat.GenerateRequest) string {
+		t.Helper()
+		req.Params = params
+		var b strings.Builder
+		if _, err := g.Generate(context.Background(), req, func(d chat.Delta) error { b.WriteString(d.Content); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	flags := []string{"--seed", "7", "--max-tokens", "12", "--threads", "1"}
+	run := func(stdin string, args ...string) string {
+		t.Helper()
+		var o, e bytes.Buffer
+		if err := Run(context.Background(), append(append([]string{path}, args...), flags...), cmdline.IO{Out: &o, Err: &e, In: strings.NewReader(stdin)}); err != nil {
+			t.Fatalf("%v (stderr %q)", err, e.String())
+		}
+		return o.String()
+	}
+
+	sys := chat.Turn{Role: chat.RoleSystem, Content: "Be brief."}
+	user := func(s string) chat.Turn { return chat.Turn{Role: chat.RoleUser, Content: s} }
+	first := service(chat.GenerateRequest{Messages: []chat.Turn{sys, user("hello")}})
+	if first == "" {
+		t.Fatal("the service's reply is empty; pick another seed")
+	}
+	if got := run("", "hello", "--system", "Be brief."); got != first+"\n" {
+		t.Errorf("chat: run %q, service %q", got, first)
+	}
+	second := service(chat.GenerateRequest{Messages: []chat.Turn{sys, user("hello"), {Role: chat.RoleAssistant, Content: first}, user("more")}})
+	if got := run("hello\nmore\n", "--system", "Be brief."); got != ">>> "+first+"\n>>> "+second+"\n>>> \n" {
+		t.Errorf("second turn: run %q, service %q then %q", got, first, second)
+	}
+	raw := service(chat.GenerateRequest{Prompt: "hello"})
+	if got := run("", "hello", "--raw"); got != raw+"\n" {
+		t.Errorf("raw: run %q, service %q", got, raw)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
