@@ -18,7 +18,7 @@ import (
 )
 
 // testURL returns the server to test against, or skips the test.
-func testURL(t *testing.T) string {
+func testURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("PARLEY_TEST_POSTGRES_URL")
 	if u == "" {
@@ -30,7 +30,7 @@ func testURL(t *testing.T) string {
 // freshSchema creates an empty schema for one test and returns a URL whose
 // connections use it, so tests are isolated from each other and from
 // earlier runs; the schema is dropped afterwards.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	base := testURL(t)
 	u, err := url.Parse(base)
@@ -205,4 +205,16 @@ func TestOpenRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	testURL(b)
+	storetest.Bench(b, func(b *testing.B) chat.Store {
+		d, err := Open(b.Context(), freshSchema(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { d.Close() })
+		return d
+	})
 }

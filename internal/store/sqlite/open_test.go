@@ -209,49 +209,13 @@ func TestTwoHandlesOneFile(t *testing.T) {
 	}
 }
 
-func BenchmarkAppendMessage(b *testing.B) {
-	d, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	c, err := d.CreateConversation(context.Background(), chat.Conversation{Title: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := d.AppendMessage(context.Background(), chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "hello"}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkGetConversation(b *testing.B) {
-	ctx := context.Background()
-	d, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	c, err := d.CreateConversation(ctx, chat.Conversation{Title: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range 50 {
-		if _, err := d.AppendMessage(ctx, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: strings.Repeat("word ", 100)}); err != nil {
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) chat.Store {
+		d, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), Options{})
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := d.GetConversation(ctx, c.ID); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+		b.Cleanup(func() { d.Close() })
+		return d
 	})
 }
