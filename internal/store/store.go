@@ -1,9 +1,13 @@
-// Package store holds the rules every SQL implementation of chat.Store
-// shares, so that SQLite and PostgreSQL behave the same: which arguments are
-// refused, how times are normalised, how list pages are sized and how their
-// opaque cursors and search patterns are built. The implementations live in
-// the sqlite and postgres subpackages; storetest is the conformance suite
-// they both pass.
+// Package store is chat.Store on SQL, written once for every database: DB
+// holds the queries and the row mapping, and the rules both databases must
+// follow (which arguments are refused, how times are normalised, how list
+// pages are sized, how their opaque cursors and search patterns are built).
+// What differs per database is a Dialect, given by the sqlite and postgres
+// subpackages, which also open the connections and keep the schema files;
+// storetest is the conformance suite they both pass.
+//
+// A new table is one migration file per database (see migrate) and its
+// queries here, in one file beside conversations.go and messages.go.
 package store
 
 import (

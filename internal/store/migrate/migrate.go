@@ -1,18 +1,21 @@
 // Package migrate is the schema migration scheme shared by the SQL stores:
 // numbered SQL files (0001_init.sql, 0002_....sql) embedded in each store,
 // applied in order inside one transaction at open, and recorded in a
-// schema_migrations table. This package only reads and checks the files and
-// versions; each store runs them with its own driver, because the SQL and the
-// locking differ per database.
+// schema_migrations table. Apply runs them through database/sql; what
+// differs per database (the version table's types, how processes starting
+// together take turns, placeholders) comes in a Target.
 package migrate
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"io/fs"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Table is the name of the version table every store keeps.
@@ -78,4 +81,62 @@ func Pending(ms []Migration, current int) ([]Migration, error) {
 		return nil, fmt.Errorf("database schema version %d is newer than this binary supports (%d): upgrade parley or use another database", current, latest)
 	}
 	return ms[current:], nil
+}
+
+// Target is what Apply needs to know of the database it migrates.
+type Target struct {
+	// Lock, when set, is run first in the migration transaction and must
+	// return only once no other process is migrating (PostgreSQL's advisory
+	// lock). Empty when beginning the transaction already excludes other
+	// writers (SQLite's BEGIN IMMEDIATE).
+	Lock string
+	// VersionTable creates Table, with columns version, name and
+	// applied_at, if it does not exist yet.
+	VersionTable string
+	// Bind rewrites a statement written with ? placeholders for the driver.
+	Bind func(query string) string
+	// Time is a time as the driver stores it.
+	Time func(time.Time) any
+}
+
+// Apply brings db up to ms in one transaction, so that a database is
+// either fully upgraded or untouched; several processes starting together
+// take turns, and the later ones find nothing left to do.
+func Apply(ctx context.Context, db *sql.DB, ms []Migration, t Target) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin migration: %w", err)
+	}
+	defer tx.Rollback()
+	if t.Lock != "" {
+		if _, err := tx.ExecContext(ctx, t.Lock); err != nil {
+			return fmt.Errorf("lock for migration: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, t.VersionTable); err != nil {
+		return fmt.Errorf("create %s: %w", Table, err)
+	}
+	var current int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+Table).Scan(&current); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	pending, err := Pending(ms, current)
+	if err != nil {
+		return err
+	}
+	record := t.Bind(`INSERT INTO ` + Table + ` (version, name, applied_at) VALUES (?, ?, ?)`)
+	for _, m := range pending {
+		// Without arguments, so that drivers with two protocols (pgx) use
+		// the one that runs a file of several statements.
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			return fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if _, err := tx.ExecContext(ctx, record, m.Version, m.Name, t.Time(time.Now().UTC().Truncate(time.Millisecond))); err != nil {
+			return fmt.Errorf("record migration %s: %w", m.Name, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit migrations: %w", err)
+	}
+	return nil
 }

@@ -40,7 +40,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := classify(tt.ctx, "test", tt.err)
+			err := dialect.Classify(tt.ctx, "test", tt.err)
 			if got := chat.KindOf(err); got != tt.want {
 				t.Errorf("kind = %v, want %v (%v)", got, tt.want, err)
 			}
@@ -52,7 +52,7 @@ func TestClassify(t *testing.T) {
 			}
 		})
 	}
-	if err := classify(context.Background(), "x", nil); err != nil {
+	if err := dialect.Classify(context.Background(), "x", nil); err != nil {
 		t.Errorf("classify(nil) = %v", err)
 	}
 }

@@ -1,23 +1,33 @@
-// Package postgres implements chat.Store on PostgreSQL with pgx, for
-// deployments that run several api replicas against one shared database.
-// The schema comes from the embedded migrations/*.sql files, applied at Open
-// under an advisory lock so that replicas starting together do not race.
+// Package postgres opens the chat store (package store's DB) on
+// PostgreSQL, for deployments that run several api replicas against one
+// shared database. This package holds only what is PostgreSQL's own: the
+// pgx connection pool, the schema files (migrations/*.sql, applied at Open
+// under an advisory lock so that replicas starting together do not race)
+// and the Dialect with its SQLSTATE codes.
+//
+// The shared core speaks database/sql, so pgx serves it through its stdlib
+// adapter on top of a pgxpool: pool settings in the URL (pool_max_conns...)
+// still apply, and pgx still prepares and caches each statement per
+// connection.
 package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/migrate"
 )
 
@@ -31,10 +41,32 @@ var _ chat.Store = (*DB)(nil)
 // schemas of one database also take turns, which is harmless.
 const migrationLock int64 = 0x7061726c6579
 
-// DB is a chat.Store on a PostgreSQL connection pool.
+// dialect is PostgreSQL for the shared core.
+var dialect = store.Dialect{
+	Name:        "postgres",
+	Placeholder: func(n int) string { return "$" + strconv.Itoa(n) },
+	// timestamptz columns take the time itself.
+	Time:     func(t time.Time) any { return t },
+	Greatest: "GREATEST",
+	ILike:    "ILIKE",
+	// Read committed would let messages change between the statements
+	// that read a conversation and those that read its messages.
+	ReadTx: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	Kind:   kind,
+	// Held until commit or rollback: a second replica waits here, then
+	// sees the version the first one recorded and applies nothing.
+	MigrationLock: `SELECT pg_advisory_xact_lock(` + strconv.FormatInt(migrationLock, 10) + `)`,
+	VersionTable: `CREATE TABLE IF NOT EXISTS ` + migrate.Table + ` (
+		version    integer     PRIMARY KEY,
+		name       text        NOT NULL,
+		applied_at timestamptz NOT NULL DEFAULT now()
+	)`,
+}
+
+// DB is the chat store on a PostgreSQL connection pool.
 type DB struct {
-	pool   *pgxpool.Pool
-	closed atomic.Bool
+	*store.DB
+	pool *pgxpool.Pool
 }
 
 // Open connects to the database at url (a postgres:// URL or a key=value
@@ -55,124 +87,49 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: connect to %s:%d: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, err)
 	}
-	d := &DB{pool: pool}
-	if err := d.migrate(ctx); err != nil {
+	// The pgxpool keeps the idle connections; database/sql borrows one
+	// per call.
+	db := stdlib.OpenDBFromPool(pool)
+	if err := dialect.Migrate(ctx, db, migrationFiles); err != nil {
+		db.Close()
 		pool.Close()
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return d, nil
+	return &DB{DB: store.New(dialect, db, db), pool: pool}, nil
 }
 
-// migrate applies the pending migrations in one transaction, so a
-// database is either fully upgraded or untouched.
-func (d *DB) migrate(ctx context.Context) error {
-	ms, err := migrate.Load(migrationFiles, "migrations")
-	if err != nil {
-		return err
-	}
-	tx, err := d.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin migration: %w", err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	// Held until commit or rollback: a second replica waits here, then
-	// sees the version the first one recorded and applies nothing.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
-		return fmt.Errorf("lock for migration: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+migrate.Table+` (
-		version    integer     PRIMARY KEY,
-		name       text        NOT NULL,
-		applied_at timestamptz NOT NULL DEFAULT now()
-	)`); err != nil {
-		return fmt.Errorf("create %s: %w", migrate.Table, err)
-	}
-	var current int
-	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+migrate.Table).Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	pending, err := migrate.Pending(ms, current)
-	if err != nil {
-		return err
-	}
-	for _, m := range pending {
-		// No arguments: pgx uses the simple protocol, which runs a file of
-		// several statements.
-		if _, err := tx.Exec(ctx, m.SQL); err != nil {
-			return fmt.Errorf("migration %s: %w", m.Name, err)
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO `+migrate.Table+` (version, name) VALUES ($1, $2)`, m.Version, m.Name); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit migrations: %w", err)
-	}
-	return nil
-}
-
-// Ping reports whether the database answers.
-func (d *DB) Ping(ctx context.Context) error {
-	if d.closed.Load() {
-		return errClosed()
-	}
-	return classify(ctx, "ping database", d.pool.Ping(ctx))
-}
-
-// Close closes the pool, waiting for connections in use to be returned.
-// It may be called more than once.
+// Close closes the store, then the pool, waiting for connections in use
+// to be returned. It may be called more than once.
 func (d *DB) Close() error {
-	d.closed.Store(true)
+	err := d.DB.Close()
 	d.pool.Close()
-	return nil
+	return err
 }
 
-func errClosed() error {
-	return chat.E(chat.KindUnavailable, "database unavailable", errors.New("postgres: store is closed"))
-}
-
-// classify turns a driver error into a domain error. what says what was
-// being done, for logs; clients only see the kind's generic message.
-func classify(ctx context.Context, what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *chat.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	cause := fmt.Errorf("postgres: %s: %w", what, err)
-	if ctxErr := ctx.Err(); ctxErr != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctxErr, context.DeadlineExceeded) {
-			return chat.E(chat.KindTimeout, "database timed out", errors.Join(cause, context.DeadlineExceeded))
-		}
-		return chat.E(chat.KindUnavailable, "request canceled", errors.Join(cause, context.Canceled))
-	}
+// kind classifies PostgreSQL's SQLSTATE codes and pgx's connection errors.
+func kind(err error) chat.Kind {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
 		case pe.Code == "23505": // unique_violation
-			return chat.E(chat.KindConflict, "already exists", cause)
+			return chat.KindConflict
 		case pe.Code == "23503": // foreign_key_violation
-			return chat.E(chat.KindNotFound, "conversation not found", cause)
+			return chat.KindNotFound
 		case pe.Code == "22021" || pe.Code == "22P05": // bad encoding
-			return chat.E(chat.KindInvalid, "text cannot be stored", cause)
+			return chat.KindInvalid
 		case strings.HasPrefix(pe.Code, "08"), // connection exception
 			strings.HasPrefix(pe.Code, "53"), // insufficient resources
 			strings.HasPrefix(pe.Code, "57"), // operator intervention (shutdown, ...)
 			strings.HasPrefix(pe.Code, "40"): // serialization failure, deadlock: retryable
-			return chat.E(chat.KindUnavailable, "database unavailable", cause)
+			return chat.KindUnavailable
 		}
-		return chat.E(chat.KindInternal, "database error", cause)
+		return chat.KindInternal
 	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
 	if errors.As(err, &connectErr) || errors.As(err, &netErr) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
 		strings.Contains(err.Error(), "closed pool") || strings.Contains(err.Error(), "conn closed") {
-		return chat.E(chat.KindUnavailable, "database unavailable", cause)
+		return chat.KindUnavailable
 	}
-	return chat.E(chat.KindInternal, "database error", cause)
+	return chat.KindInternal
 }
-
-// ts converts a stored timestamp to the domain's form.
-func ts(t time.Time) time.Time { return t.UTC() }

@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -18,7 +17,7 @@ import (
 )
 
 // testURL returns the server to test against, or skips the test.
-func testURL(t *testing.T) string {
+func testURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("PARLEY_TEST_POSTGRES_URL")
 	if u == "" {
@@ -30,7 +29,7 @@ func testURL(t *testing.T) string {
 // freshSchema creates an empty schema for one test and returns a URL whose
 // connections use it, so tests are isolated from each other and from
 // earlier runs; the schema is dropped afterwards.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	base := testURL(t)
 	u, err := url.Parse(base)
@@ -83,6 +82,27 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) chat.Store { return openURL(t, freshSchema(t)) })
 }
 
+func TestOpen(t *testing.T) {
+	testURL(t)
+	ms, err := migrate.Load(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunOpen(t, func(t *testing.T) storetest.Database {
+		u := freshSchema(t)
+		return storetest.Database{
+			Open:     func(ctx context.Context) (chat.Store, error) { return Open(ctx, u) },
+			Versions: func(t *testing.T, st chat.Store) []int { return versions(t, st.(*DB)) },
+			Record: func(t *testing.T, st chat.Store, v int) {
+				if _, err := st.(*DB).pool.Exec(t.Context(), `INSERT INTO `+migrate.Table+` (version, name) VALUES ($1, 'future.sql')`, v); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Latest: migrate.Latest(ms),
+		}
+	})
+}
+
 func versions(t *testing.T, d *DB) []int {
 	t.Helper()
 	rows, err := d.pool.Query(t.Context(), `SELECT version FROM `+migrate.Table+` ORDER BY version`)
@@ -94,92 +114,6 @@ func versions(t *testing.T, d *DB) []int {
 		t.Fatal(err)
 	}
 	return vs
-}
-
-func TestReopenKeepsDataAndSchema(t *testing.T) {
-	u := freshSchema(t)
-	ctx := t.Context()
-	d, err := Open(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := d.CreateConversation(ctx, chat.Conversation{Title: "kept"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.AppendMessage(ctx, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "still here"}); err != nil {
-		t.Fatal(err)
-	}
-	first := versions(t, d)
-	d.Close()
-	for i := range 2 {
-		d := openURL(t, u)
-		if got := versions(t, d); len(got) == 0 || len(got) != len(first) {
-			t.Fatalf("reopen %d: versions %v, want %v", i, got, first)
-		}
-		got, err := d.GetConversation(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Title != "kept" || len(got.Messages) != 1 || got.Messages[0].Content != "still here" {
-			t.Fatalf("reopen %d: got %+v", i, got)
-		}
-		d.Close()
-	}
-}
-
-// Replicas starting at the same moment against an empty database: without
-// the advisory lock they would race on CREATE TABLE and fail.
-func TestConcurrentOpen(t *testing.T) {
-	u := freshSchema(t)
-	const replicas = 5
-	var wg sync.WaitGroup
-	errs := make(chan error, replicas)
-	dbs := make(chan *DB, replicas)
-	for range replicas {
-		wg.Go(func() {
-			d, err := Open(t.Context(), u)
-			if err != nil {
-				errs <- err
-				return
-			}
-			dbs <- d
-		})
-	}
-	wg.Wait()
-	close(errs)
-	close(dbs)
-	for err := range errs {
-		t.Error(err)
-	}
-	var last *DB
-	for d := range dbs {
-		t.Cleanup(func() { d.Close() })
-		last = d
-	}
-	if last == nil {
-		t.Fatal("no replica opened")
-	}
-	ms, err := migrate.Load(migrationFiles, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := versions(t, last); len(got) != len(ms) {
-		t.Errorf("versions recorded = %v, want each of %d exactly once", got, len(ms))
-	}
-}
-
-func TestNewerSchemaRefused(t *testing.T) {
-	u := freshSchema(t)
-	d := openURL(t, u)
-	if _, err := d.pool.Exec(t.Context(), `INSERT INTO `+migrate.Table+` (version, name) VALUES (9999, '9999_future.sql')`); err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
-	_, err := Open(t.Context(), u)
-	if err == nil || !strings.Contains(err.Error(), "newer than this binary supports") {
-		t.Fatalf("Open of a newer schema = %v, want a clear refusal", err)
-	}
 }
 
 func TestOpenRefuses(t *testing.T) {
@@ -205,4 +139,16 @@ func TestOpenRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	testURL(b)
+	storetest.Bench(b, func(b *testing.B) chat.Store {
+		d, err := Open(b.Context(), freshSchema(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { d.Close() })
+		return d
+	})
 }

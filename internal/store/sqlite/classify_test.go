@@ -41,7 +41,7 @@ func TestClassifyContext(t *testing.T) {
 		{"other", context.Background(), errors.New("boom"), chat.KindInternal},
 	}
 	for _, tt := range tests {
-		err := classify(tt.ctx, "test", tt.err)
+		err := dialect.Classify(tt.ctx, "test", tt.err)
 		if got := chat.KindOf(err); got != tt.want {
 			t.Errorf("%s: kind = %v, want %v", tt.name, got, tt.want)
 		}

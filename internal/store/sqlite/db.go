@@ -1,7 +1,8 @@
-// Package sqlite implements chat.Store on SQLite with the pure-Go driver
-// modernc.org/sqlite (no cgo), for `parley serve` and single-node
-// deployments. The schema comes from the embedded migrations/*.sql files,
-// applied at Open.
+// Package sqlite opens the chat store (package store's DB) on SQLite with
+// the pure-Go driver modernc.org/sqlite (no cgo), for `parley serve` and
+// single-node deployments. This package holds only what is SQLite's own:
+// the connections, the schema files (migrations/*.sql, applied at Open)
+// and the Dialect with its error codes.
 //
 // SQLite allows one writer at a time. Rather than let goroutines collide on
 // the file lock (SQLITE_BUSY), every write goes through one dedicated
@@ -20,8 +21,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -37,6 +36,30 @@ var migrationFiles embed.FS
 
 var _ chat.Store = (*DB)(nil)
 
+// dialect is SQLite for the shared core. Times are stored as Unix
+// milliseconds in INTEGER columns, so they sort as integers and round-trip
+// exactly.
+var dialect = store.Dialect{
+	Name: "sqlite",
+	Time: func(t time.Time) any { return t.UnixMilli() },
+	// MAX with two arguments is SQLite's scalar maximum.
+	Greatest: "MAX",
+	// LIKE is case-insensitive for ASCII in SQLite (the driver has no
+	// ICU), which is what a search box needs most.
+	ILike: "LIKE",
+	// A read transaction in WAL mode already sees one snapshot.
+	ReadTx: nil,
+	Kind:   kind,
+	// The write connection begins every transaction IMMEDIATE (see Open),
+	// which takes the file's write lock up front.
+	MigrationLock: "",
+	VersionTable: `CREATE TABLE IF NOT EXISTS ` + migrate.Table + ` (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT    NOT NULL,
+		applied_at INTEGER NOT NULL
+	)`,
+}
+
 // Options tune Open; the zero value is a sensible default.
 type Options struct {
 	// BusyTimeout is how long a statement waits for a lock held by another
@@ -46,14 +69,11 @@ type Options struct {
 	MaxReadConns int
 }
 
-// DB is a chat.Store on one SQLite file.
+// DB is the chat store on one SQLite file.
 type DB struct {
+	*store.DB
 	write *sql.DB // exactly one connection: the single writer
 	read  *sql.DB // read-only pool; the same as write for ":memory:"
-
-	closed    atomic.Bool
-	closeOnce sync.Once
-	closeErr  error
 }
 
 // Open opens (creating if needed, with its parent directories) the database
@@ -104,13 +124,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
-	d := &DB{write: write, read: write}
-	if err := d.migrate(ctx); err != nil {
+	if err := dialect.Migrate(ctx, write, migrationFiles); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
 	}
 	if memory {
-		return d, nil
+		return &DB{DB: store.New(dialect, write, write), write: write, read: write}, nil
 	}
 
 	rq := cloneValues(common)
@@ -127,8 +146,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	d.read = read
-	return d, nil
+	return &DB{DB: store.New(dialect, write, read), write: write, read: read}, nil
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -139,117 +157,22 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// migrate applies the pending migrations in one transaction, so a
-// database is either fully upgraded or untouched.
-func (d *DB) migrate(ctx context.Context) error {
-	ms, err := migrate.Load(migrationFiles, "migrations")
-	if err != nil {
-		return err
-	}
-	tx, err := d.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin migration: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS `+migrate.Table+` (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT    NOT NULL,
-		applied_at INTEGER NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("create %s: %w", migrate.Table, err)
-	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM `+migrate.Table).Scan(&current); err != nil {
-		return fmt.Errorf("read schema version: %w", err)
-	}
-	pending, err := migrate.Pending(ms, current)
-	if err != nil {
-		return err
-	}
-	for _, m := range pending {
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			return fmt.Errorf("migration %s: %w", m.Name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+migrate.Table+` (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.Version, m.Name, time.Now().UnixMilli()); err != nil {
-			return fmt.Errorf("record migration %s: %w", m.Name, err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit migrations: %w", err)
-	}
-	return nil
-}
-
-// Ping reports whether the database answers.
-func (d *DB) Ping(ctx context.Context) error {
-	if d.closed.Load() {
-		return errClosed()
-	}
-	var one int
-	if err := d.read.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
-		return classify(ctx, "ping database", err)
-	}
-	return nil
-}
-
-// Close closes both pools. Later calls return the first call's result.
-func (d *DB) Close() error {
-	d.closeOnce.Do(func() {
-		d.closed.Store(true)
-		var errs []error
-		if d.read != d.write {
-			errs = append(errs, d.read.Close())
-		}
-		errs = append(errs, d.write.Close())
-		d.closeErr = errors.Join(errs...)
-	})
-	return d.closeErr
-}
-
-func errClosed() error {
-	return chat.E(chat.KindUnavailable, "database unavailable", errors.New("sqlite: store is closed"))
-}
-
-// classify turns a driver error into a domain error. what says what was
-// being done, for logs; clients only see the kind's generic message.
-func classify(ctx context.Context, what string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var ce *chat.Error
-	if errors.As(err, &ce) {
-		return err
-	}
-	cause := fmt.Errorf("sqlite: %s: %w", what, err)
-	if ctxErr := ctx.Err(); ctxErr != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(ctxErr, context.DeadlineExceeded) {
-			return chat.E(chat.KindTimeout, "database timed out", errors.Join(cause, context.DeadlineExceeded))
-		}
-		return chat.E(chat.KindUnavailable, "request canceled", errors.Join(cause, context.Canceled))
-	}
-	if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "sql: database is closed") {
-		return chat.E(chat.KindUnavailable, "database unavailable", cause)
-	}
+// kind classifies SQLite's result codes.
+func kind(err error) chat.Kind {
 	var se *sqlite.Error
-	if errors.As(err, &se) {
-		switch se.Code() {
-		case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-			return chat.E(chat.KindConflict, "already exists", cause)
-		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return chat.E(chat.KindNotFound, "conversation not found", cause)
-		}
-		switch se.Code() & 0xff { // primary result code
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
-			sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
-			return chat.E(chat.KindUnavailable, "database unavailable", cause)
-		}
+	if !errors.As(err, &se) {
+		return chat.KindInternal
 	}
-	return chat.E(chat.KindInternal, "database error", cause)
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return chat.KindConflict
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return chat.KindNotFound
+	}
+	switch se.Code() & 0xff { // primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN,
+		sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+		return chat.KindUnavailable
+	}
+	return chat.KindInternal
 }
-
-// ms converts a stored millisecond timestamp.
-func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-// now is the current time as stored.
-func now() time.Time { return store.Now() }

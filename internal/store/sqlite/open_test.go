@@ -24,6 +24,28 @@ func TestConformanceInMemory(t *testing.T) {
 	})
 }
 
+func TestOpen(t *testing.T) {
+	ms, err := migrate.Load(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.RunOpen(t, func(t *testing.T) storetest.Database {
+		path := filepath.Join(t.TempDir(), "parley.db")
+		return storetest.Database{
+			Open: func(ctx context.Context) (chat.Store, error) { return Open(ctx, path, Options{}) },
+			Versions: func(t *testing.T, st chat.Store) []int {
+				return schemaVersions(t, st.(*DB))
+			},
+			Record: func(t *testing.T, st chat.Store, v int) {
+				if _, err := st.(*DB).write.ExecContext(t.Context(), `INSERT INTO `+migrate.Table+` (version, name, applied_at) VALUES (?, 'future.sql', 0)`, v); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Latest: migrate.Latest(ms),
+		}
+	})
+}
+
 func schemaVersions(t *testing.T, d *DB) []int {
 	t.Helper()
 	rows, err := d.read.QueryContext(t.Context(), `SELECT version FROM `+migrate.Table+` ORDER BY version`)
@@ -43,65 +65,6 @@ func schemaVersions(t *testing.T, d *DB) []int {
 		t.Fatal(err)
 	}
 	return vs
-}
-
-func TestReopenKeepsDataAndSchema(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "parley.db")
-	ctx := t.Context()
-	d, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := d.CreateConversation(ctx, chat.Conversation{Title: "kept"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := d.AppendMessage(ctx, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "still here"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := schemaVersions(t, d)
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	for i := range 2 { // reopening twice must apply nothing again
-		d, err = Open(ctx, path, Options{})
-		if err != nil {
-			t.Fatalf("reopen %d: %v", i, err)
-		}
-		if got := schemaVersions(t, d); len(got) != len(first) || len(got) == 0 {
-			t.Fatalf("reopen %d: schema versions %v, want %v", i, got, first)
-		}
-		got, err := d.GetConversation(ctx, c.ID)
-		if err != nil {
-			t.Fatalf("reopen %d: %v", i, err)
-		}
-		if got.Title != "kept" || len(got.Messages) != 1 || got.Messages[0].ID != m.ID || got.Messages[0].Content != "still here" {
-			t.Fatalf("reopen %d: got %+v", i, got)
-		}
-		if err := d.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func TestNewerSchemaRefused(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "parley.db")
-	ctx := t.Context()
-	d, err := Open(ctx, path, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// As if a newer parley had migrated this file.
-	if _, err := d.write.ExecContext(ctx, `INSERT INTO `+migrate.Table+` (version, name, applied_at) VALUES (9999, '9999_future.sql', 0)`); err != nil {
-		t.Fatal(err)
-	}
-	d.Close()
-	_, err = Open(ctx, path, Options{})
-	if err == nil || !strings.Contains(err.Error(), "newer than this binary supports") {
-		t.Fatalf("Open of a newer schema = %v, want a clear refusal", err)
-	}
 }
 
 func TestOpenRefuses(t *testing.T) {
@@ -209,49 +172,13 @@ func TestTwoHandlesOneFile(t *testing.T) {
 	}
 }
 
-func BenchmarkAppendMessage(b *testing.B) {
-	d, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	c, err := d.CreateConversation(context.Background(), chat.Conversation{Title: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := d.AppendMessage(context.Background(), chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "hello"}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
-}
-
-func BenchmarkGetConversation(b *testing.B) {
-	ctx := context.Background()
-	d, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
-	c, err := d.CreateConversation(ctx, chat.Conversation{Title: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	for range 50 {
-		if _, err := d.AppendMessage(ctx, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: strings.Repeat("word ", 100)}); err != nil {
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) chat.Store {
+		d, err := Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"), Options{})
+		if err != nil {
 			b.Fatal(err)
 		}
-	}
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := d.GetConversation(ctx, c.ID); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+		b.Cleanup(func() { d.Close() })
+		return d
 	})
 }

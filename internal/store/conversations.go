@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+const convColumns = `id, title, system_prompt, model, created_at, updated_at`
+
+func scanConversation(r scanner) (chat.Conversation, error) {
+	var c chat.Conversation
+	err := r.Scan(&c.ID, &c.Title, &c.SystemPrompt, &c.Model, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+	return c, err
+}
+
+// CreateConversation stores c, filling its id and times when empty.
+func (d *DB) CreateConversation(ctx context.Context, c chat.Conversation) (chat.Conversation, error) {
+	if d.closed.Load() {
+		return chat.Conversation{}, d.dl.Closed()
+	}
+	c, err := PrepareConversation(c)
+	if err != nil {
+		return chat.Conversation{}, err
+	}
+	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`) VALUES (?, ?, ?, ?, ?, ?)`),
+		c.ID, c.Title, c.SystemPrompt, c.Model, d.dl.Time(c.CreatedAt), d.dl.Time(c.UpdatedAt))
+	if err != nil {
+		err = d.classify(ctx, "create conversation", err)
+		if chat.KindOf(err) == chat.KindConflict {
+			return chat.Conversation{}, chat.E(chat.KindConflict, "a conversation with this id already exists", err)
+		}
+		return chat.Conversation{}, err
+	}
+	return c, nil
+}
+
+// GetConversation returns the conversation and its messages in order, read
+// in one transaction (Dialect.ReadTx) so they are consistent with each
+// other.
+func (d *DB) GetConversation(ctx context.Context, id string) (chat.Conversation, error) {
+	if d.closed.Load() {
+		return chat.Conversation{}, d.dl.Closed()
+	}
+	if !chat.ValidID(id) {
+		return chat.Conversation{}, NotFound("conversation")
+	}
+	tx, err := d.read.BeginTx(ctx, d.dl.ReadTx)
+	if err != nil {
+		return chat.Conversation{}, d.classify(ctx, "begin read", err)
+	}
+	defer tx.Rollback()
+	c, err := scanConversation(tx.QueryRowContext(ctx, d.q(`SELECT `+convColumns+` FROM conversations WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return chat.Conversation{}, NotFound("conversation")
+	}
+	if err != nil {
+		return chat.Conversation{}, d.classify(ctx, "get conversation", err)
+	}
+	c.Messages, err = list(ctx, d, tx, "get messages", scanMessage,
+		`SELECT `+msgColumns+` FROM messages WHERE conversation_id = ? ORDER BY seq`, id)
+	if err != nil {
+		return chat.Conversation{}, err
+	}
+	if c.Messages == nil {
+		c.Messages = []chat.Message{}
+	}
+	return c, nil
+}
+
+// ListConversations returns one page, newest activity first.
+func (d *DB) ListConversations(ctx context.Context, opts chat.ListOptions) (chat.Page, error) {
+	if d.closed.Load() {
+		return chat.Page{}, d.dl.Closed()
+	}
+	limit := Limit(opts.Limit)
+	var where []string
+	var args []any
+	if opts.Cursor != "" {
+		cur, err := DecodeCursor(opts.Cursor)
+		if err != nil {
+			return chat.Page{}, err
+		}
+		where = append(where, `(c.updated_at, c.id) < (?, ?)`)
+		args = append(args, d.dl.Time(cur.UpdatedAt), cur.ID)
+	}
+	if opts.Query != "" {
+		pat := LikePattern(opts.Query)
+		where = append(where, `(c.title `+d.dl.ILike+` ? ESCAPE '\' OR EXISTS (
+			SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content `+d.dl.ILike+` ? ESCAPE '\'))`)
+		args = append(args, pat, pat)
+	}
+	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at FROM conversations c`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	q += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
+	args = append(args, limit+1) // one more tells whether a next page exists
+
+	convs, err := list(ctx, d, d.read, "list conversations", scanConversation, q, args...)
+	if err != nil {
+		return chat.Page{}, err
+	}
+	return PageOf(convs, limit), nil
+}
+
+// UpdateConversation applies p and bumps UpdatedAt.
+func (d *DB) UpdateConversation(ctx context.Context, id string, p chat.ConversationPatch) (chat.Conversation, error) {
+	if d.closed.Load() {
+		return chat.Conversation{}, d.dl.Closed()
+	}
+	if !chat.ValidID(id) {
+		return chat.Conversation{}, NotFound("conversation")
+	}
+	if err := CheckPatch(p); err != nil {
+		return chat.Conversation{}, err
+	}
+	// Greatest keeps UpdatedAt from moving backwards when it was set ahead
+	// of this clock.
+	c, err := scanConversation(d.write.QueryRowContext(ctx, d.q(`UPDATE conversations SET
+			title = COALESCE(?, title),
+			system_prompt = COALESCE(?, system_prompt),
+			model = COALESCE(?, model),
+			updated_at = `+d.dl.Greatest+`(updated_at, ?)
+		WHERE id = ? RETURNING `+convColumns),
+		p.Title, p.SystemPrompt, p.Model, d.now(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return chat.Conversation{}, NotFound("conversation")
+	}
+	if err != nil {
+		return chat.Conversation{}, d.classify(ctx, "update conversation", err)
+	}
+	return c, nil
+}
+
+// DeleteConversation removes the conversation; its messages go with it
+// (ON DELETE CASCADE).
+func (d *DB) DeleteConversation(ctx context.Context, id string) error {
+	if d.closed.Load() {
+		return d.dl.Closed()
+	}
+	if !chat.ValidID(id) {
+		return NotFound("conversation")
+	}
+	return d.exec(ctx, d.write, "delete conversation", "conversation", `DELETE FROM conversations WHERE id = ?`, id)
+}
+
+// touch records activity on a conversation, or reports it unknown. In a
+// transaction it also takes the conversation's row lock until commit, so
+// that a concurrent append cannot slip a message in.
+func (d *DB) touch(ctx context.Context, tx *sql.Tx, conversationID string) error {
+	return d.exec(ctx, tx, "touch conversation", "conversation",
+		`UPDATE conversations SET updated_at = `+d.dl.Greatest+`(updated_at, ?) WHERE id = ?`, d.now(), conversationID)
+}

@@ -1,0 +1,128 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+const msgColumns = `id, conversation_id, role, content, status, error, model,
+	prompt_tokens, output_tokens, first_token_ms, duration_ms, created_at, updated_at`
+
+func scanMessage(r scanner) (chat.Message, error) {
+	var m chat.Message
+	err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
+		&m.PromptTokens, &m.OutputTokens, &m.FirstTokenMS, &m.DurationMS, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt))
+	return m, err
+}
+
+// AppendMessage adds m after the conversation's last message. The UPDATE
+// that hands out the next seq holds the conversation's row (PostgreSQL) or
+// the database's write lock (SQLite) until commit, so concurrent appends to
+// one conversation, from any process, take turns and get distinct,
+// increasing seqs.
+func (d *DB) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
+	if d.closed.Load() {
+		return chat.Message{}, d.dl.Closed()
+	}
+	m, err := PrepareMessage(m)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	err = d.inTx(ctx, "append message", func(tx *sql.Tx) error {
+		var seq int64
+		err := tx.QueryRowContext(ctx, d.q(`UPDATE conversations
+			SET next_seq = next_seq + 1, updated_at = `+d.dl.Greatest+`(updated_at, ?)
+			WHERE id = ? RETURNING next_seq`), d.now(), m.ConversationID).Scan(&seq)
+		if errors.Is(err, sql.ErrNoRows) {
+			return NotFound("conversation")
+		}
+		if err != nil {
+			return d.classify(ctx, "append message", err)
+		}
+		_, err = tx.ExecContext(ctx, d.q(`INSERT INTO messages (`+msgColumns+`, seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			m.ID, m.ConversationID, string(m.Role), m.Content, string(m.Status), m.Error, m.Model,
+			m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS,
+			d.dl.Time(m.CreatedAt), d.dl.Time(m.UpdatedAt), seq)
+		if err != nil {
+			err = d.classify(ctx, "append message", err)
+			switch chat.KindOf(err) {
+			case chat.KindConflict:
+				return chat.E(chat.KindConflict, "a message with this id already exists", err)
+			case chat.KindNotFound: // the foreign key to conversations
+				return chat.E(chat.KindNotFound, "conversation not found", err)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		return chat.Message{}, err
+	}
+	return m, nil
+}
+
+// UpdateMessage overwrites the mutable fields of m and sets its UpdatedAt.
+// m.ID and m.ConversationID identify the message; a message of another
+// conversation is KindNotFound.
+func (d *DB) UpdateMessage(ctx context.Context, m chat.Message) error {
+	if d.closed.Load() {
+		return d.dl.Closed()
+	}
+	if !chat.ValidID(m.ID) || !chat.ValidID(m.ConversationID) {
+		return NotFound("message")
+	}
+	if err := CheckMessageFields(m); err != nil {
+		return err
+	}
+	return d.exec(ctx, d.write, "update message", "message", `UPDATE messages SET
+			content = ?, status = ?, error = ?, model = ?,
+			prompt_tokens = ?, output_tokens = ?, first_token_ms = ?, duration_ms = ?,
+			updated_at = ?
+		WHERE id = ? AND conversation_id = ?`,
+		m.Content, string(m.Status), m.Error, m.Model,
+		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS,
+		d.now(), m.ID, m.ConversationID)
+}
+
+// DeleteMessagesFrom removes messageID and every later message of the
+// conversation.
+func (d *DB) DeleteMessagesFrom(ctx context.Context, conversationID, messageID string) error {
+	if d.closed.Load() {
+		return d.dl.Closed()
+	}
+	if !chat.ValidID(conversationID) || !chat.ValidID(messageID) {
+		return NotFound("message")
+	}
+	return d.inTx(ctx, "delete messages", func(tx *sql.Tx) error {
+		if err := d.touch(ctx, tx, conversationID); err != nil {
+			return err
+		}
+		// When messageID is not in this conversation the subquery is NULL
+		// and nothing matches; otherwise at least the message itself goes.
+		return d.exec(ctx, tx, "delete messages", "message", `DELETE FROM messages WHERE conversation_id = ?
+			AND seq >= (SELECT seq FROM messages WHERE id = ? AND conversation_id = ?)`,
+			conversationID, messageID, conversationID)
+	})
+}
+
+// ClearMessages removes every message of the conversation.
+func (d *DB) ClearMessages(ctx context.Context, conversationID string) error {
+	if d.closed.Load() {
+		return d.dl.Closed()
+	}
+	if !chat.ValidID(conversationID) {
+		return NotFound("conversation")
+	}
+	return d.inTx(ctx, "clear messages", func(tx *sql.Tx) error {
+		if err := d.touch(ctx, tx, conversationID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM messages WHERE conversation_id = ?`), conversationID); err != nil {
+			return d.classify(ctx, "clear messages", err)
+		}
+		return nil
+	})
+}
