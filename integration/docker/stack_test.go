@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/sharedtest"
 	"github.com/parley-chat/parley/internal/testupstream"
 )
 
@@ -87,7 +88,7 @@ func stackVars(t *testing.T, d *docker, tag, testdata string) (map[string]string
 	case "", "builtin":
 		model := filepath.Join(testdata, "models", "stories260K.gguf")
 		if _, err := os.Stat(model); err != nil {
-			t.Skipf("stories260K model missing: %v", err)
+			sharedtest.Missing(t, "stories260K model missing: %v", err)
 		}
 		vars["PARLEY_BACKEND"] = "builtin"
 		vars["PARLEY_MODEL"] = "/testdata/stories260K.gguf"

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/sharedtest"
 	"github.com/parley-chat/parley/internal/store/migrate"
 	"github.com/parley-chat/parley/internal/store/storetest"
 )
@@ -21,7 +22,7 @@ func testURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("PARLEY_TEST_POSTGRES_URL")
 	if u == "" {
-		t.Skip("PARLEY_TEST_POSTGRES_URL not set; run .ci/postgres.sh and export the URL it prints to test the PostgreSQL store")
+		sharedtest.Missing(t, "PARLEY_TEST_POSTGRES_URL not set; run .ci/postgres.sh and export the URL it prints to test the PostgreSQL store")
 	}
 	return u
 }

@@ -4,6 +4,6 @@
 // takes the model down, and checks dark mode and phone width. Screenshots of
 // the main states go to artifacts/screenshots at the repository root.
 //
-// The tests skip when no Chromium binary is installed (CI installs
-// Debian's chromium package).
+// The tests skip when no Chromium binary is installed; under CI=true they
+// fail instead (.ci/run installs Debian's chromium package).
 package browsertest

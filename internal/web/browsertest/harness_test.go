@@ -23,6 +23,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/app"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/sharedtest"
 	"github.com/parley-chat/parley/internal/web"
 )
 
@@ -208,7 +209,7 @@ func startChromium(exe string) (*chromium, error) {
 func newBrowser(t testing.TB, base string, o browserOpt) *browser {
 	t.Helper()
 	if sharedChromium == nil {
-		t.Skip("no chromium binary found (install Debian's chromium package: apt-get install -y chromium, or set PARLEY_CHROMIUM); skipping browser tests")
+		sharedtest.Missing(t, "no chromium binary found (install Debian's chromium package: apt-get install -y chromium, or set PARLEY_CHROMIUM); skipping browser tests")
 	}
 	if o.width == 0 {
 		o.width, o.height = 1280, 800

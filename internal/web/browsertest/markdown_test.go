@@ -151,7 +151,7 @@ func markdownIncremental(t *testing.T, b *browser) {
 			}
 		}
 		return { mismatches, kept };
-	})(` + string(in) + `)`, &res, awaitPromise))
+	})(`+string(in)+`)`, &res, awaitPromise))
 	for _, m := range res.Mismatches {
 		t.Errorf("renderInto differs from render after the prefix %s", m)
 	}

@@ -1,6 +1,6 @@
 // Views of the conversation's messages: a message element, its actions,
 // the per-reply stats line, the edit box and error rows. Pure rendering; the
-// actions call back into the controller (app.js).
+// actions call back into the controller (conversation.js).
 
 import { h, icon, clear, copyText, flash } from './dom.js';
 import { renderInto } from './markdown.js';
