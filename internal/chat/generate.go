@@ -1,9 +1,6 @@
 package chat
 
-import (
-	"context"
-	"sync"
-)
+import "context"
 
 // Generator writes assistant replies. The built-in engine, the proxies to
 // OpenAI-compatible servers and Ollama, and the HTTP client the api uses to
@@ -93,39 +90,4 @@ type ModelInfo struct {
 	OwnedBy string `json:"owned_by"`
 	// ContextLength is the model's context window in tokens, 0 if unknown.
 	ContextLength int `json:"context_length,omitempty"`
-}
-
-// DefaultModel is the model a Generator over a remote server uses for
-// requests that name none: the configured one, or else the first the
-// server lists, asked once and remembered. The zero value asks. It is safe
-// for concurrent use.
-type DefaultModel struct {
-	mu sync.Mutex
-	id string
-}
-
-// NewDefaultModel returns a DefaultModel fixed to id, or asking when id
-// is "".
-func NewDefaultModel(id string) *DefaultModel { return &DefaultModel{id: id} }
-
-// Resolve returns the default model, calling list the first time none is
-// known. none is the client-safe message for a server that lists no model.
-func (d *DefaultModel) Resolve(ctx context.Context, list func(context.Context) ([]ModelInfo, error), none string) (string, error) {
-	d.mu.Lock()
-	id := d.id
-	d.mu.Unlock()
-	if id != "" {
-		return id, nil
-	}
-	models, err := list(ctx)
-	if err != nil {
-		return "", err
-	}
-	if len(models) == 0 {
-		return "", Errorf(KindUnavailable, "%s", none)
-	}
-	d.mu.Lock()
-	d.id = models[0].ID
-	d.mu.Unlock()
-	return models[0].ID, nil
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/openai"
 )
 
 // maxLine bounds one NDJSON line.
@@ -57,7 +58,7 @@ type Client struct {
 	base string
 	hc   *http.Client
 
-	defaultModel *chat.DefaultModel
+	defaultModel *openai.DefaultModel
 }
 
 var _ chat.Generator = (*Client)(nil)
@@ -72,7 +73,7 @@ func New(cfg Config) *Client {
 		}
 		hc = &http.Client{Transport: httpx.Transport(httpx.StreamingTransport(d))}
 	}
-	return &Client{cfg: cfg, base: strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"), hc: hc, defaultModel: chat.NewDefaultModel(cfg.DefaultModel)}
+	return &Client{cfg: cfg, base: strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"), hc: hc, defaultModel: openai.NewDefaultModel(cfg.DefaultModel)}
 }
 
 type options struct {

@@ -33,7 +33,7 @@ type Client struct {
 	hc     *http.Client
 	opts   clientOptions
 
-	defaultModel *chat.DefaultModel
+	defaultModel *DefaultModel
 }
 
 var _ chat.Generator = (*Client)(nil)
@@ -107,7 +107,7 @@ func NewClient(baseURL, apiKey string, httpClient *http.Client, opts ...Option) 
 	if httpClient == nil {
 		httpClient = &http.Client{Transport: NewTransport(o.connectTimeout)}
 	}
-	return &Client{base: normalizeBase(baseURL), apiKey: apiKey, hc: httpClient, opts: o, defaultModel: chat.NewDefaultModel(o.defaultModel)}
+	return &Client{base: normalizeBase(baseURL), apiKey: apiKey, hc: httpClient, opts: o, defaultModel: NewDefaultModel(o.defaultModel)}
 }
 
 func normalizeBase(raw string) string {

@@ -1,4 +1,4 @@
-package chat_test
+package openai_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/openai"
 )
 
 func TestDefaultModel(t *testing.T) {
@@ -40,7 +41,7 @@ func TestDefaultModel(t *testing.T) {
 				}
 				return tt.lists[i], err
 			}
-			d := chat.NewDefaultModel(tt.fixed)
+			d := openai.NewDefaultModel(tt.fixed)
 			for i, want := range tt.want {
 				got, err := d.Resolve(t.Context(), list, "no models")
 				if got != want || (err == nil) != (tt.wantKind[i] == ok) || (err != nil && chat.KindOf(err) != tt.wantKind[i]) {
