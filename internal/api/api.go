@@ -1,9 +1,10 @@
 // Package api is the HTTP edge of Parley's api service: the seed's
 // POST /chat, the conversation API under /api/conversations with its
 // server-sent reply streams, and the mount point of the OpenAI-compatible
-// /v1 routes. Handlers are thin: they decode, call chat.Service, and write
-// JSON or SSE; every error goes back through httpx.WriteError. The
-// conversation logic itself (durability, running replies) lives in chat.
+// /v1 routes. Handlers are thin: they decode, call one method of
+// conversation.Service, and write JSON or SSE; every error goes back
+// through httpx.WriteError. The conversation logic itself (durability,
+// running replies) lives in conversation.
 package api
 
 import (
@@ -12,12 +13,13 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 )
 
 // Config holds the limits of the HTTP layer. Message and prompt limits
-// belong to chat.ServiceConfig.
+// belong to conversation.Config.
 type Config struct {
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
@@ -35,7 +37,7 @@ func DefaultConfig() Config {
 // server holds the dependencies of the handlers.
 type server struct {
 	cfg Config
-	svc *chat.Service
+	svc *conversation.Service
 	gen chat.Generator
 	log *slog.Logger
 }
@@ -49,7 +51,7 @@ type server struct {
 // New adds neither httpx.Middleware (request ids, access log, recovery)
 // nor the health endpoints: the caller wraps and mounts the handler once
 // for everything the process serves, using ReadyChecks for /readyz.
-func New(cfg Config, svc *chat.Service, gen chat.Generator, v1 http.Handler, log *slog.Logger) http.Handler {
+func New(cfg Config, svc *conversation.Service, gen chat.Generator, v1 http.Handler, log *slog.Logger) http.Handler {
 	def := DefaultConfig()
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = def.MaxBodyBytes

@@ -11,33 +11,6 @@ import (
 // maxCursorBytes bounds a list cursor; real ones are far shorter.
 const maxCursorBytes = 512
 
-// conversationView is a conversation as GET answers it: always with its
-// messages (an empty list rather than none) and whether a reply runs.
-type conversationView struct {
-	chat.Conversation
-	Messages []chat.Message `json:"messages"`
-	Running  bool           `json:"running"`
-}
-
-func viewOf(c chat.Conversation, run *chat.Run) conversationView {
-	v := conversationView{Conversation: c, Messages: c.Messages, Running: run != nil}
-	if v.Messages == nil {
-		v.Messages = []chat.Message{}
-	}
-	v.Conversation.Messages = nil
-	if run != nil {
-		// The store holds the reply as of its last periodic save; the
-		// running reply is ahead of it.
-		live := run.Snapshot()
-		for i := range v.Messages {
-			if v.Messages[i].ID == live.ID {
-				v.Messages[i] = live
-			}
-		}
-	}
-	return v
-}
-
 // conversationBody is the body of POST and PATCH /api/conversations.
 type conversationBody struct {
 	Title        *string `json:"title"`
@@ -107,16 +80,11 @@ func listOptions(r *http.Request) (chat.ListOptions, error) {
 }
 
 func (s *server) getConversation(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	c, running, err := s.svc.GetConversation(r.Context(), id)
+	v, err := s.svc.GetConversation(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	var run *chat.Run
-	if running {
-		run, _ = s.svc.Attach(id) // nil if it ended meanwhile: the store is then current
-	}
-	httpx.WriteJSON(w, http.StatusOK, viewOf(c, run))
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -143,51 +111,32 @@ func (s *server) deleteConversation(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *server) undo(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.svc.Undo(r.Context(), r.PathValue("id"))
+	v, err := s.svc.Undo(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, viewOf(c, nil))
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
 func (s *server) clear(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.svc.Clear(r.Context(), r.PathValue("id"))
+	v, err := s.svc.Clear(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, viewOf(c, nil))
+	httpx.WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
 // stop ends the running reply and answers once it is stored as stopped, so
 // a client that reloads right after sees the final state.
 func (s *server) stop(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if !chat.ValidID(id) {
-		return errNotFound()
-	}
-	run, running := s.svc.Attach(id)
-	stopped := s.svc.Stop(id)
-	if !stopped {
-		// Nothing runs; still tell an unknown conversation from an idle one.
-		if _, _, err := s.svc.GetConversation(r.Context(), id); err != nil {
-			return err
-		}
-	}
-	if running {
-		select {
-		case <-run.Done():
-		case <-r.Context().Done():
-			return r.Context().Err()
-		}
+	stopped, err := s.svc.Stop(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]bool{"stopped": stopped})
 	return nil
-}
-
-func errNotFound() error {
-	return &chat.Error{Kind: chat.KindNotFound, Code: "conversation_not_found", Message: "conversation not found"}
 }
 
 // decodeOptional decodes a JSON body that may be left out entirely.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/openai"
 	"github.com/parley-chat/parley/internal/testupstream"
@@ -70,7 +71,7 @@ func TestConversationLifecycle(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	e := newEnv(t, envOptions{api: api.Config{MaxBodyBytes: 2048}, svc: chat.ServiceConfig{MaxMessageBytes: 1024}})
+	e := newEnv(t, envOptions{api: api.Config{MaxBodyBytes: 2048}, svc: conversation.Config{MaxMessageBytes: 1024}})
 	c := e.create(`{}`)
 	base := "/api/conversations/" + c.ID
 	unknown := "/api/conversations/" + chat.NewID()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 	"github.com/parley-chat/parley/internal/store/sqlite"
@@ -57,7 +58,7 @@ func FuzzHandlersDecodeJSON(f *testing.F) {
 	}
 	f.Cleanup(func() { db.Close() })
 	gen := instant{}
-	svc := chat.NewService(db, gen, chat.ServiceConfig{MaxMessageBytes: 4 << 10}, log)
+	svc := conversation.NewService(db, gen, conversation.Config{MaxMessageBytes: 4 << 10}, log)
 	f.Cleanup(func() { svc.Shutdown(context.Background()) })
 	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: 16 << 10}, log)
 	h := httpx.Middleware(log, api.New(api.Config{MaxBodyBytes: 16 << 10}, svc, gen, v1, log))

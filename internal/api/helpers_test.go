@@ -16,6 +16,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/openai"
 	"github.com/parley-chat/parley/internal/store/sqlite"
@@ -28,13 +29,13 @@ type env struct {
 	t     *testing.T
 	up    *testupstream.Server
 	store *sqlite.DB
-	svc   *chat.Service
+	svc   *conversation.Service
 	srv   *httptest.Server
 }
 
 type envOptions struct {
 	api      api.Config
-	svc      chat.ServiceConfig
+	svc      conversation.Config
 	upstream []testupstream.Option
 	v1       http.Handler
 }
@@ -49,7 +50,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	gen := openai.NewClient(up.URL, "", nil)
-	svc := chat.NewService(db, gen, o.svc, log)
+	svc := conversation.NewService(db, gen, o.svc, log)
 	srv := httptest.NewServer(httpx.Middleware(log, api.New(o.api, svc, gen, o.v1, log)))
 	t.Cleanup(srv.Close)
 	// Runs first: ends hanging replies so their streams (and srv.Close) end.
@@ -126,15 +127,15 @@ func (e *env) create(body string) chat.Conversation {
 	return c
 }
 
-// conversation is GET /api/conversations/{id}'s answer.
-type conversation struct {
+// shown is GET /api/conversations/{id}'s answer.
+type shown struct {
 	chat.Conversation
 	Running bool `json:"running"`
 }
 
-func (e *env) get(id string) conversation {
+func (e *env) get(id string) shown {
 	e.t.Helper()
-	var c conversation
+	var c shown
 	e.call("GET", "/api/conversations/"+id, "", http.StatusOK, &c)
 	return c
 }
@@ -142,8 +143,8 @@ func (e *env) get(id string) conversation {
 // waitIdle waits for the running reply of a conversation, if any, to end.
 func (e *env) waitIdle(id string) {
 	e.t.Helper()
-	if run, ok := e.svc.Attach(id); ok {
-		if _, err := run.Wait(e.t.Context()); err != nil && chat.KindOf(err) == chat.KindInternal {
+	if rp, ok, _ := e.svc.Join(e.t.Context(), id); ok {
+		if _, err := rp.Wait(e.t.Context()); err != nil && chat.KindOf(err) == chat.KindInternal {
 			e.t.Logf("reply ended with %v", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
 )
 
@@ -34,8 +35,8 @@ type deltaEvent struct {
 	Content   string `json:"content"`
 }
 
-func replyOptions(model *string) chat.ReplyOptions {
-	var o chat.ReplyOptions
+func replyOptions(model *string) conversation.ReplyOptions {
+	var o conversation.ReplyOptions
 	if model != nil {
 		o.Model = *model
 	}
@@ -49,11 +50,11 @@ func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &b, s.cfg.MaxBodyBytes); err != nil {
 		return err
 	}
-	run, err := s.svc.Send(r.Context(), r.PathValue("id"), b.Content, replyOptions(b.Model))
+	rp, err := s.svc.Send(r.Context(), r.PathValue("id"), b.Content, replyOptions(b.Model))
 	if err != nil {
 		return err
 	}
-	return s.reply(w, r, run, streaming(b.Stream))
+	return s.reply(w, r, rp, streaming(b.Stream))
 }
 
 func (s *server) editMessage(w http.ResponseWriter, r *http.Request) error {
@@ -61,11 +62,11 @@ func (s *server) editMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &b, s.cfg.MaxBodyBytes); err != nil {
 		return err
 	}
-	run, err := s.svc.Edit(r.Context(), r.PathValue("id"), r.PathValue("message_id"), b.Content, replyOptions(b.Model))
+	rp, err := s.svc.Edit(r.Context(), r.PathValue("id"), r.PathValue("message_id"), b.Content, replyOptions(b.Model))
 	if err != nil {
 		return err
 	}
-	return s.reply(w, r, run, streaming(b.Stream))
+	return s.reply(w, r, rp, streaming(b.Stream))
 }
 
 func (s *server) regenerate(w http.ResponseWriter, r *http.Request) error {
@@ -73,66 +74,58 @@ func (s *server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeOptional(r, &b); err != nil {
 		return err
 	}
-	run, err := s.svc.Regenerate(r.Context(), r.PathValue("id"), replyOptions(b.Model))
+	rp, err := s.svc.Regenerate(r.Context(), r.PathValue("id"), replyOptions(b.Model))
 	if err != nil {
 		return err
 	}
-	return s.reply(w, r, run, streaming(b.Stream))
+	return s.reply(w, r, rp, streaming(b.Stream))
 }
 
 // attach streams the running reply of a conversation from the text so far.
 func (s *server) attach(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	run, ok := s.svc.Attach(id)
-	if !ok {
-		if _, _, err := s.svc.GetConversation(r.Context(), id); err != nil {
-			return err
-		}
+	rp, running, err := s.svc.Join(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !running {
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
-	sse, err := httpx.NewSSE(w)
-	if err != nil {
-		return err
+	return s.stream(w, r, rp)
+}
+
+// reply answers a request that started a reply: as an SSE stream, or as
+// one JSON object once the reply has ended. A failed reply is still a 200:
+// its message (status "failed", error) is what the client shows.
+func (s *server) reply(w http.ResponseWriter, r *http.Request, rp conversation.Reply, stream bool) error {
+	if stream {
+		return s.stream(w, r, rp)
 	}
-	msg := run.Snapshot()
-	if err := sse.Event("assistant", msg); err != nil {
+	msg, err := rp.Wait(r.Context())
+	if err != nil && !msg.Status.Final() {
 		return nil // the client went away; the reply goes on
 	}
-	s.follow(r.Context(), sse, run, len(msg.Content))
+	httpx.WriteJSON(w, http.StatusOK, replyResult{UserMessage: rp.User, AssistantMessage: msg})
 	return nil
 }
 
-// reply answers a request that started run: as an SSE stream, or as one
-// JSON object once the reply has ended. A failed reply is still a 200: its
-// message (status "failed", error) is what the client shows.
-func (s *server) reply(w http.ResponseWriter, r *http.Request, run *chat.Run, stream bool) error {
-	if !stream {
-		msg, err := run.Wait(r.Context())
-		if err != nil && !msg.Status.Final() {
-			return nil // the client went away; the reply goes on
-		}
-		httpx.WriteJSON(w, http.StatusOK, replyResult{UserMessage: run.User, AssistantMessage: msg})
-		return nil
-	}
+// stream writes rp as server-sent events: the user message the request
+// stored (if any), the assistant message as the client first sees it, then
+// what follows of the reply.
+func (s *server) stream(w http.ResponseWriter, r *http.Request, rp conversation.Reply) error {
 	sse, err := httpx.NewSSE(w)
 	if err != nil {
 		return err
 	}
-	if run.User != nil {
-		if err := sse.Event("user", run.User); err != nil {
-			return nil
+	if rp.User != nil {
+		if err := sse.Event("user", rp.User); err != nil {
+			return nil // the client went away; the reply goes on
 		}
 	}
-	// The assistant message as stored when the reply started: empty, so
-	// that the deltas that follow add up to the whole reply.
-	start := run.Snapshot()
-	start.Content, start.Status, start.Error = "", chat.StatusStreaming, ""
-	start.FirstTokenMS, start.DurationMS, start.PromptTokens, start.OutputTokens = 0, 0, 0, 0
-	if err := sse.Event("assistant", start); err != nil {
+	if err := sse.Event("assistant", rp.Assistant); err != nil {
 		return nil
 	}
-	s.follow(r.Context(), sse, run, 0)
+	s.follow(r.Context(), sse, rp.Run, len(rp.Assistant.Content))
 	return nil
 }
 
@@ -140,7 +133,7 @@ func (s *server) reply(w http.ResponseWriter, r *http.Request, run *chat.Run, st
 // final message as a done event, with keep-alive comments while the model
 // is silent. It returns when the reply ends or the client goes away; the
 // reply itself is never ended here.
-func (s *server) follow(ctx context.Context, sse *httpx.SSE, run *chat.Run, from int) {
+func (s *server) follow(ctx context.Context, sse *httpx.SSE, run *conversation.Run, from int) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {

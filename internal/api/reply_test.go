@@ -210,7 +210,7 @@ func TestAttachAfterReload(t *testing.T) {
 	if a.Content != sofar || a.Status != chat.StatusStreaming {
 		t.Fatalf("attached at %+v, want content %q", a, sofar)
 	}
-	e.svc.Stop(c.ID) // the hanging upstream call only ends when cancelled
+	e.svc.Stop(t.Context(), c.ID) // the hanging upstream call only ends when cancelled
 	ev, ok = sr.nextEvent()
 	if !ok || ev.Name != "done" {
 		t.Fatalf("after stop: %+v", ev)
@@ -303,12 +303,12 @@ func TestEditUndoClear(t *testing.T) {
 		t.Fatalf("after edit: %v", contents)
 	}
 
-	var undone conversation
+	var undone shown
 	e.call("POST", "/api/conversations/"+c.ID+"/undo", "", 200, &undone)
 	if len(undone.Messages) != 2 || undone.Messages[1].Content != "one" {
 		t.Fatalf("after undo %+v", undone.Messages)
 	}
-	var cleared conversation
+	var cleared shown
 	resp2, b := e.do("POST", "/api/conversations/"+c.ID+"/clear", "")
 	if resp2.StatusCode != 200 || !strings.Contains(string(b), `"messages":[]`) {
 		t.Fatalf("clear: %d %s", resp2.StatusCode, b)
@@ -334,7 +334,7 @@ func TestKeepAliveWhileModelIsSilent(t *testing.T) {
 		}
 		comments++
 	}
-	e.svc.Stop(c.ID)
+	e.svc.Stop(t.Context(), c.ID)
 	if ev, ok := sr.nextEvent(); !ok || ev.Name != "done" {
 		t.Fatalf("after stop: %+v", ev)
 	}

@@ -3,7 +3,6 @@ package api
 import (
 	"net/http"
 
-	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/httpx"
 )
 
@@ -31,34 +30,16 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req, s.cfg.MaxBodyBytes); err != nil {
 		return err
 	}
-	// Refuse a bad message before creating a conversation for it.
-	if err := s.svc.ValidateMessage(req.Message); err != nil {
-		return err
+	ans, err := s.svc.Ask(r.Context(), req.ConversationID, req.Message)
+	if ans.ConversationID != "" {
+		w.Header().Set(HeaderConversationID, ans.ConversationID)
 	}
-	id := req.ConversationID
-	if id == "" {
-		c, err := s.svc.CreateConversation(r.Context(), chat.Conversation{})
-		if err != nil {
-			return err
-		}
-		id = c.ID
-	}
-	run, err := s.svc.Send(r.Context(), id, req.Message, chat.ReplyOptions{})
 	if err != nil {
-		return err
-	}
-	w.Header().Set(HeaderConversationID, id)
-	msg, err := run.Wait(r.Context())
-	switch {
-	case err != nil && !msg.Status.Final():
-		return nil // the client went away; the reply goes on and is stored
-	case err != nil:
-		if chat.KindOf(err) == chat.KindInternal {
-			// Whatever broke, it broke on the model's side of the call.
-			err = chat.E(chat.KindUpstream, "the model failed to answer", err)
+		if r.Context().Err() != nil {
+			return nil // the client went away; the reply goes on and is stored
 		}
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, chatResponse{Response: msg.Content, ConversationID: id})
+	httpx.WriteJSON(w, http.StatusOK, chatResponse{Response: ans.Reply.Content, ConversationID: ans.ConversationID})
 	return nil
 }

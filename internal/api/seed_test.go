@@ -7,6 +7,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/conversation"
 )
 
 type chatAnswer struct {
@@ -42,7 +43,7 @@ func TestChatSeed(t *testing.T) {
 func TestChatSeedRefusesBadInput(t *testing.T) {
 	e := newEnv(t, envOptions{
 		api: api.Config{MaxBodyBytes: 4096},
-		svc: chat.ServiceConfig{MaxMessageBytes: 1024},
+		svc: conversation.Config{MaxMessageBytes: 1024},
 	})
 	tests := []struct {
 		name   string

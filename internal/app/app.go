@@ -21,6 +21,7 @@ import (
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/cmdline"
+	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 	"github.com/parley-chat/parley/internal/obs"
@@ -209,7 +210,7 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 		return nil, err
 	}
 	s.closers = append(s.closers, st.Close)
-	svc := chat.NewService(st, gen, chat.ServiceConfig{
+	svc := conversation.NewService(st, gen, conversation.Config{
 		MaxMessageBytes: cfg.API.MaxMessageBytes,
 		ReplyTimeout:    cfg.API.ReplyTimeout,
 		MaxTokens:       cfg.API.MaxTokens,

@@ -1,9 +1,8 @@
 // Package chat is the domain of Parley: conversations, their messages, and
 // the two interfaces every other room is built around — Store (where
-// conversations live) and Generator (what writes the assistant's replies).
-// It also holds Service, which enforces the durability rules: a user's
-// message is committed before any model is called, and a reply is saved as
-// it streams so that nothing the user wrote is ever lost.
+// conversations live) and Generator (what writes the assistant's replies) —
+// with the domain's errors and ids. The rules of a conversation (what is
+// stored when, running replies) live in package conversation.
 //
 // This package imports nothing of Parley's and only the standard library, so
 // that every implementation (SQLite, PostgreSQL, HTTP clients, the built-in

@@ -1,4 +1,4 @@
-package chat_test
+package conversation_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 )
 
@@ -92,9 +93,9 @@ func openStore(t *testing.T) *sqlite.DB {
 	return db
 }
 
-func newService(t *testing.T, db chat.Store, gen chat.Generator, cfg chat.ServiceConfig) *chat.Service {
+func newService(t *testing.T, db chat.Store, gen chat.Generator, cfg conversation.Config) *conversation.Service {
 	t.Helper()
-	svc := chat.NewService(db, gen, cfg, slog.New(slog.DiscardHandler))
+	svc := conversation.NewService(db, gen, cfg, slog.New(slog.DiscardHandler))
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -103,7 +104,7 @@ func newService(t *testing.T, db chat.Store, gen chat.Generator, cfg chat.Servic
 	return svc
 }
 
-func newConversation(t *testing.T, svc *chat.Service, c chat.Conversation) chat.Conversation {
+func newConversation(t *testing.T, svc *conversation.Service, c chat.Conversation) chat.Conversation {
 	t.Helper()
 	c, err := svc.CreateConversation(t.Context(), c)
 	if err != nil {
@@ -127,7 +128,7 @@ func lastMessage(t *testing.T, db chat.Store, id string) chat.Message {
 func TestUserMessageCommittedBeforeModelIsCalled(t *testing.T) {
 	db := openStore(t)
 	gen := &scripted{pieces: []string{"ok"}}
-	svc := newService(t, db, gen, chat.ServiceConfig{})
+	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
 	var seen []chat.Message
 	gen.before = func(chat.GenerateRequest) {
@@ -138,7 +139,7 @@ func TestUserMessageCommittedBeforeModelIsCalled(t *testing.T) {
 		}
 		seen = got.Messages
 	}
-	run, err := svc.Send(t.Context(), c.ID, "remember me", chat.ReplyOptions{})
+	run, err := svc.Send(t.Context(), c.ID, "remember me", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +155,9 @@ func TestUserMessageCommittedBeforeModelIsCalled(t *testing.T) {
 func TestStreamingReplyIsSavedPeriodically(t *testing.T) {
 	db := openStore(t)
 	gen := pausing(3, "one ", "two ", "three ", "four")
-	svc := newService(t, db, gen, chat.ServiceConfig{SaveInterval: time.Nanosecond})
+	svc := newService(t, db, gen, conversation.Config{SaveInterval: time.Nanosecond})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "count", chat.ReplyOptions{})
+	run, err := svc.Send(t.Context(), c.ID, "count", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,9 +179,9 @@ func TestStreamingReplyIsSavedPeriodically(t *testing.T) {
 func TestShutdownStopsRunningRepliesAndSavesThem(t *testing.T) {
 	db := openStore(t)
 	gen := pausing(1, "partial ", "never")
-	svc := newService(t, db, gen, chat.ServiceConfig{})
+	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestShutdownStopsRunningRepliesAndSavesThem(t *testing.T) {
 	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusStopped || m.Content != "partial " {
 		t.Fatalf("after shutdown the reply is %q (%s), want %q stopped", m.Content, m.Status, "partial ")
 	}
-	if _, err := svc.Send(t.Context(), c.ID, "again", chat.ReplyOptions{}); chat.KindOf(err) != chat.KindUnavailable {
+	if _, err := svc.Send(t.Context(), c.ID, "again", conversation.ReplyOptions{}); chat.KindOf(err) != chat.KindUnavailable {
 		t.Fatalf("Send after Shutdown: %v, want KindUnavailable", err)
 	}
 }
@@ -204,9 +205,9 @@ func TestShutdownStopsRunningRepliesAndSavesThem(t *testing.T) {
 func TestReplyTimeoutFails(t *testing.T) {
 	db := openStore(t)
 	gen := pausing(1, "slow ", "never")
-	svc := newService(t, db, gen, chat.ServiceConfig{ReplyTimeout: 30 * time.Millisecond})
+	svc := newService(t, db, gen, conversation.Config{ReplyTimeout: 30 * time.Millisecond})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,9 +223,9 @@ func TestReplyTimeoutFails(t *testing.T) {
 func TestModelFailureKeepsUserMessage(t *testing.T) {
 	db := openStore(t)
 	down := chat.E(chat.KindUnavailable, "model backend unreachable", errors.New("dial tcp: refused"))
-	svc := newService(t, db, &scripted{fail: down}, chat.ServiceConfig{})
+	svc := newService(t, db, &scripted{fail: down}, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "are you there?", chat.ReplyOptions{})
+	run, err := svc.Send(t.Context(), c.ID, "are you there?", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +233,7 @@ func TestModelFailureKeepsUserMessage(t *testing.T) {
 	if chat.KindOf(err) != chat.KindUnavailable || msg.Status != chat.StatusFailed || msg.Error != "model backend unreachable" {
 		t.Fatalf("failed reply %+v, %v", msg, err)
 	}
-	got, _, err := svc.GetConversation(t.Context(), c.ID)
+	got, err := svc.GetConversation(t.Context(), c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,22 +245,29 @@ func TestModelFailureKeepsUserMessage(t *testing.T) {
 func TestStopAndFollow(t *testing.T) {
 	db := openStore(t)
 	gen := pausing(2, "a", "b", "c")
-	svc := newService(t, db, gen, chat.ServiceConfig{})
+	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Send(t.Context(), c.ID, "second", chat.ReplyOptions{}); chat.KindOf(err) != chat.KindConflict {
+	if _, err := svc.Send(t.Context(), c.ID, "second", conversation.ReplyOptions{}); chat.KindOf(err) != chat.KindConflict {
 		t.Fatalf("Send while running: %v, want conflict", err)
 	}
 	if _, err := svc.Undo(t.Context(), c.ID); chat.KindOf(err) != chat.KindConflict {
 		t.Fatalf("Undo while running: %v, want conflict", err)
 	}
 	<-gen.paused
-	if !svc.Stop(c.ID) {
-		t.Fatal("Stop found nothing running")
-	}
+	// Stop waits for the stored end itself; Follow runs alongside it so
+	// that its own wait is what is tested.
+	stopped := make(chan bool, 1)
+	go func() {
+		ok, err := svc.Stop(context.Background(), c.ID)
+		if err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+		stopped <- ok
+	}()
 	var text strings.Builder
 	msg, err := run.Follow(t.Context(), 0, func(s string) error { text.WriteString(s); return nil })
 	if err != nil || msg.Status != chat.StatusStopped || text.String() != "ab" {
@@ -267,14 +275,17 @@ func TestStopAndFollow(t *testing.T) {
 	}
 	// Once Follow has seen the end, the conversation is free and the
 	// final state stored: a client acting on "done" must not race it.
-	if _, running := svc.Attach(c.ID); running {
-		t.Fatal("run still attached after Follow returned")
+	if _, running, err := svc.Join(t.Context(), c.ID); running || err != nil {
+		t.Fatalf("run still attached after Follow returned (%v)", err)
 	}
 	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusStopped || m.Content != "ab" {
 		t.Fatalf("stored %+v", m)
 	}
-	if svc.Stop(c.ID) {
-		t.Fatal("Stop reported a run after it ended")
+	if !<-stopped {
+		t.Fatal("Stop found nothing running")
+	}
+	if ok, err := svc.Stop(t.Context(), c.ID); ok || err != nil {
+		t.Fatalf("Stop after the reply ended: %v, %v; want false", ok, err)
 	}
 }
 
@@ -285,16 +296,22 @@ func TestStoppedReplyKeepsTokenCountAndLatency(t *testing.T) {
 		db := openStore(t)
 		gen := pausing(3, "a", "b", "c", "d")
 		gen.usageAtEnd = usageAtEnd
-		svc := newService(t, db, gen, chat.ServiceConfig{})
+		svc := newService(t, db, gen, conversation.Config{})
 		c := newConversation(t, svc, chat.Conversation{})
-		run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+		run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		<-gen.paused
 		time.Sleep(2 * time.Millisecond) // so the duration cannot round to 0 ms
-		svc.Stop(c.ID)
-		<-run.Done()
+		if ok, err := svc.Stop(t.Context(), c.ID); !ok || err != nil {
+			t.Fatalf("Stop: %v, %v", ok, err)
+		}
+		select {
+		case <-run.Done():
+		default:
+			t.Fatal("Stop returned before the stopped reply was stored")
+		}
 		m := lastMessage(t, db, c.ID)
 		if m.Status != chat.StatusStopped || m.Content != "abc" || m.OutputTokens != 3 || m.DurationMS <= 0 {
 			t.Fatalf("usageAtEnd=%v: stored %+v, want 3 completion tokens and a duration", usageAtEnd, m)
@@ -305,9 +322,9 @@ func TestStoppedReplyKeepsTokenCountAndLatency(t *testing.T) {
 func TestDeleteWhileRunning(t *testing.T) {
 	db := openStore(t)
 	gen := pausing(1, "a", "b")
-	svc := newService(t, db, gen, chat.ServiceConfig{})
+	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", chat.ReplyOptions{})
+	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +333,7 @@ func TestDeleteWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-run.Done()
-	if _, _, err := svc.GetConversation(t.Context(), c.ID); chat.KindOf(err) != chat.KindNotFound {
+	if _, err := svc.GetConversation(t.Context(), c.ID); chat.KindOf(err) != chat.KindNotFound {
 		t.Fatalf("get deleted conversation: %v", err)
 	}
 }
@@ -334,18 +351,18 @@ func TestTitleFromFirstMessage(t *testing.T) {
 		{"preset kept", "My title", "hello", "My title"},
 	}
 	db := openStore(t)
-	svc := newService(t, db, &scripted{pieces: []string{"ok"}}, chat.ServiceConfig{})
+	svc := newService(t, db, &scripted{pieces: []string{"ok"}}, conversation.Config{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newConversation(t, svc, chat.Conversation{Title: tt.preset})
-			run, err := svc.Send(t.Context(), c.ID, tt.content, chat.ReplyOptions{})
+			run, err := svc.Send(t.Context(), c.ID, tt.content, conversation.ReplyOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := run.Wait(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			got, _, err := svc.GetConversation(t.Context(), c.ID)
+			got, err := svc.GetConversation(t.Context(), c.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -359,10 +376,10 @@ func TestTitleFromFirstMessage(t *testing.T) {
 func TestSystemPromptAndHistoryReachTheModel(t *testing.T) {
 	db := openStore(t)
 	gen := &scripted{pieces: []string{"fine"}}
-	svc := newService(t, db, gen, chat.ServiceConfig{})
+	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{SystemPrompt: "Be brief.", Model: "m1"})
 	for _, content := range []string{"one", "two"} {
-		run, err := svc.Send(t.Context(), c.ID, content, chat.ReplyOptions{})
+		run, err := svc.Send(t.Context(), c.ID, content, conversation.ReplyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +402,7 @@ func TestSystemPromptAndHistoryReachTheModel(t *testing.T) {
 
 func TestValidation(t *testing.T) {
 	db := openStore(t)
-	svc := newService(t, db, &scripted{pieces: []string{"ok"}}, chat.ServiceConfig{MaxMessageBytes: 10})
+	svc := newService(t, db, &scripted{pieces: []string{"ok"}}, conversation.Config{MaxMessageBytes: 10})
 	c := newConversation(t, svc, chat.Conversation{})
 	tests := []struct {
 		name    string
@@ -401,12 +418,12 @@ func TestValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := svc.Send(t.Context(), tt.convID, tt.content, chat.ReplyOptions{}); chat.KindOf(err) != tt.kind {
+			if _, err := svc.Send(t.Context(), tt.convID, tt.content, conversation.ReplyOptions{}); chat.KindOf(err) != tt.kind {
 				t.Fatalf("Send: %v, want kind %v", err, tt.kind)
 			}
 		})
 	}
-	if got, _, _ := svc.GetConversation(t.Context(), c.ID); len(got.Messages) != 0 {
+	if got, _ := svc.GetConversation(t.Context(), c.ID); len(got.Messages) != 0 {
 		t.Fatalf("refused messages were stored: %+v", got.Messages)
 	}
 }
@@ -430,26 +447,26 @@ func (s *pausingStore) AppendMessage(ctx context.Context, m chat.Message) (chat.
 func TestStopWhilePreparing(t *testing.T) {
 	db := &pausingStore{Store: openStore(t), paused: make(chan struct{}), release: make(chan struct{})}
 	gen := &scripted{pieces: []string{"never"}}
-	svc := newService(t, db, gen, chat.ServiceConfig{})
+	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
 	type sent struct {
-		run *chat.Run
+		run conversation.Reply
 		err error
 	}
 	res := make(chan sent, 1)
 	go func() {
-		run, err := svc.Send(context.Background(), c.ID, "hi", chat.ReplyOptions{})
+		run, err := svc.Send(context.Background(), c.ID, "hi", conversation.ReplyOptions{})
 		res <- sent{run, err}
 	}()
 	<-db.paused
 	if _, err := svc.Clear(t.Context(), c.ID); chat.KindOf(err) != chat.KindConflict {
 		t.Fatalf("Clear while preparing: %v, want conflict", err)
 	}
-	if _, ok := svc.Attach(c.ID); ok {
-		t.Fatal("Attach returned a reply that has not started")
+	if _, ok, err := svc.Join(t.Context(), c.ID); ok || err != nil {
+		t.Fatalf("Join returned a reply that has not started (%v)", err)
 	}
-	if !svc.Stop(c.ID) {
-		t.Fatal("Stop did not see the reply being prepared")
+	if ok, err := svc.Stop(t.Context(), c.ID); !ok || err != nil {
+		t.Fatalf("Stop did not see the reply being prepared: %v, %v", ok, err)
 	}
 	close(db.release)
 	r := <-res

@@ -1,4 +1,4 @@
-package chat
+package conversation
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
 )
 
 // finalSaveTimeout bounds the write of a reply's final state, which must
@@ -17,21 +19,18 @@ const finalSaveTimeout = 10 * time.Second
 type Run struct {
 	// ConversationID is the conversation the reply belongs to.
 	ConversationID string
-	// User is the user message this reply answers when the run stored
-	// one (Send, Edit), nil for Regenerate.
-	User *Message
 
 	cancel context.CancelCauseFunc
 	done   chan struct{}
 
 	mu      sync.Mutex
-	msg     Message       // the assistant message as it grows
+	msg     chat.Message  // the assistant message as it grows
 	err     error         // why it failed, if it did
 	changed chan struct{} // closed and replaced on every change
 }
 
 // Snapshot returns the assistant message as it is now.
-func (r *Run) Snapshot() Message {
+func (r *Run) Snapshot() chat.Message {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.msg
@@ -44,7 +43,7 @@ func (r *Run) Done() <-chan struct{} { return r.done }
 // piece by piece as it grows, until the reply ends or ctx is cancelled. It
 // returns the final message and, for a failed reply, the error that ended
 // it. Cancelling ctx only stops following; the reply goes on.
-func (r *Run) Follow(ctx context.Context, from int, onDelta func(string) error) (Message, error) {
+func (r *Run) Follow(ctx context.Context, from int, onDelta func(string) error) (chat.Message, error) {
 	offset := from
 	for {
 		r.mu.Lock()
@@ -91,7 +90,7 @@ func (r *Run) Follow(ctx context.Context, from int, onDelta func(string) error) 
 }
 
 // Wait blocks until the reply ends and returns it like Follow.
-func (r *Run) Wait(ctx context.Context) (Message, error) {
+func (r *Run) Wait(ctx context.Context) (chat.Message, error) {
 	select {
 	case <-r.done:
 		r.mu.Lock()
@@ -102,7 +101,7 @@ func (r *Run) Wait(ctx context.Context) (Message, error) {
 	}
 }
 
-func (r *Run) update(f func(m *Message)) {
+func (r *Run) update(f func(m *chat.Message)) {
 	r.mu.Lock()
 	f(&r.msg)
 	close(r.changed)
@@ -110,117 +109,20 @@ func (r *Run) update(f func(m *Message)) {
 	r.mu.Unlock()
 }
 
-// startRun registers a run for the conversation, lets prepare change the
-// history (store the user message, drop the last reply), stores the
-// assistant placeholder and starts generation in its own goroutine.
-func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions, prepare func(c *Conversation) (*Message, error)) (*Run, error) {
-	// The cancel function exists before the run is visible, so Stop,
-	// Shutdown and DeleteConversation can end it even while it prepares;
-	// the reply then ends at once as stopped.
-	// The reply outlives the request but keeps its values (request id).
-	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	r := &Run{ConversationID: convID, done: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
-	s.mu.Lock()
-	switch {
-	case s.closing:
-		s.mu.Unlock()
-		cancel(nil)
-		return nil, Errorf(KindUnavailable, "the server is shutting down; try again in a moment")
-	case s.runs[convID] != nil:
-		s.mu.Unlock()
-		cancel(nil)
-		return nil, errRunning()
-	}
-	s.runs[convID] = r // reserve the conversation while preparing
-	s.wg.Add(1)
-	s.mu.Unlock()
-
-	release := func() {
-		s.mu.Lock()
-		delete(s.runs, convID)
-		s.mu.Unlock()
-		close(r.done)
-		s.wg.Done()
-	}
-	fail := func(err error) (*Run, error) {
-		r.mu.Lock()
-		r.err = err
-		r.mu.Unlock()
-		cancel(nil)
-		release()
-		return nil, err
-	}
-
-	conv, err := s.store.GetConversation(ctx, convID)
-	if err != nil {
-		return fail(conversationErr(err))
-	}
-	user, err := prepare(&conv)
-	if err != nil {
-		return fail(err)
-	}
-	r.User = user
-	model := firstNonEmpty(opts.Model, conv.Model, s.cfg.DefaultModel)
-	asst, err := s.store.AppendMessage(ctx, Message{ConversationID: convID, Role: RoleAssistant,
-		Status: StatusStreaming, Model: model})
-	if err != nil {
-		return fail(err)
-	}
-	r.update(func(m *Message) { *m = asst }) // from now on Attach sees the run
-
-	req := GenerateRequest{Model: model, Messages: promptOf(conv), Params: opts.Params}
-	if req.Params.MaxTokens <= 0 || (s.cfg.MaxTokens > 0 && req.Params.MaxTokens > s.cfg.MaxTokens) {
-		req.Params.MaxTokens = s.cfg.MaxTokens
-	}
-	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, s.cfg.ReplyTimeout, errReplyTimeout)
-	go func() {
-		defer release()
-		defer cancelTimeout()
-		defer cancel(nil)
-		s.generate(runCtx, r, req)
-	}()
-	return r, nil
-}
-
-// promptOf turns a stored conversation into the model's input: the system
-// prompt, then the turns, leaving out replies that failed or never started.
-func promptOf(c Conversation) []Turn {
-	turns := make([]Turn, 0, len(c.Messages)+1)
-	if c.SystemPrompt != "" {
-		turns = append(turns, Turn{Role: RoleSystem, Content: c.SystemPrompt})
-	}
-	for _, m := range c.Messages {
-		if m.Role == RoleAssistant && (m.Status == StatusFailed || m.Status == StatusStreaming || m.Content == "") {
-			continue
-		}
-		turns = append(turns, Turn{Role: m.Role, Content: m.Content})
-	}
-	return turns
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // generate runs the model and keeps the stored reply up to date: every
 // SaveInterval while streaming, and once more with its final status.
-func (s *Service) generate(ctx context.Context, r *Run, req GenerateRequest) {
+func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest) {
 	start := time.Now()
 	lastSave := start
 	var firstToken time.Duration
 	deltas := 0
-	gen, err := s.gen.Generate(ctx, req, func(d Delta) error {
+	gen, err := s.gen.Generate(ctx, req, func(d chat.Delta) error {
 		if d.Content == "" {
 			return nil
 		}
 		deltas++
 		now := time.Now()
-		r.update(func(m *Message) {
+		r.update(func(m *chat.Message) {
 			if m.Content == "" {
 				firstToken = now.Sub(start)
 				m.FirstTokenMS = firstToken.Milliseconds()
@@ -236,20 +138,20 @@ func (s *Service) generate(ctx context.Context, r *Run, req GenerateRequest) {
 		return nil
 	})
 
-	status, errText := StatusComplete, ""
+	status, errText := chat.StatusComplete, ""
 	cause := context.Cause(ctx)
 	switch {
 	case err == nil:
 	case errors.Is(cause, errStopped) || errors.Is(cause, errShuttingDown) || errors.Is(cause, errDeleted):
-		status = StatusStopped
+		status = chat.StatusStopped
 		err = nil
 	case errors.Is(cause, errReplyTimeout):
-		status, errText = StatusFailed, "the reply took longer than the configured limit"
-		err = E(KindTimeout, errText, err)
+		status, errText = chat.StatusFailed, "the reply took longer than the configured limit"
+		err = chat.E(chat.KindTimeout, errText, err)
 	default:
-		status, errText = StatusFailed, MessageOf(err)
+		status, errText = chat.StatusFailed, chat.MessageOf(err)
 	}
-	r.update(func(m *Message) {
+	r.update(func(m *chat.Message) {
 		m.Status, m.Error = status, errText
 		if gen.Model != "" {
 			m.Model = gen.Model
@@ -275,7 +177,7 @@ func (s *Service) generate(ctx context.Context, r *Run, req GenerateRequest) {
 		s.log.Error("save final reply", "message_id", final.ID, "status", final.Status, "err", serr)
 	}
 	level := slog.LevelInfo
-	if status == StatusFailed {
+	if status == chat.StatusFailed {
 		level = slog.LevelWarn
 	}
 	s.log.LogAttrs(ctx, level, "reply finished",

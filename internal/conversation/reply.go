@@ -1,0 +1,262 @@
+package conversation
+
+import (
+	"context"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// ReplyOptions tune one reply.
+type ReplyOptions struct {
+	// Model overrides the conversation's model for this reply.
+	Model  string
+	Params chat.Params
+}
+
+// Reply is a running reply as one client takes part in it: what the
+// client is shown first, and the run to follow from there.
+type Reply struct {
+	*Run
+	// User is the user message the request stored for the reply (Send,
+	// Edit); nil when it stored none (Regenerate, Join).
+	User *chat.Message
+	// Assistant is the assistant message as the client first sees it; the
+	// text Run.Follow gives from len(Assistant.Content) on completes it.
+	Assistant chat.Message
+}
+
+// Send stores content as the user's next message and starts the reply. The
+// message is committed before the model is called, so it survives any
+// failure of the model.
+func (s *Service) Send(ctx context.Context, conversationID, content string, opts ReplyOptions) (Reply, error) {
+	if err := s.validateContent(content); err != nil {
+		return Reply{}, err
+	}
+	if !chat.ValidID(conversationID) {
+		return Reply{}, errConversationNotFound()
+	}
+	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (*chat.Message, error) {
+		return s.appendUser(ctx, c, content)
+	})
+}
+
+// Edit replaces the user message messageID (and everything after it) with
+// content and starts a new reply.
+func (s *Service) Edit(ctx context.Context, conversationID, messageID, content string, opts ReplyOptions) (Reply, error) {
+	if err := s.validateContent(content); err != nil {
+		return Reply{}, err
+	}
+	if !chat.ValidID(conversationID) {
+		return Reply{}, errConversationNotFound()
+	}
+	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (*chat.Message, error) {
+		i := indexOf(c.Messages, messageID)
+		if i < 0 {
+			return nil, &chat.Error{Kind: chat.KindNotFound, Code: "message_not_found", Message: "message not found"}
+		}
+		if c.Messages[i].Role != chat.RoleUser {
+			return nil, chat.Errorf(chat.KindInvalid, "only user messages can be edited")
+		}
+		if err := s.store.DeleteMessagesFrom(ctx, c.ID, messageID); err != nil {
+			return nil, err
+		}
+		c.Messages = c.Messages[:i]
+		return s.appendUser(ctx, c, content)
+	})
+}
+
+// Regenerate drops the last reply and starts a new one (the seed's Retry).
+func (s *Service) Regenerate(ctx context.Context, conversationID string, opts ReplyOptions) (Reply, error) {
+	if !chat.ValidID(conversationID) {
+		return Reply{}, errConversationNotFound()
+	}
+	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (*chat.Message, error) {
+		n := len(c.Messages)
+		if n > 0 && c.Messages[n-1].Role == chat.RoleAssistant {
+			if err := s.store.DeleteMessagesFrom(ctx, c.ID, c.Messages[n-1].ID); err != nil {
+				return nil, err
+			}
+			c.Messages = c.Messages[:n-1]
+			n--
+		}
+		if n == 0 || c.Messages[n-1].Role != chat.RoleUser {
+			return nil, &chat.Error{Kind: chat.KindInvalid, Code: "nothing_to_regenerate", Message: "there is no message to answer"}
+		}
+		return nil, nil
+	})
+}
+
+// Answer is the outcome of Ask.
+type Answer struct {
+	// ConversationID is the conversation the user message was stored in;
+	// "" when it was not stored.
+	ConversationID string
+	// Reply is the assistant message: final, unless ctx ended first.
+	Reply chat.Message
+}
+
+// Ask is the seed's one-shot exchange: it stores content as the next user
+// message of the conversation (a new one when conversationID is "") and
+// waits for the whole reply. Once the message is stored the answer names
+// its conversation, even when the reply fails or ctx ends first; the reply
+// then goes on and is stored.
+func (s *Service) Ask(ctx context.Context, conversationID, content string) (Answer, error) {
+	// Refuse a bad message before creating a conversation for it.
+	if err := s.validateContent(content); err != nil {
+		return Answer{}, err
+	}
+	if conversationID == "" {
+		c, err := s.CreateConversation(ctx, chat.Conversation{})
+		if err != nil {
+			return Answer{}, err
+		}
+		conversationID = c.ID
+	}
+	rp, err := s.Send(ctx, conversationID, content, ReplyOptions{})
+	if err != nil {
+		return Answer{}, err
+	}
+	msg, err := rp.Wait(ctx)
+	if err != nil && msg.Status.Final() && chat.KindOf(err) == chat.KindInternal {
+		// Whatever broke, it broke on the model's side of the call.
+		err = chat.E(chat.KindUpstream, "the model failed to answer", err)
+	}
+	return Answer{ConversationID: conversationID, Reply: msg}, err
+}
+
+// Stop ends the running reply of a conversation, which is saved as
+// stopped, and reports whether one was running. A reply that had started
+// is waited for until its final state is stored (or ctx ends), so that a
+// client reading the conversation right after sees it stopped.
+func (s *Service) Stop(ctx context.Context, conversationID string) (bool, error) {
+	if !chat.ValidID(conversationID) {
+		return false, errConversationNotFound()
+	}
+	r, ok := s.runs.get(conversationID)
+	if !ok {
+		// Nothing runs; still tell an unknown conversation from an idle one.
+		if _, err := s.store.GetConversation(ctx, conversationID); err != nil {
+			return false, conversationErr(err)
+		}
+		return false, nil
+	}
+	started := r.Snapshot().ID != ""
+	r.cancel(errStopped)
+	if started {
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return true, ctx.Err()
+		}
+	}
+	return true, nil
+}
+
+// Join returns the running reply of a conversation for a client that
+// joins it now (after a reload): its Assistant is the reply so far. ok is
+// false when no reply runs, or one is still being prepared.
+func (s *Service) Join(ctx context.Context, conversationID string) (Reply, bool, error) {
+	if r, live, running := s.runs.started(conversationID); running {
+		return Reply{Run: r, Assistant: live}, true, nil
+	}
+	if !chat.ValidID(conversationID) {
+		return Reply{}, false, errConversationNotFound()
+	}
+	if _, err := s.store.GetConversation(ctx, conversationID); err != nil {
+		return Reply{}, false, conversationErr(err)
+	}
+	return Reply{}, false, nil
+}
+
+// startRun registers a run for the conversation, lets prepare change the
+// history (store the user message, drop the last reply), stores the
+// assistant placeholder and starts generation in its own goroutine.
+func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions, prepare func(c *chat.Conversation) (*chat.Message, error)) (Reply, error) {
+	// The cancel function exists before the run is visible, so Stop,
+	// Shutdown and DeleteConversation can end it even while it prepares;
+	// the reply then ends at once as stopped.
+	// The reply outlives the request but keeps its values (request id).
+	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	r := &Run{ConversationID: convID, done: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
+	if err := s.runs.reserve(r); err != nil { // reserve the conversation while preparing
+		cancel(nil)
+		return Reply{}, err
+	}
+	fail := func(err error) (Reply, error) {
+		r.mu.Lock()
+		r.err = err
+		r.mu.Unlock()
+		cancel(nil)
+		s.runs.release(r)
+		return Reply{}, err
+	}
+
+	conv, err := s.store.GetConversation(ctx, convID)
+	if err != nil {
+		return fail(conversationErr(err))
+	}
+	user, err := prepare(&conv)
+	if err != nil {
+		return fail(err)
+	}
+	model := firstNonEmpty(opts.Model, conv.Model, s.cfg.DefaultModel)
+	asst, err := s.store.AppendMessage(ctx, chat.Message{ConversationID: convID, Role: chat.RoleAssistant,
+		Status: chat.StatusStreaming, Model: model})
+	if err != nil {
+		return fail(err)
+	}
+	r.update(func(m *chat.Message) { *m = asst }) // from now on Join sees the run
+
+	req := chat.GenerateRequest{Model: model, Messages: promptOf(conv), Params: opts.Params}
+	if req.Params.MaxTokens <= 0 || (s.cfg.MaxTokens > 0 && req.Params.MaxTokens > s.cfg.MaxTokens) {
+		req.Params.MaxTokens = s.cfg.MaxTokens
+	}
+	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, s.cfg.ReplyTimeout, errReplyTimeout)
+	go func() {
+		defer s.runs.release(r)
+		defer cancelTimeout()
+		defer cancel(nil)
+		s.generate(runCtx, r, req)
+	}()
+	// The assistant message as stored when the reply started, even if it
+	// has grown meanwhile: empty, so that the text Follow gives from
+	// offset 0 adds up to the whole reply.
+	first := r.Snapshot()
+	first.Content, first.Status, first.Error = "", chat.StatusStreaming, ""
+	first.FirstTokenMS, first.DurationMS, first.PromptTokens, first.OutputTokens = 0, 0, 0, 0
+	return Reply{Run: r, User: user, Assistant: first}, nil
+}
+
+// promptOf turns a stored conversation into the model's input: the system
+// prompt, then the turns, leaving out replies that failed or never started.
+func promptOf(c chat.Conversation) []chat.Turn {
+	turns := make([]chat.Turn, 0, len(c.Messages)+1)
+	if c.SystemPrompt != "" {
+		turns = append(turns, chat.Turn{Role: chat.RoleSystem, Content: c.SystemPrompt})
+	}
+	for _, m := range c.Messages {
+		if m.Role == chat.RoleAssistant && (m.Status == chat.StatusFailed || m.Status == chat.StatusStreaming || m.Content == "") {
+			continue
+		}
+		turns = append(turns, chat.Turn{Role: m.Role, Content: m.Content})
+	}
+	return turns
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func indexOf(ms []chat.Message, id string) int {
+	for i := range ms {
+		if ms[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}

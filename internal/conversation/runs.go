@@ -1,0 +1,92 @@
+package conversation
+
+import (
+	"context"
+	"sync"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// runs is the bookkeeping of the replies running in this process: at most
+// one per conversation, each reserved before its history changes and
+// released when its final state is stored, and all of them ended on
+// shutdown. It is the one place that knows which replies run, so that
+// holding a conversation across replicas (a lease) replaces this type only.
+type runs struct {
+	mu      sync.Mutex
+	byConv  map[string]*Run
+	closing bool
+	wg      sync.WaitGroup // one per reserved run, done on release
+}
+
+func newRuns() *runs { return &runs{byConv: make(map[string]*Run)} }
+
+// reserve makes r the run of its conversation. It fails while another
+// run holds the conversation and once shutdown has begun.
+func (rs *runs) reserve(r *Run) error {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	switch {
+	case rs.closing:
+		return chat.Errorf(chat.KindUnavailable, "the server is shutting down; try again in a moment")
+	case rs.byConv[r.ConversationID] != nil:
+		return errRunning()
+	}
+	rs.byConv[r.ConversationID] = r
+	rs.wg.Add(1)
+	return nil
+}
+
+// release frees r's conversation, then tells r's followers it has ended.
+func (rs *runs) release(r *Run) {
+	rs.mu.Lock()
+	delete(rs.byConv, r.ConversationID)
+	rs.mu.Unlock()
+	close(r.done)
+	rs.wg.Done()
+}
+
+// get returns the run that holds a conversation, started or still
+// preparing: both forbid other changes to its history.
+func (rs *runs) get(conversationID string) (*Run, bool) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	r, ok := rs.byConv[conversationID]
+	return r, ok
+}
+
+// started returns the run of a conversation and the reply as it is now,
+// if the run has stored its assistant message; a run still preparing is
+// left out, since there is nothing to show of it yet.
+func (rs *runs) started(conversationID string) (*Run, chat.Message, bool) {
+	r, ok := rs.get(conversationID)
+	if !ok {
+		return nil, chat.Message{}, false
+	}
+	msg := r.Snapshot()
+	if msg.ID == "" {
+		return nil, chat.Message{}, false
+	}
+	return r, msg, true
+}
+
+// shutdown refuses new runs and waits for running ones until ctx ends;
+// then it stops those left and waits for them to store their final state.
+func (rs *runs) shutdown(ctx context.Context) {
+	rs.mu.Lock()
+	rs.closing = true
+	rs.mu.Unlock()
+	done := make(chan struct{})
+	go func() { rs.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return
+	case <-ctx.Done():
+	}
+	rs.mu.Lock()
+	for _, r := range rs.byConv {
+		r.cancel(errShuttingDown)
+	}
+	rs.mu.Unlock()
+	<-done // each run saves its final state within finalSaveTimeout
+}

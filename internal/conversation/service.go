@@ -1,0 +1,331 @@
+// Package conversation is the conversation service behind the api's
+// handlers: it validates what clients send, keeps the durability rules (a
+// user's message is committed before any model is called, a reply is saved
+// as it streams, so nothing the user wrote is ever lost), runs replies in
+// goroutines that outlive the requests that started them, and shows a
+// conversation with its running reply as it is now. It is written against
+// the domain's interfaces (chat.Store, chat.Generator) and knows nothing of
+// HTTP.
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// Config holds the limits of conversation handling.
+type Config struct {
+	// MaxMessageBytes bounds a user message and a system prompt.
+	MaxMessageBytes int
+	// MaxTitleRunes bounds a conversation title.
+	MaxTitleRunes int
+	// SaveInterval is how often a streaming reply is written to the store,
+	// so that a crash loses at most this much of it.
+	SaveInterval time.Duration
+	// ReplyTimeout bounds one reply from start to end.
+	ReplyTimeout time.Duration
+	// MaxTokens caps the length of a reply (0: the model's default).
+	MaxTokens int
+	// DefaultModel is used when neither the request nor the conversation
+	// names one ("" lets the generator choose).
+	DefaultModel string
+}
+
+// DefaultConfig returns the defaults documented in the README.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessageBytes: 64 << 10,
+		MaxTitleRunes:   200,
+		SaveInterval:    time.Second,
+		ReplyTimeout:    10 * time.Minute,
+	}
+}
+
+// autoTitleRunes is the length of titles made from a first message.
+const autoTitleRunes = 60
+
+// Cancellation causes, so a reply ended early gets the right status.
+var (
+	errStopped      = errors.New("stopped by the user")
+	errShuttingDown = errors.New("server shutting down")
+	errReplyTimeout = errors.New("reply timed out")
+	errDeleted      = errors.New("conversation deleted")
+)
+
+// Service is the conversation logic behind the api's handlers. It owns the
+// running replies: each runs in a goroutine that outlives the request that
+// started it (a closed browser must not lose the reply), ended by Stop,
+// ReplyTimeout or Shutdown.
+type Service struct {
+	store chat.Store
+	gen   chat.Generator
+	cfg   Config
+	log   *slog.Logger
+	runs  *runs
+}
+
+// NewService returns a Service over store and gen. Zero fields of cfg take
+// their defaults.
+func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logger) *Service {
+	def := DefaultConfig()
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = def.MaxMessageBytes
+	}
+	if cfg.MaxTitleRunes <= 0 {
+		cfg.MaxTitleRunes = def.MaxTitleRunes
+	}
+	if cfg.SaveInterval <= 0 {
+		cfg.SaveInterval = def.SaveInterval
+	}
+	if cfg.ReplyTimeout <= 0 {
+		cfg.ReplyTimeout = def.ReplyTimeout
+	}
+	return &Service{store: store, gen: gen, cfg: cfg, log: log, runs: newRuns()}
+}
+
+// View is a conversation as a client sees it: always with its messages
+// (an empty list rather than none), a running reply as it is now rather
+// than as last saved, and whether one runs.
+type View struct {
+	chat.Conversation
+	Messages []chat.Message `json:"messages"`
+	Running  bool           `json:"running"`
+}
+
+// viewOf shows c with live, the running reply as it is now (zero when
+// none runs).
+func viewOf(c chat.Conversation, live chat.Message, running bool) View {
+	v := View{Conversation: c, Messages: c.Messages, Running: running}
+	if v.Messages == nil {
+		v.Messages = []chat.Message{}
+	}
+	v.Conversation.Messages = nil
+	if running {
+		// The store holds the reply as of its last periodic save; the
+		// running reply is ahead of it.
+		for i := range v.Messages {
+			if v.Messages[i].ID == live.ID {
+				v.Messages[i] = live
+			}
+		}
+	}
+	return v
+}
+
+// CreateConversation validates and stores a new conversation.
+func (s *Service) CreateConversation(ctx context.Context, c chat.Conversation) (chat.Conversation, error) {
+	p := chat.ConversationPatch{Title: &c.Title, SystemPrompt: &c.SystemPrompt, Model: &c.Model}
+	if err := s.validatePatch(p); err != nil {
+		return chat.Conversation{}, err
+	}
+	c.ID, c.Messages = "", nil
+	c.Title = strings.TrimSpace(c.Title)
+	return s.store.CreateConversation(ctx, c)
+}
+
+// GetConversation returns a conversation with its messages, the running
+// reply among them as it is now.
+func (s *Service) GetConversation(ctx context.Context, id string) (View, error) {
+	if !chat.ValidID(id) {
+		return View{}, errConversationNotFound()
+	}
+	c, err := s.store.GetConversation(ctx, id)
+	if err != nil {
+		return View{}, conversationErr(err)
+	}
+	// Looked up after the read: a reply that ended meanwhile is then
+	// current in the store, one still running is ahead of it.
+	_, live, running := s.runs.started(id)
+	return viewOf(c, live, running), nil
+}
+
+// ListConversations returns a page of conversations, newest activity first.
+func (s *Service) ListConversations(ctx context.Context, opts chat.ListOptions) (chat.Page, error) {
+	if len(opts.Query) > 1000 {
+		return chat.Page{}, chat.Errorf(chat.KindInvalid, "search query is longer than 1000 bytes")
+	}
+	return s.store.ListConversations(ctx, opts)
+}
+
+// UpdateConversation renames a conversation or changes its system prompt or
+// model.
+func (s *Service) UpdateConversation(ctx context.Context, id string, p chat.ConversationPatch) (chat.Conversation, error) {
+	if !chat.ValidID(id) {
+		return chat.Conversation{}, errConversationNotFound()
+	}
+	if err := s.validatePatch(p); err != nil {
+		return chat.Conversation{}, err
+	}
+	if p.Title != nil {
+		t := strings.TrimSpace(*p.Title)
+		p.Title = &t
+	}
+	c, err := s.store.UpdateConversation(ctx, id, p)
+	return c, conversationErr(err)
+}
+
+// DeleteConversation stops a running reply, then deletes the conversation.
+func (s *Service) DeleteConversation(ctx context.Context, id string) error {
+	if !chat.ValidID(id) {
+		return errConversationNotFound()
+	}
+	if r, ok := s.runs.get(id); ok {
+		r.cancel(errDeleted)
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return conversationErr(s.store.DeleteConversation(ctx, id))
+}
+
+// Undo removes the last user message and everything after it.
+func (s *Service) Undo(ctx context.Context, conversationID string) (View, error) {
+	return s.editHistory(ctx, conversationID, func(c chat.Conversation) error {
+		for i := len(c.Messages) - 1; i >= 0; i-- {
+			if c.Messages[i].Role == chat.RoleUser {
+				return s.store.DeleteMessagesFrom(ctx, c.ID, c.Messages[i].ID)
+			}
+		}
+		if len(c.Messages) > 0 { // only assistant/system messages: drop them all
+			return s.store.ClearMessages(ctx, c.ID)
+		}
+		return nil
+	})
+}
+
+// Clear removes every message of a conversation.
+func (s *Service) Clear(ctx context.Context, conversationID string) (View, error) {
+	return s.editHistory(ctx, conversationID, func(c chat.Conversation) error {
+		return s.store.ClearMessages(ctx, c.ID)
+	})
+}
+
+// editHistory changes the stored history while no reply runs: a running
+// reply would write into a message that is gone.
+func (s *Service) editHistory(ctx context.Context, id string, change func(chat.Conversation) error) (View, error) {
+	if !chat.ValidID(id) {
+		return View{}, errConversationNotFound()
+	}
+	if _, running := s.runs.get(id); running {
+		return View{}, errRunning()
+	}
+	c, err := s.store.GetConversation(ctx, id)
+	if err != nil {
+		return View{}, conversationErr(err)
+	}
+	if err := change(c); err != nil {
+		return View{}, err
+	}
+	c, err = s.store.GetConversation(ctx, id)
+	if err != nil {
+		return View{}, err
+	}
+	return viewOf(c, chat.Message{}, false), nil
+}
+
+// Shutdown refuses new replies and waits for running ones until ctx ends;
+// then it stops those left, which are saved as stopped.
+func (s *Service) Shutdown(ctx context.Context) { s.runs.shutdown(ctx) }
+
+func (s *Service) validatePatch(p chat.ConversationPatch) error {
+	if p.Title != nil {
+		if !utf8.ValidString(*p.Title) || strings.ContainsAny(*p.Title, "\x00") {
+			return chat.Errorf(chat.KindInvalid, "title must be valid UTF-8 text")
+		}
+		if utf8.RuneCountInString(*p.Title) > s.cfg.MaxTitleRunes {
+			return chat.Errorf(chat.KindInvalid, "title is longer than %d characters", s.cfg.MaxTitleRunes)
+		}
+	}
+	if p.SystemPrompt != nil {
+		if !utf8.ValidString(*p.SystemPrompt) {
+			return chat.Errorf(chat.KindInvalid, "system prompt must be valid UTF-8 text")
+		}
+		if len(*p.SystemPrompt) > s.cfg.MaxMessageBytes {
+			return &chat.Error{Kind: chat.KindTooLarge, Code: "system_prompt_too_long",
+				Message: fmt.Sprintf("system prompt is longer than %d bytes", s.cfg.MaxMessageBytes)}
+		}
+	}
+	if p.Model != nil && len(*p.Model) > 256 {
+		return chat.Errorf(chat.KindInvalid, "model name is longer than 256 bytes")
+	}
+	return nil
+}
+
+// validateContent reports whether content is acceptable as a user message:
+// non-empty UTF-8 text within MaxMessageBytes.
+func (s *Service) validateContent(content string) error {
+	if !utf8.ValidString(content) {
+		return chat.Errorf(chat.KindInvalid, "message must be valid UTF-8 text")
+	}
+	if strings.TrimSpace(content) == "" {
+		return &chat.Error{Kind: chat.KindInvalid, Code: "empty_message", Message: "message is empty"}
+	}
+	if len(content) > s.cfg.MaxMessageBytes {
+		return &chat.Error{Kind: chat.KindTooLarge, Code: "message_too_long",
+			Message: fmt.Sprintf("message is longer than %d bytes", s.cfg.MaxMessageBytes)}
+	}
+	return nil
+}
+
+// conversationErr gives a store's not-found for a conversation id the
+// documented code, so clients can tell it from an unknown message or model.
+func conversationErr(err error) error {
+	if err != nil && chat.KindOf(err) == chat.KindNotFound && chat.CodeOf(err) == "" {
+		return &chat.Error{Kind: chat.KindNotFound, Code: "conversation_not_found", Message: "conversation not found", Err: err}
+	}
+	return err
+}
+
+func errConversationNotFound() error {
+	return &chat.Error{Kind: chat.KindNotFound, Code: "conversation_not_found", Message: "conversation not found"}
+}
+
+func errRunning() error {
+	return &chat.Error{Kind: chat.KindConflict, Code: "reply_running",
+		Message: "a reply is being generated in this conversation; stop it first"}
+}
+
+func (s *Service) appendUser(ctx context.Context, c *chat.Conversation, content string) (*chat.Message, error) {
+	m, err := s.store.AppendMessage(ctx, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: content, Status: chat.StatusComplete})
+	if err != nil {
+		return nil, fmt.Errorf("store user message: %w", err)
+	}
+	c.Messages = append(c.Messages, m)
+	if c.Title == "" {
+		title := titleFrom(content)
+		if _, err := s.store.UpdateConversation(ctx, c.ID, chat.ConversationPatch{Title: &title}); err != nil {
+			s.log.Warn("set conversation title", "conversation_id", c.ID, "err", err)
+		} else {
+			c.Title = title
+		}
+	}
+	return &m, nil
+}
+
+// titleFrom makes a title from a first message: its first non-empty line,
+// trimmed and shortened on a word boundary.
+func titleFrom(content string) string {
+	line := strings.TrimSpace(content)
+	if i := strings.IndexByte(line, '\n'); i >= 0 {
+		line = strings.TrimSpace(line[:i])
+	}
+	line = strings.Join(strings.Fields(line), " ")
+	if utf8.RuneCountInString(line) <= autoTitleRunes {
+		return line
+	}
+	r := []rune(line)[:autoTitleRunes]
+	cut := string(r)
+	if i := strings.LastIndexByte(cut, ' '); i > autoTitleRunes/2 {
+		cut = cut[:i]
+	}
+	return strings.TrimRight(cut, " ,.;:") + "…"
+}
