@@ -15,7 +15,6 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
-	"github.com/parley-chat/parley/internal/inference"
 )
 
 // Config holds the limits of the HTTP layer. Message and prompt limits
@@ -50,7 +49,7 @@ type server struct {
 //
 // New adds neither httpx.Middleware (request ids, access log, recovery)
 // nor the health endpoints: the caller wraps and mounts the handler once
-// for everything the process serves, using ReadyChecks for /readyz.
+// for everything the process serves.
 func New(cfg Config, svc *conversation.Service, gen chat.Generator, v1 http.Handler, log *slog.Logger) http.Handler {
 	def := DefaultConfig()
 	if cfg.MaxBodyBytes <= 0 {
@@ -87,15 +86,6 @@ func New(cfg Config, svc *conversation.Service, gen chat.Generator, v1 http.Hand
 	}
 	mux.Handle("/v1/", v1)
 	return fallback(mux, log)
-}
-
-// ReadyChecks are the api's readiness checks for httpx.Health: the
-// database answers and the model backend lists at least one model.
-func ReadyChecks(store chat.Store, gen chat.Generator) map[string]httpx.Check {
-	return map[string]httpx.Check{
-		"database": store.Ping,
-		"model":    inference.ModelsCheck(gen),
-	}
 }
 
 // models lists what the model backend serves, for a model picker.

@@ -2,9 +2,7 @@ package api_test
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -13,8 +11,6 @@ import (
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/conversation"
-	"github.com/parley-chat/parley/internal/httpx"
-	"github.com/parley-chat/parley/internal/openai"
 	"github.com/parley-chat/parley/internal/testupstream"
 )
 
@@ -233,30 +229,6 @@ func TestV1IsMounted(t *testing.T) {
 		if got.Path != path {
 			t.Fatalf("v1 handler saw %q, want %q", got.Path, path)
 		}
-	}
-}
-
-func TestReadyChecks(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	mux := http.NewServeMux()
-	httpx.Health(mux, httpx.HealthConfig{}, slog.New(slog.DiscardHandler),
-		api.ReadyChecks(e.store, openai.NewClient(e.up.URL, "", nil)))
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	ready := func() int {
-		resp, err := http.Get(srv.URL + "/readyz")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if got := ready(); got != 200 {
-		t.Fatalf("readyz %d with everything up", got)
-	}
-	e.up.Close()
-	if got := ready(); got != 503 {
-		t.Fatalf("readyz %d with the model down", got)
 	}
 }
 

@@ -220,7 +220,11 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.API.MaxBodyBytes, MaxTokens: cfg.API.MaxTokens}, log)
 	h := api.New(api.Config{MaxBodyBytes: cfg.API.MaxBodyBytes}, svc, gen, v1, log)
 	mux := http.NewServeMux()
-	httpx.Health(mux, httpx.HealthConfig{}, log, api.ReadyChecks(st, gen))
+	// Ready when the database answers and the model backend lists a model.
+	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{
+		"database": st.Ping,
+		"model":    inference.ModelsCheck(gen),
+	})
 	mux.Handle("/", h)
 	return mux, nil
 }

@@ -78,6 +78,28 @@ func TestAPIV1WithModelsDown(t *testing.T) {
 	check("GET /v1/models", resp.StatusCode, b)
 }
 
+// The api is ready while its database answers and a model service lists a
+// model, and not ready once the model service is gone.
+func TestAPIReadiness(t *testing.T) {
+	up := testupstream.New(t)
+	srv := startAPI(t, up.URL)
+	ready := func() int {
+		resp, err := http.Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := ready(); got != 200 {
+		t.Fatalf("readyz %d with everything up", got)
+	}
+	up.Close()
+	if got := ready(); got != 503 {
+		t.Fatalf("readyz %d with the model down", got)
+	}
+}
+
 // startAPI serves the api target, with its defaults, over the model
 // services at modelURLs and a fresh SQLite database.
 func startAPI(t *testing.T, modelURLs ...string) *httptest.Server {
