@@ -37,7 +37,8 @@ Usage:
   parley api          run the backend service       (--model-url, --database)
   parley model        run the inference service     (--backend builtin|openai|ollama)
   parley healthcheck  exit 0 if the local service answers /healthz (for containers)
-  parley pull REF     download a GGUF model (catalogue alias or org/repo/file.gguf)
+  parley pull REF     download a GGUF model (catalogue alias or org/repo/file.gguf),
+                      or import one you have (parley pull ./model.gguf)
   parley models       list downloaded models
   parley run MODEL [PROMPT]   generate text in the terminal (interactive without PROMPT)
   parley bench MODEL  measure prompt processing and generation speed

@@ -49,6 +49,17 @@ func (t IO) WithDefaults() IO {
 	return t
 }
 
+// IsTerminal reports whether w is a terminal (a character device), where
+// a line may be redrawn in place; a file, a pipe or a buffer is not.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
 // EnvName is the environment variable of a flag: models-dir is
 // PARLEY_MODELS_DIR.
 func EnvName(flagName string) string {

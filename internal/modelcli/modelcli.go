@@ -6,8 +6,12 @@ package modelcli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/parley-chat/parley/internal/cmdline"
@@ -34,37 +38,84 @@ func endpointFlag(f *cmdline.Flags, p *string) {
 }
 
 // Pull is `parley pull REF`: it downloads a model into the models
-// directory and prints its id and path.
+// directory, or imports a GGUF file from this machine, and prints its id
+// and path.
 func Pull(ctx context.Context, args []string, tio cmdline.IO) error {
 	tio = tio.WithDefaults()
 	f := newFlags("pull", tio)
 	var dir, endpoint string
 	modelsDirFlag(f, &dir)
 	endpointFlag(f, &endpoint)
-	pos, err := f.ParseCommand(args, 1, 1, "REF   (a catalogue alias, or org/repo/file.gguf)")
+	pos, err := f.ParseCommand(args, 1, 1, "REF   (a catalogue alias, org/repo/file.gguf on Hugging Face, or a GGUF file here to import: ./model.gguf)")
 	if err != nil {
 		return err
 	}
-	ref, err := modelhub.ParseRef(pos[0])
-	if err != nil {
+	var path string
+	if local, err := isLocalFile(pos[0]); err != nil {
 		return err
-	}
-	path, err := pull(ctx, dir, endpoint, ref, tio.Err)
-	if err != nil {
-		return err
+	} else if local {
+		path, err = importFile(pos[0], dir, tio.Err)
+		if err != nil {
+			return err
+		}
+	} else {
+		ref, err := modelhub.ParseRef(pos[0])
+		if err != nil {
+			return fmt.Errorf("%w, nor a file here", err)
+		}
+		if path, err = pull(ctx, dir, endpoint, ref, tio.Err); err != nil {
+			if errors.Is(err, modelhub.ErrOffline) {
+				err = fmt.Errorf("%w\n(without internet: fetch the file elsewhere and import it with `parley pull ./%s`)", err, ref.File)
+			}
+			return err
+		}
 	}
 	fmt.Fprintf(tio.Out, "%s\t%s\n", modelhub.ModelID(path), path)
 	return nil
 }
 
-func pull(ctx context.Context, dir, endpoint string, ref modelhub.Ref, progress io.Writer) (string, error) {
-	p := &modelhub.Puller{Dir: dir, BaseURL: endpoint, Progress: modelhub.ProgressBar(progress, "pulling "+ref.File)}
-	path, err := p.Pull(ctx, ref)
-	if err != nil {
-		fmt.Fprintln(progress)
-		return "", err
+// isLocalFile reports whether REF names a file on this machine: one that
+// exists, or a path that must be one (./x, ../x, /x) and is missing.
+func isLocalFile(ref string) (bool, error) {
+	st, err := os.Stat(ref)
+	switch {
+	case err == nil && st.IsDir():
+		return false, fmt.Errorf("%s is a directory; pull imports one .gguf file", ref)
+	case err == nil:
+		return true, nil
+	case filepath.IsAbs(ref) || strings.HasPrefix(ref, "./") || strings.HasPrefix(ref, "../") ||
+		strings.HasPrefix(ref, "~"):
+		return false, fmt.Errorf("%s: no such file", ref)
 	}
-	return path, nil
+	return false, nil
+}
+
+// importFile checks that src is a GGUF model (its header and tensor table
+// parse) before copying it into dir.
+func importFile(src, dir string, progress io.Writer) (string, error) {
+	g, err := gguf.Open(src)
+	if err != nil {
+		return "", fmt.Errorf("%s is not a GGUF model file, so it was not imported: %w", src, err)
+	}
+	g.Close()
+	pr := newPrinter(progress, "importing "+filepath.Base(src))
+	path, err := modelhub.Import(src, dir, pr.Update)
+	pr.End()
+	return path, err
+}
+
+// newPrinter shows progress on w: a bar redrawn in place on a terminal,
+// a plain line every few seconds elsewhere.
+func newPrinter(w io.Writer, label string) *modelhub.Printer {
+	return modelhub.NewPrinter(w, label, cmdline.IsTerminal(w))
+}
+
+func pull(ctx context.Context, dir, endpoint string, ref modelhub.Ref, progress io.Writer) (string, error) {
+	pr := newPrinter(progress, "pulling "+ref.File)
+	p := &modelhub.Puller{Dir: dir, BaseURL: endpoint, Progress: pr.Update}
+	path, err := p.Pull(ctx, ref)
+	pr.End()
+	return path, err
 }
 
 // resolveOrPull finds a local model like modelhub.Resolve and, as
@@ -90,7 +141,7 @@ func Models(_ context.Context, args []string, tio cmdline.IO) error {
 	var dir string
 	var catalogue bool
 	modelsDirFlag(f, &dir)
-	f.BoolVar(&catalogue, "catalogue", false, "also list the aliases `parley pull` knows")
+	f.BoolVar(&catalogue, "catalogue", false, "also list the aliases that parley pull knows")
 	if _, err := f.ParseCommand(args, 0, 0, ""); err != nil {
 		return err
 	}

@@ -171,3 +171,64 @@ func TestToolUsageErrors(t *testing.T) {
 		t.Errorf("unknown model: %v", err)
 	}
 }
+
+// `parley pull ./file.gguf` imports a model from this machine, after
+// checking that it is one; progress off a terminal is plain lines.
+func TestToolPullImportsLocalFile(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"PARLEY_MODELS_DIR": dir, "PARLEY_HF_ENDPOINT": "http://127.0.0.1:1"}
+	out, stderr, err := tool(t, env, "", "pull", stories(t))
+	path := filepath.Join(dir, "stories260K.gguf")
+	if err != nil || out != "stories260K\t"+path+"\n" {
+		t.Fatalf("pull: %q, %v", out, err)
+	}
+	if !strings.Contains(stderr, "importing stories260K.gguf: 1.1 MiB in") || strings.Contains(stderr, "\r") {
+		t.Errorf("progress %q: want plain lines", stderr)
+	}
+	if out, _, err := tool(t, env, "", "models"); err != nil || !strings.Contains(out, "270cba1bd510") {
+		t.Errorf("models after import: %q, %v", out, err)
+	}
+
+	notModel := filepath.Join(t.TempDir(), "notes.gguf")
+	os.WriteFile(notModel, []byte("just some text, not a model"), 0o644)
+	empty := t.TempDir()
+	for _, tt := range []struct{ ref, want string }{
+		{notModel, "not a GGUF model file"},
+		{"./no-such-file.gguf", "no such file"},
+		{empty, "is a directory"},
+	} {
+		_, _, err := tool(t, map[string]string{"PARLEY_MODELS_DIR": empty}, "", "pull", tt.ref)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("pull %s: %v, want %q", tt.ref, err, tt.want)
+		}
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Errorf("failed imports left %v", entries)
+	}
+}
+
+// `parley run nope hi` says what exists and how to get a model, and does
+// not suggest `parley pull nope`, which cannot work.
+func TestToolRunUnknownModel(t *testing.T) {
+	_, _, err := tool(t, map[string]string{"PARLEY_MODELS_DIR": t.TempDir()}, "", "run", "nope", "hi")
+	if err == nil || strings.Contains(err.Error(), "pull nope") || !strings.Contains(err.Error(), "parley pull ./file.gguf") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// Offline, pull says how to get the file onto this machine instead.
+func TestToolPullOfflineSaysHowToImport(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
+	dir := t.TempDir()
+	_, _, err = tool(t, map[string]string{"PARLEY_MODELS_DIR": dir, "PARLEY_HF_ENDPOINT": "http://" + ln.Addr().String()}, "", "pull", "smollm2-135m")
+	if err == nil || !strings.Contains(err.Error(), "parley pull ./smollm2-135m-instruct-q8_0.gguf") {
+		t.Fatalf("err = %v", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("offline pull left %v", entries)
+	}
+}

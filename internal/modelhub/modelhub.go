@@ -152,13 +152,15 @@ func ModelID(path string) string {
 }
 
 // Resolve finds a model file for s: an existing path, a model id or alias
-// already in dir. It does not download.
+// already in dir. It does not download; its error says what there is and
+// how to get what is missing.
 func Resolve(dir, s string) (string, error) {
 	if st, err := os.Stat(s); err == nil && !st.IsDir() {
 		return s, nil
 	}
 	name := s
-	if ref, err := ParseRef(s); err == nil {
+	ref, refErr := ParseRef(s)
+	if refErr == nil {
 		name = ref.LocalName()
 	}
 	for _, cand := range []string{name, name + ".gguf"} {
@@ -167,5 +169,35 @@ func Resolve(dir, s string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("model %q not found: not a file and not in %s (pull it with `parley pull %s`)", s, dir, s)
+	if refErr == nil {
+		return "", fmt.Errorf("model %q is not in %s yet (get it with `parley pull %s`)", s, dir, s)
+	}
+	if looksLikePath(s) {
+		return "", fmt.Errorf("model file %s: no such file", s)
+	}
+	return "", fmt.Errorf("model %q not found: no such file, and %s; %s", s, holds(dir), HowToGet)
+}
+
+// HowToGet says the ways to put a model into the models directory.
+const HowToGet = "get one with `parley pull ALIAS` (`parley models --catalogue` lists the aliases), " +
+	"`parley pull org/repo/file.gguf` from Hugging Face, or `parley pull ./file.gguf` for a file you have"
+
+// holds describes what the models directory has: "/x holds a, b".
+func holds(dir string) string {
+	models, _ := List(dir)
+	if len(models) == 0 {
+		return dir + " holds no models yet"
+	}
+	names := make([]string, len(models))
+	for i, m := range models {
+		names[i] = m.Name
+	}
+	return dir + " holds only " + strings.Join(names, ", ")
+}
+
+// looksLikePath reports whether s names a file rather than a model id or
+// alias: it has a directory in it or the .gguf extension.
+func looksLikePath(s string) bool {
+	return strings.ContainsRune(s, '/') || strings.ContainsRune(s, filepath.Separator) ||
+		strings.EqualFold(filepath.Ext(s), ".gguf")
 }

@@ -58,6 +58,7 @@ func hub(t *testing.T, content []byte, announce string, cutAt int64) (*httptest.
 			w.Header().Set("X-Linked-Etag", `"`+announce+`"`)
 		}
 		if n == 1 && cutAt > 0 {
+			w.Header().Set("Accept-Ranges", "bytes") // as Hugging Face's CDN answers
 			w.Header().Set("Content-Length", strconv.Itoa(len(content)))
 			w.WriteHeader(200)
 			w.Write(content[:cutAt])
@@ -82,7 +83,7 @@ func TestPullResumesAndVerifies(t *testing.T) {
 	srv, requests := hub(t, content, digest(content), 300000)
 	dir := t.TempDir()
 	var lastDone int64
-	p := &Puller{Dir: dir, BaseURL: srv.URL, Progress: func(done, total int64) { lastDone = done }}
+	p := &Puller{Dir: dir, BaseURL: srv.URL, Progress: func(pr Progress) { lastDone = pr.Done }}
 	ref, _ := ParseRef("org/repo/m.gguf")
 
 	if _, err := p.Pull(context.Background(), ref); err == nil {
