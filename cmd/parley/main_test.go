@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -55,5 +56,36 @@ func TestHelpOfOneCommand(t *testing.T) {
 				t.Fatalf("exit %d, want %d; output lacks %q:\n%s%s", code, tt.wantCode, tt.want, out.String(), errOut.String())
 			}
 		})
+	}
+}
+
+// Go's flag package reads a `backquoted` word in a usage text as the name
+// of the flag's argument ("-catalogue parley pull"): every -h must show
+// only type names there.
+func TestHelpShowsNoBackquotedArgumentNames(t *testing.T) {
+	env := func(k string) string { return map[string]string{"PARLEY_MODELS_DIR": t.TempDir()}[k] }
+	flagLine := regexp.MustCompile(`^  -(\S+)(?: (.+))?$`)
+	argNames := map[string]bool{"": true, "string": true, "int": true, "float": true, "duration": true, "value": true, "uint": true}
+	for _, args := range [][]string{
+		{"serve", "-h"}, {"web", "-h"}, {"api", "-h"}, {"model", "-h"}, {"healthcheck", "-h"},
+		{"pull", "-h"}, {"models", "-h"}, {"run", "-h"}, {"bench", "-h"}, {"bench", "synth", "-h"},
+	} {
+		var out, errOut bytes.Buffer
+		run(context.Background(), args, &out, &errOut, env)
+		text := out.String() + errOut.String()
+		flags := 0
+		for _, line := range strings.Split(text, "\n") {
+			m := flagLine.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			flags++
+			if !argNames[m[2]] {
+				t.Errorf("parley %s: flag line %q names its argument %q (a backquote in the usage?)", strings.Join(args, " "), line, m[2])
+			}
+		}
+		if flags == 0 {
+			t.Errorf("parley %s: no flags listed:\n%s", strings.Join(args, " "), text)
+		}
 	}
 }

@@ -54,7 +54,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f.IntVar(&o.repetitions, "r", o.repetitions, "short for --repetitions")
 	f.String(&threads, "threads", strconv.Itoa(runtime.NumCPU()), "thread counts to test, comma-separated (e.g. 1,2)")
 	f.StringVar(&threads, "t", threads, "short for --threads")
-	f.Int(&o.batch, "ubatch-size", 0, "prompt tokens per forward pass (0: the engine's default, as `run` and the server use)")
+	f.Int(&o.batch, "ubatch-size", 0, "prompt tokens per forward pass (0: the engine's default, which run and the server use)")
 	f.IntVar(&o.batch, "ub", o.batch, "short for --ubatch-size")
 	f.String(&o.output, "output", "md", "result format: md (a markdown table like llama-bench's) or jsonl (one JSON object per test)")
 	f.StringVar(&o.output, "o", o.output, "short for --output")

@@ -36,7 +36,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-var benchRowRE = regexp.MustCompile(`^\| llama (\S+) +\| +([\d.]+) MiB \| +([\d.]+) M \| Go CPU +\| +(\d) \| +(pp16|tg8) \| +([\d.]+) ± ([\d.]+) \| +[\d.]+ MiB \|$`)
+var benchRowRE = regexp.MustCompile(`^\| stories260K\.gguf +\| llama (\S+) +\| +([\d.]+) MiB \| +([\d.]+) M \| Go CPU +\| +(\d) \| +(pp16|tg8) \| +([\d.]+) ± ([\d.]+) \| +[\d.]+ MiB \|$`)
 
 func TestToolBench(t *testing.T) {
 	path := stories(t)
@@ -94,7 +94,7 @@ func TestToolSynth(t *testing.T) {
 				t.Errorf("prompt tokens raw %d, chat %d: no chat template applied", promptTokens[0], promptTokens[1])
 			}
 			out, _, err := tool(t, nil, "", "bench", p, "-p", "8", "-n", "4", "-r", "1", "-t", "1")
-			if err != nil || !strings.Contains(out, "| "+tt.desc+" ") {
+			if err != nil || !strings.Contains(out, "| "+tt.file+" ") || !strings.Contains(out, "| "+tt.desc+" ") {
 				t.Fatalf("bench: %v\n%s", err, out)
 			}
 		})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -25,19 +26,22 @@ type row struct {
 	peakRSS int64 // bytes; 0 if unknown
 }
 
+// writeTable writes llama-bench's markdown table, with the model named by
+// its file (several files of one architecture and type are told apart)
+// and its architecture and type in a column of their own.
 func writeTable(w io.Writer, rows []row) {
-	fmt.Fprintf(w, "| %-30s | %10s | %10s | %-7s | %7s | %13s | %20s | %10s |\n",
-		"model", "size", "params", "backend", "threads", "test", "t/s", "peak RSS")
-	fmt.Fprintf(w, "| %s | %s: | %s: | %s | %s: | %s: | %s: | %s: |\n",
-		strings.Repeat("-", 30), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 7),
+	fmt.Fprintf(w, "| %-30s | %-12s | %10s | %10s | %-7s | %7s | %13s | %20s | %10s |\n",
+		"model", "type", "size", "params", "backend", "threads", "test", "t/s", "peak RSS")
+	fmt.Fprintf(w, "| %s | %s | %s: | %s: | %s | %s: | %s: | %s: | %s: |\n",
+		strings.Repeat("-", 30), strings.Repeat("-", 12), strings.Repeat("-", 9), strings.Repeat("-", 9), strings.Repeat("-", 7),
 		strings.Repeat("-", 6), strings.Repeat("-", 12), strings.Repeat("-", 19), strings.Repeat("-", 9))
 	for _, r := range rows {
 		peak := "-"
 		if r.peakRSS > 0 {
 			peak = fmt.Sprintf("%.1f MiB", float64(r.peakRSS)/(1<<20))
 		}
-		fmt.Fprintf(w, "| %-30s | %10s | %10s | %-7s | %7d | %13s | %20s | %10s |\n",
-			r.model, fmt.Sprintf("%.2f MiB", float64(r.size)/(1<<20)), fmt.Sprintf("%.2f M", float64(r.params)/1e6),
+		fmt.Fprintf(w, "| %-30s | %-12s | %10s | %10s | %-7s | %7d | %13s | %20s | %10s |\n",
+			filepath.Base(r.file), r.model, fmt.Sprintf("%.2f MiB", float64(r.size)/(1<<20)), fmt.Sprintf("%.2f M", float64(r.params)/1e6),
 			"Go CPU", r.threads, r.test, fmt.Sprintf("%.2f ± %.2f", r.mean, r.stddev), peak)
 	}
 }
