@@ -93,7 +93,7 @@ func TestResolveErrorSuggestsWhatWorks(t *testing.T) {
 		notWant string
 	}{
 		{"nope", []string{`model "nope" not found`, "holds no models yet", "parley pull ./file.gguf", "parley models --catalogue"}, "parley pull nope"},
-		{"./missing.gguf", []string{"./missing.gguf: no such file"}, "parley pull ./missing"},
+		{"./missing.gguf", []string{"model file ./missing.gguf not found"}, "parley pull ./missing"},
 		{"smollm2-135m", []string{"not in " + dir, "`parley pull smollm2-135m`"}, ""},
 	}
 	for _, tt := range tests {

@@ -173,7 +173,7 @@ func Resolve(dir, s string) (string, error) {
 		return "", fmt.Errorf("model %q is not in %s yet (get it with `parley pull %s`)", s, dir, s)
 	}
 	if looksLikePath(s) {
-		return "", fmt.Errorf("model file %s: no such file", s)
+		return "", fmt.Errorf("model file %s not found", s)
 	}
 	return "", fmt.Errorf("model %q not found: no such file, and %s; %s", s, holds(dir), HowToGet)
 }
