@@ -19,7 +19,8 @@ import (
 
 // The shell examples of README.md and docs/*.md are run against a real
 // `parley serve`, so that they cannot drift from what Parley does. Every
-// ```sh block runs unless the line just before it says why not:
+// ```sh block runs unless the line just before it says why not (the test
+// logs that reason):
 //
 //	<!-- not run: starts docker containers -->
 //
@@ -131,18 +132,21 @@ func TestDocsExamples(t *testing.T) {
 
 	ran := 0
 	for _, ex := range examples {
+		if ex.skip != "" {
+			// Not a subtest that skips: nothing is missing, the block is
+			// not meant to run here.
+			t.Logf("%s: not run: %s", ex.name(), ex.skip)
+			continue
+		}
+		ran++
 		t.Run(ex.name(), func(t *testing.T) {
-			if ex.skip != "" {
-				t.Skip("not run: " + ex.skip)
-			}
 			for _, tool := range []string{"curl", "jq"} {
-				if regexp.MustCompile(`\b` + tool + `\b`).MatchString(ex.script) {
+				if regexp.MustCompile(`\b`+tool+`\b`).MatchString(ex.script) {
 					if _, err := exec.LookPath(tool); err != nil {
-						t.Skipf("the example needs %s, which is not installed (.ci/run installs it)", tool)
+						sharedtest.Missing(t, "the example needs %s, which is not installed (.ci/run installs it)", tool)
 					}
 				}
 			}
-			ran++
 			runExample(t, ex, env)
 		})
 	}
