@@ -3,6 +3,16 @@
 // defaults), commands whose positional arguments may sit among their flags,
 // the terminal a command talks to, and the error that says a command line
 // was wrong.
+//
+// Components own their flags: a component's Config has
+//
+//	func (c *Config) RegisterFlags(f *cmdline.Flags)
+//
+// with one line per flag that names it, declares its default and says what
+// it does, and, when some values cannot work, a Validate method. The
+// component's DefaultConfig is Defaults((*Config).RegisterFlags), so a
+// default is written once, in its flag's line. A target's flag set is made
+// by asking each component it runs to register its flags.
 package cmdline
 
 import (
@@ -58,6 +68,15 @@ func IsTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// Defaults returns the configuration register binds when neither a flag nor
+// the environment sets anything: the flags' defaults. Components use it for
+// their DefaultConfig.
+func Defaults[T any](register func(*T, *Flags)) T {
+	var c T
+	register(&c, NewFlags("defaults", nil))
+	return c
 }
 
 // EnvName is the environment variable of a flag: models-dir is

@@ -78,3 +78,23 @@ func TestSecretStaysOutOfHelp(t *testing.T) {
 		t.Errorf("help %q", help.String())
 	}
 }
+
+type defaultsConfig struct {
+	N    int
+	Name string
+	Key  string
+}
+
+func (c *defaultsConfig) register(f *Flags) {
+	f.Int(&c.N, "n", 7, "count")
+	f.String(&c.Name, "name", "x", "name")
+	f.Secret(&c.Key, "key", "key")
+}
+
+// Defaults gives the flags' defaults and never reads the environment.
+func TestDefaults(t *testing.T) {
+	t.Setenv("PARLEY_N", "9")
+	if got := Defaults((*defaultsConfig).register); got != (defaultsConfig{N: 7, Name: "x"}) {
+		t.Fatalf("Defaults = %+v", got)
+	}
+}
