@@ -10,13 +10,12 @@ import (
 
 // reply builds the wire objects of one answer, chat or legacy.
 type reply struct {
-	w           http.ResponseWriter
-	sse         *httpx.SSE
-	legacy      bool
-	id          string
-	created     int64
-	model       string
-	fingerprint string
+	w       http.ResponseWriter
+	sse     *httpx.SSE
+	legacy  bool
+	id      string
+	created int64
+	model   string
 }
 
 // start sends the stream's headers and, for chat, the role chunk, once.
@@ -58,12 +57,12 @@ func usageOf(u chat.Usage) *openai.Usage {
 
 func (rs *reply) chunk() *openai.ChatCompletionChunk {
 	return &openai.ChatCompletionChunk{ID: rs.id, Object: openai.ObjectChatCompletionChunk, Created: rs.created,
-		Model: rs.model, SystemFingerprint: rs.fingerprint}
+		Model: rs.model}
 }
 
 func (rs *reply) completion() *openai.Completion {
 	return &openai.Completion{ID: rs.id, Object: openai.ObjectTextCompletion, Created: rs.created,
-		Model: rs.model, SystemFingerprint: rs.fingerprint}
+		Model: rs.model}
 }
 
 func (rs *reply) deltaChunk(text string) any {
@@ -111,8 +110,7 @@ func (rs *reply) whole(text string, gen chat.Generation) any {
 		return c
 	}
 	return &openai.ChatCompletion{
-		ID: rs.id, Object: openai.ObjectChatCompletion, Created: rs.created, Model: rs.model,
-		SystemFingerprint: rs.fingerprint, Usage: usageOf(gen.Usage),
+		ID: rs.id, Object: openai.ObjectChatCompletion, Created: rs.created, Model: rs.model, Usage: usageOf(gen.Usage),
 		Choices: []openai.ChatChoice{{
 			Message:      openai.ResponseMessage{Role: "assistant", Content: &text},
 			FinishReason: finishOf(gen.FinishReason),

@@ -22,7 +22,7 @@ import (
 	"github.com/parley-chat/parley/internal/openai"
 )
 
-// Config holds the limits of the server.
+// Config holds the limits of the server; zero fields take their defaults.
 type Config struct {
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
@@ -34,12 +34,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// ReadyTimeout bounds the /readyz check (default 3s).
 	ReadyTimeout time.Duration
-	// SystemFingerprint, when set, is sent in every completion.
-	SystemFingerprint string
-	// OwnedBy is reported for models whose backend names no owner
-	// (default "parley").
-	OwnedBy string
 }
+
+// ownedBy is reported for models whose backend names no owner.
+const ownedBy = "parley"
 
 func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes <= 0 {
@@ -47,9 +45,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReadyTimeout <= 0 {
 		c.ReadyTimeout = 3 * time.Second
-	}
-	if c.OwnedBy == "" {
-		c.OwnedBy = "parley"
 	}
 	return c
 }
@@ -141,10 +136,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, req chat.Generate
 			chat.Errorf(chat.KindTimeout, "generation took longer than %s", d))
 		defer cancel()
 	}
-	rs := &reply{
-		w: w, legacy: legacy, created: time.Now().Unix(), model: req.Model,
-		fingerprint: s.cfg.SystemFingerprint,
-	}
+	rs := &reply{w: w, legacy: legacy, created: time.Now().Unix(), model: req.Model}
 	if legacy {
 		rs.id = newID("cmpl-")
 	} else {
@@ -241,7 +233,7 @@ func (s *server) modelList(ctx context.Context) ([]openai.Model, error) {
 	for _, m := range infos {
 		owner := m.OwnedBy
 		if owner == "" {
-			owner = s.cfg.OwnedBy
+			owner = ownedBy
 		}
 		out = append(out, openai.Model{ID: m.ID, Object: openai.ObjectModel, Created: s.started.Unix(),
 			OwnedBy: owner, ContextLength: m.ContextLength})

@@ -39,12 +39,10 @@ type Client struct {
 var _ chat.Generator = (*Client)(nil)
 
 type clientOptions struct {
-	connectTimeout         time.Duration
-	firstByteTimeout       time.Duration
-	idleTimeout            time.Duration
-	maxEventBytes          int
-	useMaxCompletionTokens bool
-	defaultModel           string
+	connectTimeout   time.Duration
+	firstByteTimeout time.Duration
+	idleTimeout      time.Duration
+	defaultModel     string
 }
 
 // Option configures a Client.
@@ -69,17 +67,6 @@ func WithFirstByteTimeout(d time.Duration) Option {
 // limit. A timeout is a KindTimeout error.
 func WithIdleTimeout(d time.Duration) Option {
 	return func(o *clientOptions) { o.idleTimeout = d }
-}
-
-// WithMaxEventBytes bounds one SSE event (default DefaultMaxEventBytes).
-func WithMaxEventBytes(n int) Option {
-	return func(o *clientOptions) { o.maxEventBytes = n }
-}
-
-// WithMaxCompletionTokens sends the token limit as max_completion_tokens
-// instead of max_tokens (OpenAI's reasoning models require it).
-func WithMaxCompletionTokens() Option {
-	return func(o *clientOptions) { o.useMaxCompletionTokens = true }
 }
 
 // WithDefaultModel sets the model used for requests whose Model is "".
@@ -233,7 +220,7 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 		model = m
 	}
 	gen := chat.Generation{Model: model}
-	params := ParamsToWire(req.Params, c.opts.useMaxCompletionTokens)
+	params := ParamsToWire(req.Params, false)
 	params.StreamOptions = &StreamOptions{IncludeUsage: true}
 	var (
 		path string
@@ -258,7 +245,7 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 	if mt == "application/json" {
 		err = st.readJSON(resp.Body)
 	} else {
-		err = st.readSSE(resp.Body, c.opts.maxEventBytes)
+		err = st.readSSE(resp.Body)
 	}
 	if err != nil && !st.emitFailed {
 		var ce *chat.Error
@@ -355,8 +342,8 @@ func (s *stream) apply(ch *chunk) error {
 	return nil
 }
 
-func (s *stream) readSSE(body io.Reader, maxEvent int) error {
-	rd := NewSSEReader(body, maxEvent)
+func (s *stream) readSSE(body io.Reader) error {
+	rd := NewSSEReader(body, 0)
 	for {
 		ev, err := rd.Next()
 		if errors.Is(err, io.EOF) {

@@ -37,23 +37,19 @@ type Config struct {
 	ID string
 	// Engine tunes the engine (context window, threads, batch size).
 	Engine engine.Options
-	// MaxTokens caps a reply when the request sets no limit; 0 means the
-	// context window is the only limit.
-	MaxTokens int
-	// OwnedBy is reported in Models; "" means "parley".
-	OwnedBy string
 }
+
+// ownedBy is reported in Models.
+const ownedBy = "parley"
 
 // Generator serves one loaded model. It is safe for concurrent use;
 // the engine runs one generation at a time.
 type Generator struct {
 	id      string
-	ownedBy string
 	model   *engine.Model
 	tok     *tokenizer.Tokenizer
 	tmpl    *chattemplate.Template
 	bosText string
-	maxTok  int
 	// eog ends every generation: the vocabulary's end-of-generation ids.
 	eog []int
 }
@@ -70,7 +66,7 @@ func Open(cfg Config) (*Generator, error) {
 	if id == "" {
 		id = ModelID(cfg.ModelPath)
 	}
-	g, err := New(id, m, cfg)
+	g, err := New(id, m)
 	if err != nil {
 		m.Close()
 		return nil, err
@@ -86,7 +82,7 @@ func ModelID(path string) string {
 }
 
 // New serves an already loaded model under id; Close will close it.
-func New(id string, m *engine.Model, cfg Config) (*Generator, error) {
+func New(id string, m *engine.Model) (*Generator, error) {
 	tok, err := tokenizer.FromGGUF(m.File())
 	if err != nil {
 		return nil, fmt.Errorf("builtin: model %s: %w", id, err)
@@ -98,11 +94,7 @@ func New(id string, m *engine.Model, cfg Config) (*Generator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("builtin: model %s: %w", id, err)
 	}
-	owned := cfg.OwnedBy
-	if owned == "" {
-		owned = "parley"
-	}
-	g := &Generator{id: id, ownedBy: owned, model: m, tok: tok, tmpl: tmpl, maxTok: cfg.MaxTokens, eog: tok.EOG()}
+	g := &Generator{id: id, model: m, tok: tok, tmpl: tmpl, eog: tok.EOG()}
 	if tok.BOS() != tokenizer.NoToken {
 		g.bosText = tok.Text(tok.BOS())
 	}
@@ -128,7 +120,7 @@ func (g *Generator) Chats() bool {
 
 // Models lists the one loaded model.
 func (g *Generator) Models(context.Context) ([]chat.ModelInfo, error) {
-	return []chat.ModelInfo{{ID: g.id, OwnedBy: g.ownedBy, ContextLength: g.ContextLength()}}, nil
+	return []chat.ModelInfo{{ID: g.id, OwnedBy: ownedBy, ContextLength: g.ContextLength()}}, nil
 }
 
 // Generate implements chat.Generator.
@@ -250,9 +242,5 @@ func (g *Generator) params(p chat.Params) (engine.Params, error) {
 	case p.MaxTokens < 0:
 		return engine.Params{}, chat.Errorf(chat.KindInvalid, "max_tokens %d is negative", p.MaxTokens)
 	}
-	maxTok := p.MaxTokens
-	if maxTok == 0 {
-		maxTok = g.maxTok
-	}
-	return engine.Params{MaxTokens: maxTok, Sampling: s, StopTokens: g.eog}, nil
+	return engine.Params{MaxTokens: p.MaxTokens, Sampling: s, StopTokens: g.eog}, nil
 }

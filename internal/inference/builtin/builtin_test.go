@@ -175,10 +175,10 @@ func TestStreamWithholdsStopPrefixes(t *testing.T) {
 }
 
 func TestChatMessages(t *testing.T) {
-	g := open(t, Config{MaxTokens: 8})
+	g := open(t, Config{})
 	deltas, gen, err := run(context.Background(), g, chat.GenerateRequest{
 		Messages: []chat.Turn{{Role: chat.RoleUser, Content: "Once upon a time"}},
-		Params:   chat.Params{Temperature: ptr(0.0)},
+		Params:   chat.Params{Temperature: ptr(0.0), MaxTokens: 8},
 	})
 	if err != nil {
 		t.Fatal(err)
