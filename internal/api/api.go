@@ -10,28 +10,11 @@ package api
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
 )
-
-// Config holds the limits of the HTTP layer. Message and prompt limits
-// belong to conversation.Config.
-type Config struct {
-	// MaxBodyBytes bounds a request body (default 1 MiB).
-	MaxBodyBytes int64
-	// KeepAlive is how often a reply stream sends an SSE comment while it
-	// waits for the model, so that proxies keep the connection open
-	// (default 15s).
-	KeepAlive time.Duration
-}
-
-// DefaultConfig returns the documented defaults.
-func DefaultConfig() Config {
-	return Config{MaxBodyBytes: 1 << 20, KeepAlive: 15 * time.Second}
-}
 
 // server holds the dependencies of the handlers.
 type server struct {

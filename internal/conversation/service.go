@@ -14,39 +14,10 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
-
-// Config holds the limits of conversation handling.
-type Config struct {
-	// MaxMessageBytes bounds a user message and a system prompt.
-	MaxMessageBytes int
-	// MaxTitleRunes bounds a conversation title.
-	MaxTitleRunes int
-	// SaveInterval is how often a streaming reply is written to the store,
-	// so that a crash loses at most this much of it.
-	SaveInterval time.Duration
-	// ReplyTimeout bounds one reply from start to end.
-	ReplyTimeout time.Duration
-	// MaxTokens caps the length of a reply (0: the model's default).
-	MaxTokens int
-	// DefaultModel is used when neither the request nor the conversation
-	// names one ("" lets the generator choose).
-	DefaultModel string
-}
-
-// DefaultConfig returns the defaults documented in the README.
-func DefaultConfig() Config {
-	return Config{
-		MaxMessageBytes: 64 << 10,
-		MaxTitleRunes:   200,
-		SaveInterval:    time.Second,
-		ReplyTimeout:    10 * time.Minute,
-	}
-}
 
 // autoTitleRunes is the length of titles made from a first message.
 const autoTitleRunes = 60

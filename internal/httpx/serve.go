@@ -10,9 +10,12 @@ import (
 	"time"
 )
 
-// ServerConfig holds the timeouts of an HTTP server. Write timeouts are
-// deliberately absent: a streamed reply may run for minutes.
+// ServerConfig holds the address and timeouts of an HTTP server. Write
+// timeouts are deliberately absent: a streamed reply may run for minutes.
 type ServerConfig struct {
+	// Addr is where the server listens (host:port); Serve is handed a
+	// listener instead.
+	Addr              string
 	ReadHeaderTimeout time.Duration
 	IdleTimeout       time.Duration
 	// ShutdownTimeout is how long a graceful shutdown waits for running
@@ -37,7 +40,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ServerConfi
 		cfg.IdleTimeout = 120 * time.Second
 	}
 	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 30 * time.Second
+		cfg.ShutdownTimeout = DefaultServerConfig("").ShutdownTimeout
 	}
 	srv := &http.Server{
 		Handler:           h,

@@ -21,8 +21,13 @@ type Route struct {
 	Gen    chat.Generator
 }
 
-// RouterConfig tunes model discovery.
+// RouterConfig names the model services of the api and tunes model
+// discovery.
 type RouterConfig struct {
+	// URLs are the model services' base URLs, each maybe pinned to model
+	// names (see Routes); Key is the bearer key sent to all of them.
+	URLs []string
+	Key  string
 	// RefreshInterval is how often Run re-discovers models (default 30s).
 	RefreshInterval time.Duration
 	// MissInterval is the least time between two discoveries caused by

@@ -24,7 +24,7 @@ import (
 
 // Config holds the limits of the server; zero fields take their defaults.
 type Config struct {
-	// MaxBodyBytes bounds a request body (default 1 MiB).
+	// MaxBodyBytes bounds a request body.
 	MaxBodyBytes int64
 	// MaxTokens caps the tokens of one reply: requests asking for more, or
 	// for nothing, get this many. 0 leaves the limit to the backend.
@@ -41,7 +41,7 @@ const ownedBy = "parley"
 
 func (c Config) withDefaults() Config {
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1 << 20
+		c.MaxBodyBytes = DefaultConfig().MaxBodyBytes
 	}
 	if c.ReadyTimeout <= 0 {
 		c.ReadyTimeout = 3 * time.Second

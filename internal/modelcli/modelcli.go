@@ -27,25 +27,14 @@ func newFlags(name string, tio cmdline.IO) *cmdline.Flags {
 	return f
 }
 
-// modelsDirFlag registers --models-dir.
-func modelsDirFlag(f *cmdline.Flags, p *string) {
-	f.String(p, "models-dir", modelhub.DefaultDir(), "where pulled models are kept")
-}
-
-// endpointFlag registers --hf-endpoint (PARLEY_HF_ENDPOINT).
-func endpointFlag(f *cmdline.Flags, p *string) {
-	f.String(p, "hf-endpoint", modelhub.DefaultBaseURL, "base URL models are downloaded from (a Hugging Face mirror)")
-}
-
 // Pull is `parley pull REF`: it downloads a model into the models
 // directory, or imports a GGUF file from this machine, and prints its id
 // and path.
 func Pull(ctx context.Context, args []string, tio cmdline.IO) error {
 	tio = tio.WithDefaults()
 	f := newFlags("pull", tio)
-	var dir, endpoint string
-	modelsDirFlag(f, &dir)
-	endpointFlag(f, &endpoint)
+	var hub modelhub.Config
+	hub.RegisterFlags(f)
 	pos, err := f.ParseCommand(args, 1, 1, "REF   (a catalogue alias, org/repo/file.gguf on Hugging Face, or a GGUF file here to import: ./model.gguf)")
 	if err != nil {
 		return err
@@ -54,7 +43,7 @@ func Pull(ctx context.Context, args []string, tio cmdline.IO) error {
 	if local, err := isLocalFile(pos[0]); err != nil {
 		return err
 	} else if local {
-		path, err = importFile(pos[0], dir, tio.Err)
+		path, err = importFile(pos[0], hub.Dir, tio.Err)
 		if err != nil {
 			return err
 		}
@@ -63,7 +52,7 @@ func Pull(ctx context.Context, args []string, tio cmdline.IO) error {
 		if err != nil {
 			return fmt.Errorf("%w, nor a file here", err)
 		}
-		if path, err = pull(ctx, dir, endpoint, ref, tio.Err); err != nil {
+		if path, err = pull(ctx, hub, ref, tio.Err); err != nil {
 			if errors.Is(err, modelhub.ErrOffline) {
 				err = fmt.Errorf("%w\n(without internet: fetch the file elsewhere and import it with `parley pull ./%s`)", err, ref.File)
 			}
@@ -110,9 +99,9 @@ func newPrinter(w io.Writer, label string) *modelhub.Printer {
 	return modelhub.NewPrinter(w, label, cmdline.IsTerminal(w))
 }
 
-func pull(ctx context.Context, dir, endpoint string, ref modelhub.Ref, progress io.Writer) (string, error) {
+func pull(ctx context.Context, hub modelhub.Config, ref modelhub.Ref, progress io.Writer) (string, error) {
 	pr := newPrinter(progress, "pulling "+ref.File)
-	p := &modelhub.Puller{Dir: dir, BaseURL: endpoint, Progress: pr.Update}
+	p := &modelhub.Puller{Dir: hub.Dir, BaseURL: hub.Endpoint, Progress: pr.Update}
 	path, err := p.Pull(ctx, ref)
 	pr.End()
 	return path, err
@@ -121,8 +110,8 @@ func pull(ctx context.Context, dir, endpoint string, ref modelhub.Ref, progress 
 // resolveOrPull finds a local model like modelhub.Resolve and, as
 // `ollama run` does, downloads a catalogue alias or Hugging Face file that
 // is not there yet.
-func resolveOrPull(ctx context.Context, dir, endpoint, s string, progress io.Writer) (string, error) {
-	path, err := modelhub.Resolve(dir, s)
+func resolveOrPull(ctx context.Context, hub modelhub.Config, s string, progress io.Writer) (string, error) {
+	path, err := modelhub.Resolve(hub.Dir, s)
 	if err == nil {
 		return path, nil
 	}
@@ -130,7 +119,7 @@ func resolveOrPull(ctx context.Context, dir, endpoint, s string, progress io.Wri
 	if perr != nil {
 		return "", err
 	}
-	return pull(ctx, dir, endpoint, ref, progress)
+	return pull(ctx, hub, ref, progress)
 }
 
 // Models is `parley models`: the models in the models directory and, with
@@ -138,20 +127,20 @@ func resolveOrPull(ctx context.Context, dir, endpoint, s string, progress io.Wri
 func Models(_ context.Context, args []string, tio cmdline.IO) error {
 	tio = tio.WithDefaults()
 	f := newFlags("models", tio)
-	var dir string
+	var hub modelhub.Config
 	var catalogue bool
-	modelsDirFlag(f, &dir)
+	hub.RegisterDirFlag(f)
 	f.BoolVar(&catalogue, "catalogue", false, "also list the aliases that parley pull knows")
 	if _, err := f.ParseCommand(args, 0, 0, ""); err != nil {
 		return err
 	}
-	models, err := modelhub.List(dir)
+	models, err := modelhub.List(hub.Dir)
 	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(tio.Out, 0, 4, 2, ' ', 0)
 	if len(models) == 0 {
-		fmt.Fprintf(tw, "no models in %s (pull one with `parley pull ALIAS`)\n", dir)
+		fmt.Fprintf(tw, "no models in %s (pull one with `parley pull ALIAS`)\n", hub.Dir)
 	} else {
 		fmt.Fprintln(tw, "NAME\tTYPE\tSIZE\tSHA256\tPATH")
 		for _, m := range models {

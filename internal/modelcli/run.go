@@ -13,19 +13,18 @@ import (
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/engine"
 	"github.com/parley-chat/parley/internal/inference/builtin"
+	"github.com/parley-chat/parley/internal/modelhub"
 )
 
 // runOptions are `parley run`'s flags.
 type runOptions struct {
-	dir         string
-	endpoint    string
+	hub         modelhub.Config
+	gen         builtin.Config
 	maxTokens   int
 	temperature float64
 	topK        int
 	topP        float64
 	seed        int
-	threads     int
-	ctxLen      int
 	raw         bool
 	system      string
 	verbose     bool
@@ -38,15 +37,13 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	tio = tio.WithDefaults()
 	f := newFlags("run", tio)
 	var o runOptions
-	modelsDirFlag(f, &o.dir)
-	endpointFlag(f, &o.endpoint)
+	o.hub.RegisterFlags(f)
+	o.gen.RegisterFlags(f)
 	f.Int(&o.maxTokens, "max-tokens", 0, "cap on generated tokens per reply (0: until the model ends its turn or the context is full)")
 	f.Float(&o.temperature, "temperature", builtin.DefaultTemperature, "sampling temperature (0: greedy)")
 	f.Int(&o.topK, "top-k", builtin.DefaultTopK, "keep the K most likely tokens (0: off)")
 	f.Float(&o.topP, "top-p", builtin.DefaultTopP, "nucleus sampling threshold (1: off)")
 	f.Int(&o.seed, "seed", -1, "random seed (-1: random)")
-	f.Int(&o.threads, "threads", 0, "compute threads (0: all cores)")
-	f.Int(&o.ctxLen, "ctx-size", 0, fmt.Sprintf("context window in tokens (0: the model's, at most %d)", engine.DefaultContextLength))
 	f.BoolVar(&o.raw, "raw", false, "no chat template: continue the prompt text as is (default for base models without a template)")
 	f.String(&o.system, "system", "", "system prompt (chat models)")
 	f.BoolVar(&o.verbose, "verbose", false, "print token counts and speed after each reply")
@@ -54,7 +51,10 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	if err != nil {
 		return err
 	}
-	path, err := resolveOrPull(ctx, o.dir, o.endpoint, pos[0], tio.Err)
+	if err := errors.Join(o.hub.Validate(), o.gen.Validate()); err != nil {
+		return err
+	}
+	path, err := resolveOrPull(ctx, o.hub, pos[0], tio.Err)
 	if err != nil {
 		return err
 	}
@@ -94,8 +94,9 @@ type runner struct {
 }
 
 func newRunner(path string, o runOptions) (*runner, error) {
-	g, err := builtin.Open(builtin.Config{ModelPath: path,
-		Engine: engine.Options{Threads: o.threads, ContextLength: o.ctxLen}})
+	cfg := o.gen
+	cfg.ModelPath = path
+	g, err := builtin.Open(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -22,12 +22,13 @@ type LogConfig struct {
 
 // NewLogger returns a logger writing to w as cfg says.
 func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
+	def := cmdline.Defaults((*LogConfig).RegisterFlags)
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(orDefault(cfg.Level, "info"))); err != nil {
+	if err := level.UnmarshalText([]byte(orDefault(cfg.Level, def.Level))); err != nil {
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", cfg.Level)
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	switch strings.ToLower(orDefault(cfg.Format, "auto")) {
+	switch strings.ToLower(orDefault(cfg.Format, def.Format)) {
 	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	case "text":

@@ -36,7 +36,8 @@ type Config struct {
 	// DefaultModel is used for requests with Model "". Empty means the
 	// first model /api/tags lists.
 	DefaultModel string
-	// KeepAlive, when set, is passed as keep_alive (e.g. "5m", "-1").
+	// KeepAlive, when set, is passed as keep_alive: how long Ollama keeps
+	// the model loaded after a request (e.g. "5m"; "-1m" keeps it loaded).
 	KeepAlive string
 	// ConnectTimeout bounds dialing when HTTPClient is nil (default 10s).
 	ConnectTimeout time.Duration

@@ -24,7 +24,7 @@ import (
 
 // options are `parley bench`'s flags, named like llama-bench's.
 type options struct {
-	dir         string
+	hub         modelhub.Config
 	nPrompt     int
 	nGen        int
 	repetitions int
@@ -45,7 +45,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	var o options
 	var threads string
 	var sy synthFlags
-	f.String(&o.dir, "models-dir", modelhub.DefaultDir(), "where pulled models are kept")
+	o.hub.RegisterDirFlag(f)
 	f.Int(&o.nPrompt, "n-prompt", 512, "prompt tokens processed in one batch (test ppN; 0 skips)")
 	f.IntVar(&o.nPrompt, "p", o.nPrompt, "short for --n-prompt")
 	f.Int(&o.nGen, "n-gen", 128, "tokens generated one at a time (test tgN; 0 skips)")
@@ -91,7 +91,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	}
 	var rows []row
 	for _, ref := range pos {
-		path, err := modelhub.Resolve(o.dir, ref)
+		path, err := modelhub.Resolve(o.hub.Dir, ref)
 		if err != nil {
 			return err
 		}

@@ -27,6 +27,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/migrate"
 )
@@ -60,12 +61,12 @@ var dialect = store.Dialect{
 	)`,
 }
 
-// Options tune Open; the zero value is a sensible default.
+// Options tune Open; zero fields take their flags' defaults.
 type Options struct {
 	// BusyTimeout is how long a statement waits for a lock held by another
-	// process sharing the file (default 5s).
+	// process sharing the file.
 	BusyTimeout time.Duration
-	// MaxReadConns bounds the read pool (default 4).
+	// MaxReadConns bounds the read pool.
 	MaxReadConns int
 }
 
@@ -87,11 +88,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		// The driver splits its DSN at the first '?'.
 		return nil, fmt.Errorf("sqlite: database path %q must not contain '?'", path)
 	}
+	def := cmdline.Defaults((*Options).RegisterFlags)
 	if opts.BusyTimeout <= 0 {
-		opts.BusyTimeout = 5 * time.Second
+		opts.BusyTimeout = def.BusyTimeout
 	}
 	if opts.MaxReadConns <= 0 {
-		opts.MaxReadConns = 4
+		opts.MaxReadConns = def.MaxReadConns
 	}
 	memory := path == ":memory:"
 	if !memory {
