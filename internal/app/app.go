@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -27,6 +26,7 @@ import (
 	"github.com/parley-chat/parley/internal/obs"
 	"github.com/parley-chat/parley/internal/ollama"
 	"github.com/parley-chat/parley/internal/openai"
+	"github.com/parley-chat/parley/internal/store"
 	"github.com/parley-chat/parley/internal/store/postgres"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/internal/web"
@@ -36,17 +36,17 @@ import (
 // printed already.
 var ErrUsage = cmdline.ErrUsage
 
-// Run builds target from cfg, listens on cfg.Addr and serves until ctx is
-// cancelled, then shuts down gracefully.
+// Run builds target from cfg, listens on cfg.Server.Addr and serves until
+// ctx is cancelled, then shuts down gracefully.
 func Run(ctx context.Context, target string, cfg Config, logOut io.Writer) error {
-	log, err := obs.NewLogger(logOut, obs.LogConfig{Format: cfg.LogFormat, Level: cfg.LogLevel})
+	log, err := obs.NewLogger(logOut, cfg.Log)
 	if err != nil {
 		return err
 	}
 	log = log.With("service", target)
-	ln, err := net.Listen("tcp", cfg.Addr)
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
 	}
 	return Serve(ctx, ln, target, cfg, log)
 }
@@ -60,14 +60,13 @@ func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log 
 	}
 	defer svc.Close()
 	log.Info("parley listening", "target", target, "addr", ln.Addr().String(), "version", cfg.Version)
-	timeout := cfg.ShutdownTimeout
-	if timeout == 0 {
+	sc := cfg.Server
+	if sc.ShutdownTimeout == 0 {
 		// --shutdown-timeout 0 stops running replies at once; to httpx a
 		// zero would mean its default.
-		timeout = time.Nanosecond
+		sc.ShutdownTimeout = time.Nanosecond
 	}
-	return httpx.Serve(ctx, ln, httpx.Middleware(log, svc.Handler),
-		httpx.ServerConfig{ShutdownTimeout: timeout}, log, svc.Shutdown)
+	return httpx.Serve(ctx, ln, httpx.Middleware(log, svc.Handler), sc, log, svc.Shutdown)
 }
 
 // Service is a built target: its handler and how to end it.
@@ -114,21 +113,17 @@ func Build(ctx context.Context, target string, cfg Config, log *slog.Logger) (*S
 }
 
 func (s *Service) buildModel(ctx context.Context, cfg Config, log *slog.Logger) error {
-	gen, err := s.backend(ctx, cfg.Model, log)
+	gen, err := s.backend(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	// The server answers /healthz and /readyz itself.
-	s.Handler = inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.Model.MaxBodyBytes}, log)
+	s.Handler = inference.NewServer(gen, cfg.Inference, log)
 	return nil
 }
 
 func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) error {
-	routes := make([]inference.Route, 0, len(cfg.API.ModelURLs))
-	for _, u := range cfg.API.ModelURLs {
-		routes = append(routes, routeFor(u, cfg.API.ModelKey))
-	}
-	router := inference.NewRouter(routes, inference.RouterConfig{})
+	router := inference.NewRouter(cfg.Router.Routes(), cfg.Router)
 	// The router re-discovers which model service serves which model in
 	// the background until the target closes.
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -141,29 +136,6 @@ func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) er
 	}
 	s.Handler = h
 	return nil
-}
-
-// routeFor turns a --model-url into a route. "NAME=URL" (or "A|B=URL")
-// pins the model names served there; a plain URL is asked which models it
-// serves. Model names may hold "/" and URLs "=" (in a query), so the form
-// is told by what follows the first "=": an http(s) URL.
-func routeFor(raw, key string) inference.Route {
-	var models []string
-	if names, u, ok := strings.Cut(raw, "="); ok && names != "" && isHTTPURL(u) {
-		for _, m := range strings.Split(names, "|") {
-			if m = strings.TrimSpace(m); m != "" {
-				models = append(models, m)
-			}
-		}
-		raw = u
-	}
-	c := openai.NewClient(raw, key, &http.Client{Transport: httpx.Transport(openai.NewTransport(0))})
-	return inference.Route{Name: raw, Models: models, Gen: c}
-}
-
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
@@ -183,7 +155,7 @@ func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
 }
 
 func (s *Service) buildServe(ctx context.Context, cfg Config, log *slog.Logger) error {
-	gen, err := s.backend(ctx, cfg.Model, log)
+	gen, err := s.backend(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -205,20 +177,16 @@ func (s *Service) buildServe(ctx context.Context, cfg Config, log *slog.Logger) 
 // apiHandler builds the api service over gen: the store, the conversation
 // service, /v1 and the health endpoints.
 func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator, log *slog.Logger) (http.Handler, error) {
-	st, err := openStore(ctx, cfg.API.Database)
+	st, err := openStore(ctx, cfg.Store, cfg.SQLite)
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, st.Close)
-	svc := conversation.NewService(st, gen, conversation.Config{
-		MaxMessageBytes: cfg.API.MaxMessageBytes,
-		ReplyTimeout:    cfg.API.ReplyTimeout,
-		MaxTokens:       cfg.API.MaxTokens,
-		DefaultModel:    cfg.API.DefaultModel,
-	}, log)
+	svc := conversation.NewService(st, gen, cfg.Conversation, log)
 	s.Shutdown = svc.Shutdown
-	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.API.MaxBodyBytes, MaxTokens: cfg.API.MaxTokens}, log)
-	h := api.New(api.Config{MaxBodyBytes: cfg.API.MaxBodyBytes}, svc, gen, v1, log)
+	// /v1 on the api keeps the api's limits.
+	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.API.MaxBodyBytes, MaxTokens: cfg.Conversation.MaxTokens}, log)
+	h := api.New(cfg.API, svc, gen, v1, log)
 	mux := http.NewServeMux()
 	// Ready when the database answers and the model backend lists a model.
 	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{
@@ -229,37 +197,39 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	return mux, nil
 }
 
-// openStore opens the database named by dsn: a postgres:// URL or a SQLite
+// openStore opens the database cfg names: a postgres:// URL or a SQLite
 // file path.
-func openStore(ctx context.Context, dsn string) (chat.Store, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db, err := postgres.Open(ctx, dsn)
+func openStore(ctx context.Context, cfg store.Config, opts sqlite.Options) (chat.Store, error) {
+	if cfg.Postgres() {
+		db, err := postgres.Open(ctx, cfg.Database)
 		if err != nil {
 			return nil, fmt.Errorf("open PostgreSQL: %w", err)
 		}
 		return db, nil
 	}
-	db, err := sqlite.Open(ctx, strings.TrimPrefix(dsn, "sqlite:"), sqlite.Options{})
+	db, err := sqlite.Open(ctx, cfg.SQLitePath(), opts)
 	if err != nil {
-		return nil, fmt.Errorf("open SQLite database %s: %w", dsn, err)
+		return nil, fmt.Errorf("open SQLite database %s: %w", cfg.Database, err)
 	}
 	return db, nil
 }
 
 // backend returns the model service's generator for cfg.Backend.
-func (s *Service) backend(ctx context.Context, cfg ModelConfig, log *slog.Logger) (chat.Generator, error) {
-	switch cfg.Backend {
-	case "openai":
+func (s *Service) backend(ctx context.Context, cfg Config, log *slog.Logger) (chat.Generator, error) {
+	up, model := cfg.Upstream, cfg.Backend.Model
+	switch cfg.Backend.Backend {
+	case inference.BackendOpenAI:
 		hc := &http.Client{Transport: httpx.Transport(openai.NewTransport(0))} // request ids go upstream too
-		return openai.NewClient(cfg.UpstreamURL, cfg.UpstreamKey, hc, openai.WithDefaultModel(cfg.Model),
-			openai.WithIdleTimeout(cfg.UpstreamIdleTimeout)), nil
-	case "ollama":
-		return ollama.New(ollama.Config{BaseURL: cfg.UpstreamURL, DefaultModel: cfg.Model,
-			IdleTimeout: cfg.UpstreamIdleTimeout}), nil
-	case "builtin":
-		return s.builtin(ctx, cfg, log)
+		return openai.NewClient(up.URL, up.Key, hc, up.Options(model)...), nil
+	case inference.BackendOllama:
+		oc := cfg.Ollama
+		oc.BaseURL, oc.DefaultModel = up.URL, model
+		oc.FirstByteTimeout, oc.IdleTimeout = up.FirstByteTimeout, up.IdleTimeout
+		return ollama.New(oc), nil
+	case inference.BackendBuiltin:
+		return s.builtin(ctx, cfg.Builtin, cfg.Models, model, log)
 	default:
-		return nil, fmt.Errorf("unknown backend %q", cfg.Backend)
+		return nil, fmt.Errorf("unknown backend %q", cfg.Backend.Backend)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/sharedtest"
 	"github.com/parley-chat/parley/internal/testupstream"
 )
 
@@ -100,6 +101,58 @@ func TestAPIReadiness(t *testing.T) {
 	}
 }
 
+// The model service's own flags reach its parts: --max-tokens the server,
+// --ctx-size the built-in engine.
+func TestModelServiceFlags(t *testing.T) {
+	t.Run("max-tokens", func(t *testing.T) {
+		up := testupstream.New(t)
+		srv := startTarget(t, TargetModel, "--backend", "openai", "--upstream-url", up.URL, "--max-tokens", "2")
+		status, body := postJSON(t, srv.URL+"/v1/chat/completions",
+			`{"model":"test-model","max_tokens":100,"messages":[{"role":"user","content":"a b c d e"}]}`)
+		var out struct {
+			Choices []struct {
+				Message      struct{ Content string }
+				FinishReason string `json:"finish_reason"`
+			}
+		}
+		if json.Unmarshal(body, &out); status != 200 || len(out.Choices) != 1 ||
+			out.Choices[0].Message.Content != "a b" || out.Choices[0].FinishReason != "length" {
+			t.Fatalf("with --max-tokens 2: %d %s", status, body)
+		}
+	})
+	t.Run("ctx-size", func(t *testing.T) {
+		srv := startTarget(t, TargetModel, "--model", sharedtest.Stories260K(t), "--ctx-size", "64", "--threads", "1")
+		resp, err := http.Get(srv.URL + "/v1/models")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var list struct {
+			Data []struct {
+				ContextLength int `json:"context_length"`
+			}
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || len(list.Data) != 1 || list.Data[0].ContextLength != 64 {
+			t.Fatalf("with --ctx-size 64: %+v (%v)", list, err)
+		}
+	})
+}
+
+// startTarget serves target configured by args, as the command line would.
+func startTarget(t *testing.T, target string, args ...string) *httptest.Server {
+	t.Helper()
+	var cfg Config
+	fs, check := NewFlagSet(target, &cfg, func(string) string { return "" })
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(); err != nil {
+		t.Fatal(err)
+	}
+	return serveBuilt(t, target, cfg)
+}
+
 // startAPI serves the api target, with its defaults, over the model
 // services at modelURLs and a fresh SQLite database.
 func startAPI(t *testing.T, modelURLs ...string) *httptest.Server {
@@ -110,9 +163,14 @@ func startAPI(t *testing.T, modelURLs ...string) *httptest.Server {
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
-	cfg.API.ModelURLs = modelURLs
-	cfg.API.Database = filepath.Join(t.TempDir(), "parley.db")
-	svc, err := Build(t.Context(), TargetAPI, cfg, slog.New(slog.DiscardHandler))
+	cfg.Router.URLs = modelURLs
+	cfg.Store.Database = filepath.Join(t.TempDir(), "parley.db")
+	return serveBuilt(t, TargetAPI, cfg)
+}
+
+func serveBuilt(t *testing.T, target string, cfg Config) *httptest.Server {
+	t.Helper()
+	svc, err := Build(t.Context(), target, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"flag"
 	"io"
 	"slices"
 	"strings"
@@ -20,8 +21,8 @@ func TestFlagsEnvDefaults(t *testing.T) {
 		{
 			name: "defaults", target: TargetServe,
 			check: func(t *testing.T, c Config) {
-				if c.Addr != "127.0.0.1:8080" || c.API.Database != "data/parley.db" || c.Model.Backend != "builtin" ||
-					c.API.MaxBodyBytes != 1<<20 || c.ShutdownTimeout != 30*time.Second {
+				if c.Server.Addr != "127.0.0.1:8080" || c.Store.Database != "data/parley.db" || c.Backend.Backend != "builtin" ||
+					c.API.MaxBodyBytes != 1<<20 || c.Server.ShutdownTimeout != 30*time.Second {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
@@ -30,7 +31,7 @@ func TestFlagsEnvDefaults(t *testing.T) {
 			name: "env over default", target: TargetAPI,
 			env: map[string]string{"PARLEY_ADDR": ":8000", "PARLEY_MODEL_URL": "http://a:1, http://b:2", "PARLEY_REPLY_TIMEOUT": "2m"},
 			check: func(t *testing.T, c Config) {
-				if c.Addr != ":8000" || !slices.Equal(c.API.ModelURLs, []string{"http://a:1", "http://b:2"}) || c.API.ReplyTimeout != 2*time.Minute {
+				if c.Server.Addr != ":8000" || !slices.Equal(c.Router.URLs, []string{"http://a:1", "http://b:2"}) || c.Conversation.ReplyTimeout != 2*time.Minute {
 					t.Errorf("env: %+v", c)
 				}
 			},
@@ -40,7 +41,7 @@ func TestFlagsEnvDefaults(t *testing.T) {
 			env:  map[string]string{"PARLEY_ADDR": ":8000", "PARLEY_MODEL_URL": "http://a:1"},
 			args: []string{"--addr", ":9000", "--model-url", "http://c:3", "--model-url", "http://d:4"},
 			check: func(t *testing.T, c Config) {
-				if c.Addr != ":9000" || !slices.Equal(c.API.ModelURLs, []string{"http://c:3", "http://d:4"}) {
+				if c.Server.Addr != ":9000" || !slices.Equal(c.Router.URLs, []string{"http://c:3", "http://d:4"}) {
 					t.Errorf("flags: %+v", c)
 				}
 			},
@@ -49,8 +50,8 @@ func TestFlagsEnvDefaults(t *testing.T) {
 			name: "secret from env, hidden from help", target: TargetModel,
 			env: map[string]string{"PARLEY_UPSTREAM_KEY": "sk-secret", "PARLEY_BACKEND": "openai", "PARLEY_UPSTREAM_URL": "http://x/v1"},
 			check: func(t *testing.T, c Config) {
-				if c.Model.UpstreamKey != "sk-secret" {
-					t.Errorf("key from env = %q", c.Model.UpstreamKey)
+				if c.Upstream.Key != "sk-secret" {
+					t.Errorf("key from env = %q", c.Upstream.Key)
 				}
 			},
 		},
@@ -60,6 +61,20 @@ func TestFlagsEnvDefaults(t *testing.T) {
 		{name: "unknown backend", target: TargetModel, args: []string{"--backend", "gpu"}, wantErr: "--backend"},
 		{name: "openai needs upstream", target: TargetModel, args: []string{"--backend", "openai"}, wantErr: "--upstream-url"},
 		{name: "message limit within body limit", target: TargetServe, args: []string{"--max-body-bytes", "100", "--max-message-bytes", "200"}, wantErr: "--max-message-bytes"},
+		{name: "ollama keep-alive is a duration", target: TargetModel, args: []string{"--backend", "ollama", "--upstream-url", "http://o:11434", "--ollama-keep-alive", "-1"}, wantErr: "--ollama-keep-alive"},
+		{name: "no negative context", target: TargetServe, args: []string{"--ctx-size", "-1"}, wantErr: "--ctx-size"},
+		{name: "bad log level", target: TargetWeb, args: []string{"--log-level", "loud"}, wantErr: "log level"},
+		{
+			name: "model service settings", target: TargetModel,
+			env:  map[string]string{"PARLEY_CTX_SIZE": "512", "PARLEY_OLLAMA_KEEP_ALIVE": "30m"},
+			args: []string{"--backend", "ollama", "--upstream-url", "http://o:11434", "--upstream-first-byte-timeout", "1m", "--max-tokens", "64"},
+			check: func(t *testing.T, c Config) {
+				if c.Builtin.Engine.ContextLength != 512 || c.Ollama.KeepAlive != "30m" || c.Upstream.FirstByteTimeout != time.Minute ||
+					c.Inference.MaxTokens != 64 || c.Inference.MaxBodyBytes != 1<<20 {
+					t.Errorf("model config: %+v", c)
+				}
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,5 +117,40 @@ func TestHelpListsEnvNames(t *testing.T) {
 	}
 	if strings.Contains(b.String(), "sk-secret") {
 		t.Errorf("help prints the API key from the environment")
+	}
+}
+
+// Every target's flag set holds the flags of exactly the components it
+// runs: no flag of the api in `parley model`, none of the model service in
+// `parley api`.
+func TestTargetsListTheirComponentsFlags(t *testing.T) {
+	flags := func(target string) map[string]bool {
+		var cfg Config
+		fs, _ := NewFlagSet(target, &cfg, func(string) string { return "" })
+		out := map[string]bool{}
+		fs.VisitAll(func(f *flag.Flag) { out[f.Name] = true })
+		return out
+	}
+	tests := []struct {
+		target     string
+		has, lacks []string
+	}{
+		{TargetServe, []string{"database", "sqlite-read-conns", "backend", "ctx-size", "ollama-keep-alive", "max-body-bytes"}, []string{"model-url", "api-url", "request-timeout"}},
+		{TargetAPI, []string{"database", "model-url", "model-key", "max-tokens"}, []string{"backend", "threads", "api-url"}},
+		{TargetModel, []string{"backend", "threads", "ctx-size", "max-tokens", "request-timeout", "max-body-bytes"}, []string{"database", "model-url", "api-url", "reply-timeout"}},
+		{TargetWeb, []string{"api-url", "addr", "log-level"}, []string{"database", "backend", "max-body-bytes"}},
+	}
+	for _, tt := range tests {
+		got := flags(tt.target)
+		for _, name := range tt.has {
+			if !got[name] {
+				t.Errorf("parley %s has no --%s", tt.target, name)
+			}
+		}
+		for _, name := range tt.lacks {
+			if got[name] {
+				t.Errorf("parley %s has --%s, which it does not use", tt.target, name)
+			}
+		}
 	}
 }
