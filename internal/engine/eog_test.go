@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/internal/engine/gguf"
-	"github.com/parley-chat/parley/internal/engine/model"
+	"github.com/parley-chat/parley/internal/engine/synth"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
@@ -15,7 +15,7 @@ import (
 func flatModel(t *testing.T, meta ...gguf.KV) *Model {
 	t.Helper()
 	var buf bytes.Buffer
-	err := model.WriteSynthetic(&buf, model.Synthetic{Arch: "llama", Embd: 32, Layers: 1, Heads: 2, HeadsKV: 1,
+	err := synth.WriteNet(&buf, synth.Net{Arch: "llama", Embd: 32, Layers: 1, Heads: 2, HeadsKV: 1,
 		FFN: 32, Vocab: 8, ContextLength: 32, Type: tensor.F32, Meta: meta})
 	if err != nil {
 		t.Fatal(err)

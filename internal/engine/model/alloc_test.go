@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/engine/synth"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
@@ -17,7 +18,7 @@ func TestDecodeDoesNotAllocate(t *testing.T) {
 				pool := tensor.NewPool(threads)
 				defer pool.Close()
 				// Big enough that the products split over the pool.
-				m := newModel(t, Synthetic{Arch: "llama", Embd: 256, Layers: 2, Heads: 4, HeadsKV: 2, FFN: 512,
+				m := newModel(t, synth.Net{Arch: "llama", Embd: 256, Layers: 2, Heads: 4, HeadsKV: 2, FFN: 512,
 					Vocab: 1024, ContextLength: 256, Type: typ, Seed: 3}, Options{Pool: pool})
 				m.parallelAttention = 1 // the parallel path too
 				s, err := m.NewSession(128)

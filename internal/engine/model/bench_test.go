@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/internal/engine/sample"
+	"github.com/parley-chat/parley/internal/engine/synth"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
@@ -57,8 +58,8 @@ func BenchmarkPrefillStories260K(b *testing.B) {
 }
 
 // A small synthetic model, big enough that the matrix kernels dominate.
-func benchSynthetic(t tensor.Type) Synthetic {
-	return Synthetic{Arch: "llama", Embd: 512, Layers: 4, Heads: 8, HeadsKV: 4, FFN: 1408, Vocab: 8192,
+func benchSynthetic(t tensor.Type) synth.Net {
+	return synth.Net{Arch: "llama", Embd: 512, Layers: 4, Heads: 8, HeadsKV: 4, FFN: 1408, Vocab: 8192,
 		ContextLength: 256, Type: t, Seed: 1}
 }
 

@@ -11,18 +11,19 @@ import (
 
 	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/engine/sample"
+	"github.com/parley-chat/parley/internal/engine/synth"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
-func tiny(arch string) Synthetic {
-	return Synthetic{Arch: arch, Embd: 64, Layers: 2, Heads: 4, HeadsKV: 2, FFN: 96, Vocab: 96,
+func tiny(arch string) synth.Net {
+	return synth.Net{Arch: arch, Embd: 64, Layers: 2, Heads: 4, HeadsKV: 2, FFN: 96, Vocab: 96,
 		ContextLength: 64, Type: tensor.F32, Seed: 1}
 }
 
-func writeParse(t testing.TB, s Synthetic) *gguf.File {
+func writeParse(t testing.TB, s synth.Net) *gguf.File {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteSynthetic(&buf, s); err != nil {
+	if err := synth.WriteNet(&buf, s); err != nil {
 		t.Fatal(err)
 	}
 	f, err := gguf.Parse(buf.Bytes())
@@ -32,7 +33,7 @@ func writeParse(t testing.TB, s Synthetic) *gguf.File {
 	return f
 }
 
-func newModel(t testing.TB, s Synthetic, opts Options) *Model {
+func newModel(t testing.TB, s synth.Net, opts Options) *Model {
 	t.Helper()
 	m, err := New(writeParse(t, s), opts)
 	if err != nil {
@@ -199,14 +200,14 @@ func TestMatchesReference(t *testing.T) {
 	qwenTied := tiny("qwen2")
 	qwenTied.Tied = true
 	qwenTied.HeadsKV = 1
-	cases := map[string]Synthetic{
+	cases := map[string]synth.Net{
 		"llama gqa":         tiny("llama"),
-		"llama mha":         func() Synthetic { s := tiny("llama"); s.HeadsKV = 4; return s }(),
+		"llama mha":         func() synth.Net { s := tiny("llama"); s.HeadsKV = 4; return s }(),
 		"llama3 rope, tied": llama3,
 		"qwen2":             tiny("qwen2"),
 		"qwen2 tied, mqa":   qwenTied,
 		"qwen3":             tiny("qwen3"),
-		"qwen3 wide heads":  func() Synthetic { s := tiny("qwen3"); s.HeadDim = 32; return s }(),
+		"qwen3 wide heads":  func() synth.Net { s := tiny("qwen3"); s.HeadDim = 32; return s }(),
 	}
 	for name, s := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -321,7 +322,7 @@ func TestLlama3RoPEFromMetadata(t *testing.T) {
 	if slices.Equal(factors, make([]float32, len(factors))) || factors[0] != 1 || factors[len(factors)-1] != 8 {
 		t.Fatalf("factors %v do not span 1..8", factors)
 	}
-	run := func(s Synthetic) []float32 {
+	run := func(s synth.Net) []float32 {
 		m := newModel(t, s, Options{})
 		sess, _ := m.NewSession(0)
 		long := slices.Repeat(prompt, 6) // positions beyond the scaled wavelengths

@@ -1,9 +1,11 @@
 // Package synth writes random-weight GGUF models of real architectures'
-// shapes, for measuring speed: the same file can be run by Parley's engine
-// and by llama.cpp (llama-bench), so the comparison is like for like. The
-// weights follow how the reference models were made (normal, std 0.02;
-// norms 1.0) and the per-tensor types follow llama-quantize's choices, so a
-// file's size and speed match what llama.cpp itself would produce.
+// shapes. Write is for measuring speed: the same file can be run by
+// Parley's engine and by llama.cpp (llama-bench), so the comparison is like
+// for like. Its weights follow how the reference models were made (normal,
+// std 0.02; norms 1.0) and the per-tensor types follow llama-quantize's
+// choices, so a file's size and speed match what llama.cpp itself would
+// produce. WriteNet is for the engine's tests: any architecture it runs
+// (llama, qwen2, qwen3), one weight type, activations kept at unit scale.
 package synth
 
 import (

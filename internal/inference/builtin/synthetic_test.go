@@ -11,7 +11,7 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/engine"
 	"github.com/parley-chat/parley/internal/engine/gguf"
-	"github.com/parley-chat/parley/internal/engine/model"
+	"github.com/parley-chat/parley/internal/engine/synth"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
@@ -81,7 +81,7 @@ func chatModel(t *testing.T, first string) string {
 		{Key: "tokenizer.chat_template", Value: chatML},
 	}
 	var buf bytes.Buffer
-	err := model.WriteSynthetic(&buf, model.Synthetic{Arch: "qwen2", Embd: 64, Layers: 1, Heads: 2, HeadsKV: 1,
+	err := synth.WriteNet(&buf, synth.Net{Arch: "qwen2", Embd: 64, Layers: 1, Heads: 2, HeadsKV: 1,
 		FFN: 64, Vocab: len(tokens), ContextLength: 128, Type: tensor.Q8_0, Meta: meta})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package model
+package synth
 
 import (
 	"fmt"
@@ -10,9 +10,11 @@ import (
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
-// Synthetic describes a random-weight model for benchmarks and tests: real
-// shapes, meaningless weights.
-type Synthetic struct {
+// Net describes a random-weight network of any architecture the engine
+// runs, for its tests and benchmarks: real shapes, meaningless weights.
+// Unlike Write's llama.cpp-like files, its weights are scaled so
+// activations stay around unit scale, and every 2-D weight has one type.
+type Net struct {
 	Arch                              string // "llama" or "qwen2"
 	Embd, Layers, Heads, HeadsKV, FFN int
 	Vocab, ContextLength              int
@@ -31,18 +33,18 @@ type Synthetic struct {
 	Meta []gguf.KV
 }
 
-// WriteSynthetic writes s as a GGUF file. Weights are drawn so activations
-// stay around unit scale through the layers.
-func WriteSynthetic(w io.Writer, s Synthetic) error {
+// WriteNet writes s as a GGUF file. Weights are drawn so activations stay
+// around unit scale through the layers.
+func WriteNet(w io.Writer, s Net) error {
 	headDim := s.HeadDim
 	if headDim == 0 {
 		if s.Heads == 0 || s.Embd%s.Heads != 0 {
-			return fmt.Errorf("model: synthetic: %d heads do not divide %d dims", s.Heads, s.Embd)
+			return fmt.Errorf("synth: %d heads do not divide %d dims", s.Heads, s.Embd)
 		}
 		headDim = s.Embd / s.Heads
 	}
 	if s.Heads == 0 || s.HeadsKV == 0 {
-		return fmt.Errorf("model: synthetic: no heads")
+		return fmt.Errorf("synth: no heads")
 	}
 	base := s.RoPEBase
 	if base == 0 {
@@ -81,7 +83,7 @@ func WriteSynthetic(w io.Writer, s Synthetic) error {
 		}
 		data := make([]byte, rows*s.Type.RowSize(cols))
 		if qerr := tensor.Quantize(s.Type, x, data); qerr != nil {
-			err = fmt.Errorf("model: synthetic %s: %w", name, qerr)
+			err = fmt.Errorf("synth: %s: %w", name, qerr)
 			return
 		}
 		ts = append(ts, gguf.TensorData{Name: name, Dims: []uint64{uint64(cols), uint64(rows)}, Type: uint32(s.Type), Data: data})
