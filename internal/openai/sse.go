@@ -3,9 +3,7 @@ package openai
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 )
 
@@ -133,38 +131,4 @@ const DoneData = "[DONE]"
 // IsDone reports whether ev is the "data: [DONE]" terminator.
 func IsDone(ev Event) bool {
 	return string(bytes.TrimSpace(ev.Data)) == DoneData
-}
-
-// WriteEvent writes one event to w: an optional name and data, split over
-// several data lines if it contains line breaks, then the blank line.
-// It does not flush.
-func WriteEvent(w io.Writer, name string, data []byte) error {
-	var b bytes.Buffer
-	if name != "" {
-		b.WriteString("event: ")
-		b.WriteString(name)
-		b.WriteByte('\n')
-	}
-	for _, line := range bytes.Split(data, []byte("\n")) {
-		b.WriteString("data: ")
-		b.Write(bytes.TrimSuffix(line, []byte("\r")))
-		b.WriteByte('\n')
-	}
-	b.WriteByte('\n')
-	_, err := w.Write(b.Bytes())
-	return err
-}
-
-// WriteJSONEvent writes v as the JSON data of an unnamed event.
-func WriteJSONEvent(w io.Writer, v any) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("sse: encode event: %w", err)
-	}
-	return WriteEvent(w, "", data)
-}
-
-// WriteDone writes the "data: [DONE]" terminator.
-func WriteDone(w io.Writer) error {
-	return WriteEvent(w, "", []byte(DoneData))
 }

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/iotest"
 
+	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/openai"
 )
 
@@ -85,31 +87,35 @@ func TestSSEReaderLimits(t *testing.T) {
 	}
 }
 
-func TestWriteEventRoundTrip(t *testing.T) {
-	var b bytes.Buffer
-	if err := openai.WriteEvent(&b, "", []byte("a\nb")); err != nil {
-		t.Fatal(err)
-	}
-	if err := openai.WriteJSONEvent(&b, map[string]int{"n": 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := openai.WriteEvent(&b, "error", []byte("{}")); err != nil {
-		t.Fatal(err)
-	}
-	if err := openai.WriteDone(&b); err != nil {
-		t.Fatal(err)
-	}
-	evs, err := readAll(t, &b, 0)
+// The reader reads what Parley's services write (httpx.SSE): chunks,
+// keep-alive comments (skipped), named events and the [DONE] terminator.
+func TestReadsWhatTheServicesWrite(t *testing.T) {
+	rec := httptest.NewRecorder()
+	sse, err := httpx.NewSSE(rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"|a\nb", `|{"n":1}`, "error|{}", "|[DONE]"}
+	for _, write := range []func() error{
+		func() error { return sse.Data(map[string]string{"s": "a\nb"}) },
+		func() error { return sse.Comment("keep-alive") },
+		func() error { return sse.Event("error", map[string]int{"n": 1}) },
+		sse.Done,
+	} {
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := readAll(t, rec.Body, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`|{"s":"a\nb"}`, `error|{"n":1}`, "|[DONE]"}
 	for i, ev := range evs {
 		if got := ev.Name + "|" + string(ev.Data); i >= len(want) || got != want[i] {
 			t.Fatalf("event %d = %q, want %q", i, got, want)
 		}
 	}
-	if len(evs) != len(want) || !openai.IsDone(evs[3]) {
+	if len(evs) != len(want) || !openai.IsDone(evs[2]) {
 		t.Fatalf("got %d events, want %d ending in [DONE]", len(evs), len(want))
 	}
 }
