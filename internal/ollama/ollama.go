@@ -39,8 +39,6 @@ type Config struct {
 	// KeepAlive, when set, is passed as keep_alive: how long Ollama keeps
 	// the model loaded after a request (e.g. "5m"; "-1m" keeps it loaded).
 	KeepAlive string
-	// ConnectTimeout bounds dialing when HTTPClient is nil (default 10s).
-	ConnectTimeout time.Duration
 	// FirstByteTimeout bounds the wait for the response headers (Ollama
 	// sends them after loading the model). 0 means no limit.
 	FirstByteTimeout time.Duration
@@ -48,8 +46,6 @@ type Config struct {
 	// answer, so a stalled server cannot hold a request forever. 0 means
 	// no limit.
 	IdleTimeout time.Duration
-	// HTTPClient, when set, is used as is; it must have no Timeout.
-	HTTPClient *http.Client
 }
 
 // Client is a chat.Generator over one Ollama server. It is safe for
@@ -66,14 +62,8 @@ var _ chat.Generator = (*Client)(nil)
 
 // New returns a client of the Ollama server in cfg.
 func New(cfg Config) *Client {
-	hc := cfg.HTTPClient
-	if hc == nil {
-		d := cfg.ConnectTimeout
-		if d <= 0 {
-			d = 10 * time.Second
-		}
-		hc = &http.Client{Transport: httpx.Transport(httpx.StreamingTransport(d))}
-	}
+	// httpx.Transport sends the request id along.
+	hc := &http.Client{Transport: httpx.Transport(httpx.StreamingTransport(0))}
 	return &Client{cfg: cfg, base: strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"), hc: hc, defaultModel: openai.NewDefaultModel(cfg.DefaultModel)}
 }
 
