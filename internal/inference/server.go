@@ -3,8 +3,9 @@
 // any chat.Generator, and Router, a chat.Generator that spreads requests
 // over several backends by model name. The backends themselves live
 // elsewhere: the built-in engine in inference/builtin, proxies in
-// internal/openai and internal/ollama. The api mounts the same server over
-// a Router of model-service clients to offer /v1 itself.
+// internal/openai and internal/ollama; BackendConfig names the one a model
+// service runs. The api mounts the same server over a Router of
+// model-service clients (RouterConfig, --model-url) to offer /v1 itself.
 package inference
 
 import (

@@ -1,9 +1,10 @@
 // Package openai is the OpenAI wire protocol as Parley speaks it: the JSON
-// types of /v1/chat/completions, /v1/completions and /v1/models, Server-Sent
-// Events decoding (httpx.SSE writes them), conversion between those types and the
-// domain's chat.GenerateRequest, and Client, a chat.Generator that talks to
-// any OpenAI-compatible server (OpenAI itself, vLLM, llama.cpp, Ollama's
-// /v1, or Parley's own model service). It holds no domain rules of its own.
+// types of /v1/chat/completions, /v1/completions and /v1/models, reading
+// Server-Sent Events (httpx.SSE writes them), conversion between those
+// types and the domain's chat.GenerateRequest, Client, a chat.Generator that
+// talks to any OpenAI-compatible server (OpenAI itself, vLLM, llama.cpp,
+// Ollama's /v1, or Parley's own model service), and UpstreamConfig, how the
+// model service reaches such a server. It holds no domain rules of its own.
 package openai
 
 import (
