@@ -141,7 +141,7 @@ func TestDocsExamples(t *testing.T) {
 		ran++
 		t.Run(ex.name(), func(t *testing.T) {
 			for _, tool := range []string{"curl", "jq"} {
-				if regexp.MustCompile(`\b`+tool+`\b`).MatchString(ex.script) {
+				if regexp.MustCompile(`\b` + tool + `\b`).MatchString(ex.script) {
 					if _, err := exec.LookPath(tool); err != nil {
 						sharedtest.Missing(t, "the example needs %s, which is not installed (.ci/run installs it)", tool)
 					}
