@@ -88,7 +88,13 @@ func freeAddr(t *testing.T) string {
 // ends, with its logs printed if the test failed.
 func start(t *testing.T, name, addr string, ready bool, args ...string) *proc {
 	t.Helper()
-	p := &proc{t: t, name: name, args: args, addr: addr, logs: &lockedBuffer{}}
+	return startEnv(t, name, addr, ready, nil, args...)
+}
+
+// startEnv is start with env (KEY=value) added to the process's environment.
+func startEnv(t *testing.T, name, addr string, ready bool, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, args: args, env: env, addr: addr, logs: &lockedBuffer{}}
 	p.run()
 	t.Cleanup(func() {
 		p.kill()
@@ -317,4 +323,14 @@ func (p *proc) waitLog(substr string, timeout time.Duration) bool {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// decode unmarshals an event's data, failing the test on bad JSON.
+func decode[T any](t *testing.T, data json.RawMessage) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Errorf("event data %s: %v", data, err)
+	}
+	return v
 }

@@ -19,7 +19,8 @@ import (
 // /chat requests to the api service at apiURL in split mode. Replies stream
 // through unbuffered (SSE), the request id travels along, and when the api
 // cannot be reached the browser gets an OpenAI-style JSON error it can show,
-// never an empty page.
+// never an empty page. The proxy runs full duplex (see httpx.FullDuplex),
+// or a busy web service would cut streams.
 func NewAPIProxy(apiURL string, log *slog.Logger) (http.Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -58,7 +59,7 @@ func NewAPIProxy(apiURL string, log *slog.Logger) (http.Handler, error) {
 			httpx.WriteError(w, r, log, e)
 		},
 	}
-	return p, nil
+	return httpx.FullDuplex(p), nil
 }
 
 // unreachable reports whether err means no connection to the api could be
