@@ -68,7 +68,23 @@ type Options struct {
 	BusyTimeout time.Duration
 	// MaxReadConns bounds the read pool.
 	MaxReadConns int
+	// Sync is how hard a commit reaches the disk: SyncNormal (the default)
+	// or SyncFull. See the constants.
+	Sync string
 }
+
+// The durability settings (PRAGMA synchronous) Options.Sync takes.
+const (
+	// SyncNormal (WAL + synchronous=NORMAL): a commit survives a crash of
+	// the process, but the last commits before a power cut or kernel crash
+	// may be lost (never corrupting the file); the WAL is synced at each
+	// checkpoint, not at each commit.
+	SyncNormal = "normal"
+	// SyncFull (WAL + synchronous=FULL): the WAL is synced at every
+	// commit, so a committed write survives a power cut too, at the cost
+	// of an fsync per write.
+	SyncFull = "full"
+)
 
 // DB is the chat store on one SQLite file.
 type DB struct {
@@ -95,6 +111,13 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.MaxReadConns <= 0 {
 		opts.MaxReadConns = def.MaxReadConns
 	}
+	switch opts.Sync {
+	case "":
+		opts.Sync = SyncNormal
+	case SyncNormal, SyncFull:
+	default:
+		return nil, fmt.Errorf("sqlite: sync %q: want %s or %s", opts.Sync, SyncNormal, SyncFull)
+	}
 	memory := path == ":memory:"
 	if !memory {
 		if dir := filepath.Dir(path); dir != "" {
@@ -107,12 +130,9 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	common := url.Values{}
 	common.Set("_busy_timeout", strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10))
 	common.Set("_foreign_keys", "1")
-	common.Set("_synchronous", "NORMAL")
+	common.Set("_synchronous", strings.ToUpper(opts.Sync))
 
 	wq := cloneValues(common)
-	if !memory {
-		wq.Set("_journal_mode", "WAL")
-	}
 	// BEGIN IMMEDIATE takes the write lock up front: a deferred transaction
 	// that reads and then writes can fail with SQLITE_BUSY without waiting
 	// when another process wrote in between.
@@ -126,6 +146,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 
+	if !memory {
+		if err := enableWAL(ctx, write, opts.BusyTimeout); err != nil {
+			write.Close()
+			return nil, fmt.Errorf("sqlite: %s: %w", path, err)
+		}
+	}
 	if err := dialect.Migrate(ctx, write, migrationFiles); err != nil {
 		write.Close()
 		return nil, fmt.Errorf("sqlite: %s: %w", path, err)
@@ -151,12 +177,48 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return &DB{DB: store.New(dialect, write, read), write: write, read: read}, nil
 }
 
+// enableWAL switches the database to WAL mode, which the file then keeps.
+// The switch is retried until wait has passed: SQLite does not call the
+// busy handler for it, so while another process holds a lock on a new
+// database (replicas starting together, one of them creating the schema)
+// it fails at once with SQLITE_BUSY, whatever the busy timeout. (For the
+// migration itself BEGIN IMMEDIATE and the busy timeout do wait.)
+func enableWAL(ctx context.Context, db *sql.DB, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	pause := 5 * time.Millisecond
+	for {
+		var mode string
+		err := db.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("journal mode is %s, not wal", mode)
+			}
+			return nil
+		}
+		if !busy(err) || time.Now().Add(pause).After(deadline) {
+			return fmt.Errorf("switch to WAL: %w", err)
+		}
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return fmt.Errorf("switch to WAL: %w", ctx.Err())
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
 func cloneValues(v url.Values) url.Values {
 	out := make(url.Values, len(v))
 	for k, vs := range v {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// busy reports whether err is SQLite's "another connection holds the lock".
+func busy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED)
 }
 
 // kind classifies SQLite's result codes.

@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/store/migrate"
@@ -181,4 +183,95 @@ func BenchmarkStore(b *testing.B) {
 		b.Cleanup(func() { d.Close() })
 		return d
 	})
+}
+
+// A replica that starts while another holds the new database's write lock
+// (it is creating the schema) waits for it instead of failing: SQLite does
+// not call the busy handler for the switch to WAL, which made some of many
+// api processes started together on a fresh file exit with "database is
+// locked".
+func TestOpenWaitsForAnotherWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, stmt := range []string{"BEGIN IMMEDIATE", "CREATE TABLE elsewhere (x)"} {
+		if _, err := conn.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opened := make(chan error, 1)
+	go func() {
+		d, err := Open(t.Context(), path, Options{})
+		if err == nil {
+			d.Close()
+		}
+		opened <- err
+	}()
+	select {
+	case err := <-opened:
+		t.Fatalf("Open returned while another connection held the write lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := conn.ExecContext(t.Context(), "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-opened; err != nil {
+		t.Fatalf("Open after the lock was released: %v", err)
+	}
+}
+
+// Many replicas opening one fresh file at the same moment all succeed.
+func TestManyOpenAtOnce(t *testing.T) {
+	for round := range 10 {
+		path := filepath.Join(t.TempDir(), "parley.db")
+		var wg sync.WaitGroup
+		errs := make([]error, 32)
+		for i := range errs {
+			wg.Go(func() {
+				d, err := Open(t.Context(), path, Options{})
+				if err == nil {
+					err = d.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("round %d, replica %d: %v", round, i, err)
+			}
+		}
+	}
+}
+
+// --sqlite-sync full makes every commit sync the WAL; the default is NORMAL.
+func TestSync(t *testing.T) {
+	for _, tt := range []struct{ sync, want string }{{"", "1"}, {SyncNormal, "1"}, {SyncFull, "2"}} {
+		d, err := Open(t.Context(), filepath.Join(t.TempDir(), "parley.db"), Options{Sync: tt.sync})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pool := range []*sql.DB{d.write, d.read} {
+			var got string
+			if err := pool.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Sync %q: PRAGMA synchronous = %s, want %s", tt.sync, got, tt.want)
+			}
+		}
+		d.Close()
+	}
+	if d, err := Open(t.Context(), filepath.Join(t.TempDir(), "parley.db"), Options{Sync: "off"}); err == nil {
+		d.Close()
+		t.Error(`Sync "off" accepted`)
+	}
 }
