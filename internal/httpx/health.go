@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// ReadyPath is the readiness probe's path. Serve answers it 503 while the
+// server drains.
+const ReadyPath = "/readyz"
+
 // Check is one readiness check; nil means healthy.
 type Check func(ctx context.Context) error
 
@@ -27,7 +31,7 @@ func Health(mux *http.ServeMux, cfg HealthConfig, log *slog.Logger, checks map[s
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+ReadyPath, func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout)
 		defer cancel()
 		results := make(map[string]string, len(checks))

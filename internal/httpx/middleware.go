@@ -38,7 +38,7 @@ func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 				}
 			}
 			level := slog.LevelInfo
-			if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			if r.URL.Path == "/healthz" || r.URL.Path == ReadyPath {
 				level = slog.LevelDebug
 			}
 			attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),

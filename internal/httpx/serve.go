@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,6 +33,9 @@ const finalWriteGrace = time.Second
 // ShutdownTimeout, and then closes what is left. beforeShutdown, if not nil,
 // runs first with the same deadline, so owners of long-running work (replies
 // being generated) can end it cleanly while the server still answers.
+// From the moment ctx is cancelled GET /readyz answers 503 (draining),
+// whatever h would say, so that a load balancer stops sending new work
+// while the running work finishes.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ServerConfig, log *slog.Logger, beforeShutdown func(context.Context)) error {
 	if cfg.ReadHeaderTimeout <= 0 {
 		cfg.ReadHeaderTimeout = 10 * time.Second
@@ -42,8 +46,9 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ServerConfi
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = DefaultServerConfig("").ShutdownTimeout
 	}
+	var draining atomic.Bool
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           notReadyWhileDraining(h, &draining),
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		IdleTimeout:       cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -55,6 +60,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ServerConfi
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
+	draining.Store(true)
 	log.Info("shutting down", "addr", ln.Addr().String(), "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
@@ -76,4 +82,16 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ServerConfi
 		return fmt.Errorf("serve %s: %w", ln.Addr(), serr)
 	}
 	return err
+}
+
+// notReadyWhileDraining answers the readiness probe (see Health) 503 once
+// draining is set, and passes everything else to h.
+func notReadyWhileDraining(h http.Handler, draining *atomic.Bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == ReadyPath && draining.Load() {
+			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
