@@ -27,7 +27,7 @@ func (r Role) Valid() bool {
 
 // Status is the lifecycle state of a message. User messages are always
 // StatusComplete; assistant messages start as StatusStreaming and end in one
-// of the three final states.
+// of the four final states.
 type Status string
 
 const (
@@ -35,11 +35,15 @@ const (
 	StatusComplete  Status = "complete"
 	StatusStopped   Status = "stopped"
 	StatusFailed    Status = "failed"
+	// StatusInterrupted is a reply whose process stopped generating it
+	// without ending it (a crash, a kill, a machine gone): its lease ran
+	// out and another process ended it, keeping the text saved so far.
+	StatusInterrupted Status = "interrupted"
 )
 
 // Final reports whether s is a terminal status.
 func (s Status) Final() bool {
-	return s == StatusComplete || s == StatusStopped || s == StatusFailed
+	return s == StatusComplete || s == StatusStopped || s == StatusFailed || s == StatusInterrupted
 }
 
 // Conversation is one chat thread. Messages is filled only by

@@ -1,6 +1,9 @@
 package chat
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Store keeps conversations and messages. Implementations must be safe for
 // concurrent use and return *Error values of KindNotFound for unknown ids and
@@ -35,8 +38,65 @@ type Store interface {
 	// ClearMessages removes every message of the conversation.
 	ClearMessages(ctx context.Context, conversationID string) error
 
+	// StartReply changes the end of a conversation for a new reply in one
+	// transaction: it removes r.From and every message after it (when set),
+	// appends r.User (when not nil) and then r.Reply, a streaming assistant
+	// message held under r.Lease, and returns the two as stored. While
+	// another reply of the conversation streams under a lease that has not
+	// run out, it changes nothing and returns KindConflict with code
+	// CodeReplyRunning; so do DeleteMessagesFrom and ClearMessages. That
+	// keeps one reply per conversation across processes.
+	StartReply(ctx context.Context, r NewReply) (user *Message, reply Message, err error)
+	// SaveReply writes the mutable fields of a reply (as UpdateMessage) and
+	// renews its lease for lease.TTL, but only while the reply streams
+	// under lease.Owner; otherwise it changes nothing and returns
+	// KindConflict with code CodeLeaseLost (KindNotFound when the message
+	// is gone). Saving a final status ends the lease.
+	SaveReply(ctx context.Context, m Message, lease Lease) error
+	// InterruptExpired ends every reply of the conversation (of all
+	// conversations when conversationID is "") that streams under a lease
+	// that has run out, except those whose ids are in spare (the caller
+	// runs them itself): status StatusInterrupted with errText, its text
+	// kept. Each reply is ended by one conditional write, so of processes
+	// sweeping at once exactly one ends it. It returns the ended messages
+	// (id and conversation id only).
+	InterruptExpired(ctx context.Context, conversationID, errText string, spare []string) ([]Message, error)
+
 	// Ping reports whether the database answers (used by /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
 }
+
+// Lease is how a process holds a reply it generates: the owner's id,
+// unique per process, and how long the hold lasts unless renewed. Leases
+// are timed by the database's clock, which all processes share.
+type Lease struct {
+	Owner string
+	TTL   time.Duration
+}
+
+// NewReply is what Store.StartReply stores.
+type NewReply struct {
+	// ConversationID is the conversation the reply belongs to.
+	ConversationID string
+	// From, when not "", is a message of the conversation removed first,
+	// with every message after it (an edit, a regenerated reply).
+	From string
+	// User, when not nil, is appended before the reply.
+	User *Message
+	// Reply is the assistant message, stored as StatusStreaming.
+	Reply Message
+	// Lease is the hold its generating process takes on Reply.
+	Lease Lease
+}
+
+// Codes of the store's KindConflict errors about running replies.
+const (
+	// CodeReplyRunning: another reply of the conversation is streaming
+	// under a live lease.
+	CodeReplyRunning = "reply_running"
+	// CodeLeaseLost: the reply is no longer streaming under this owner
+	// (it was ended, or another process ended it when the lease ran out).
+	CodeLeaseLost = "lease_lost"
+)

@@ -32,6 +32,12 @@ type Dialect struct {
 	Greatest string
 	// ILike is the case-insensitive LIKE operator (at least for ASCII).
 	ILike string
+	// Now is an SQL expression for the database's current time as stored
+	// (Time's form). Leases are timed by it rather than by each process,
+	// so that replicas on several machines share one clock.
+	Now string
+	// NowPlus is an SQL expression for Now plus ? milliseconds.
+	NowPlus string
 	// ReadTx are the options of a transaction that reads several
 	// statements from one snapshot; nil for the driver's default.
 	ReadTx *sql.TxOptions

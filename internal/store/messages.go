@@ -18,11 +18,11 @@ func scanMessage(r scanner) (chat.Message, error) {
 	return m, err
 }
 
-// AppendMessage adds m after the conversation's last message. The UPDATE
-// that hands out the next seq holds the conversation's row (PostgreSQL) or
-// the database's write lock (SQLite) until commit, so concurrent appends to
-// one conversation, from any process, take turns and get distinct,
-// increasing seqs.
+// AppendMessage adds m after the conversation's last message, under no
+// lease. The UPDATE that hands out the next seq holds the conversation's
+// row (PostgreSQL) or the database's write lock (SQLite) until commit, so
+// concurrent appends to one conversation, from any process, take turns and
+// get distinct, increasing seqs.
 func (d *DB) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
 	if d.closed.Load() {
 		return chat.Message{}, d.dl.Closed()
@@ -32,36 +32,43 @@ func (d *DB) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, e
 		return chat.Message{}, err
 	}
 	err = d.inTx(ctx, "append message", func(tx *sql.Tx) error {
-		var seq int64
-		err := tx.QueryRowContext(ctx, d.q(`UPDATE conversations
-			SET next_seq = next_seq + 1, updated_at = `+d.dl.Greatest+`(updated_at, ?)
-			WHERE id = ? RETURNING next_seq`), d.now(), m.ConversationID).Scan(&seq)
-		if errors.Is(err, sql.ErrNoRows) {
-			return NotFound("conversation")
-		}
-		if err != nil {
-			return d.classify(ctx, "append message", err)
-		}
-		_, err = tx.ExecContext(ctx, d.q(`INSERT INTO messages (`+msgColumns+`, seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			m.ID, m.ConversationID, string(m.Role), m.Content, string(m.Status), m.Error, m.Model,
-			m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS,
-			d.dl.Time(m.CreatedAt), d.dl.Time(m.UpdatedAt), seq)
-		if err != nil {
-			err = d.classify(ctx, "append message", err)
-			switch chat.KindOf(err) {
-			case chat.KindConflict:
-				return chat.E(chat.KindConflict, "a message with this id already exists", err)
-			case chat.KindNotFound: // the foreign key to conversations
-				return chat.E(chat.KindNotFound, "conversation not found", err)
-			}
-		}
-		return err
+		return d.appendIn(ctx, tx, m, chat.Lease{})
 	})
 	if err != nil {
 		return chat.Message{}, err
 	}
 	return m, nil
+}
+
+// appendIn adds m, prepared, after the conversation's last message inside
+// tx, held under lease (none when lease.Owner is "").
+func (d *DB) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease chat.Lease) error {
+	var seq int64
+	err := tx.QueryRowContext(ctx, d.q(`UPDATE conversations
+		SET next_seq = next_seq + 1, updated_at = `+d.dl.Greatest+`(updated_at, ?)
+		WHERE id = ? RETURNING next_seq`), d.now(), m.ConversationID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return NotFound("conversation")
+	}
+	if err != nil {
+		return d.classify(ctx, "append message", err)
+	}
+	until, untilArg := d.leaseUntil(lease)
+	_, err = tx.ExecContext(ctx, d.q(`INSERT INTO messages (`+msgColumns+`, seq, lease_owner, lease_until)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+until+`)`),
+		m.ID, m.ConversationID, string(m.Role), m.Content, string(m.Status), m.Error, m.Model,
+		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS,
+		d.dl.Time(m.CreatedAt), d.dl.Time(m.UpdatedAt), seq, lease.Owner, untilArg)
+	if err != nil {
+		err = d.classify(ctx, "append message", err)
+		switch chat.KindOf(err) {
+		case chat.KindConflict:
+			return chat.E(chat.KindConflict, "a message with this id already exists", err)
+		case chat.KindNotFound: // the foreign key to conversations
+			return chat.E(chat.KindNotFound, "conversation not found", err)
+		}
+	}
+	return err
 }
 
 // UpdateMessage overwrites the mutable fields of m and sets its UpdatedAt.
@@ -100,12 +107,21 @@ func (d *DB) DeleteMessagesFrom(ctx context.Context, conversationID, messageID s
 		if err := d.touch(ctx, tx, conversationID); err != nil {
 			return err
 		}
-		// When messageID is not in this conversation the subquery is NULL
-		// and nothing matches; otherwise at least the message itself goes.
-		return d.exec(ctx, tx, "delete messages", "message", `DELETE FROM messages WHERE conversation_id = ?
-			AND seq >= (SELECT seq FROM messages WHERE id = ? AND conversation_id = ?)`,
-			conversationID, messageID, conversationID)
+		if err := d.refuseRunning(ctx, tx, conversationID); err != nil {
+			return err
+		}
+		return d.deleteFrom(ctx, tx, conversationID, messageID)
 	})
+}
+
+// deleteFrom removes messageID and every later message of the
+// conversation inside tx.
+func (d *DB) deleteFrom(ctx context.Context, tx *sql.Tx, conversationID, messageID string) error {
+	// When messageID is not in this conversation the subquery is NULL and
+	// nothing matches; otherwise at least the message itself goes.
+	return d.exec(ctx, tx, "delete messages", "message", `DELETE FROM messages WHERE conversation_id = ?
+		AND seq >= (SELECT seq FROM messages WHERE id = ? AND conversation_id = ?)`,
+		conversationID, messageID, conversationID)
 }
 
 // ClearMessages removes every message of the conversation.
@@ -118,6 +134,9 @@ func (d *DB) ClearMessages(ctx context.Context, conversationID string) error {
 	}
 	return d.inTx(ctx, "clear messages", func(tx *sql.Tx) error {
 		if err := d.touch(ctx, tx, conversationID); err != nil {
+			return err
+		}
+		if err := d.refuseRunning(ctx, tx, conversationID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, d.q(`DELETE FROM messages WHERE conversation_id = ?`), conversationID); err != nil {

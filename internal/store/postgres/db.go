@@ -49,6 +49,9 @@ var dialect = store.Dialect{
 	Time:     func(t time.Time) any { return t },
 	Greatest: "GREATEST",
 	ILike:    "ILIKE",
+	// The time the statement started, by the server's clock.
+	Now:     "statement_timestamp()",
+	NowPlus: "(statement_timestamp() + CAST(? AS double precision) * interval '1 millisecond')",
 	// Read committed would let messages change between the statements
 	// that read a conversation and those that read its messages.
 	ReadTx: &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -152,4 +153,38 @@ func BenchmarkStore(b *testing.B) {
 		b.Cleanup(func() { d.Close() })
 		return d
 	})
+}
+
+// A database written by the first schema version is upgraded in place.
+func TestUpgradeFromVersion1(t *testing.T) {
+	u := freshSchema(t)
+	ms, err := migrate.Load(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := sql.Open("pgx", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := migrate.Apply(t.Context(), old, ms[:1], migrate.Target{Lock: dialect.MigrationLock,
+		VersionTable: dialect.VersionTable, Bind: dialect.Bind, Time: dialect.Time}); err != nil {
+		t.Fatal(err)
+	}
+	rows := storetest.NewV1Rows()
+	for _, stmt := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO conversations (id, title, created_at, updated_at, next_seq) VALUES ($1, 'old', now(), now(), 2)`, []any{rows.ConversationID}},
+		{`INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at)
+			VALUES ($1, $2, 1, 'user', 'question', 'complete', now(), now()), ($3, $2, 2, 'assistant', 'partial', 'streaming', now(), now())`,
+			[]any{rows.UserID, rows.ConversationID, rows.ReplyID}},
+	} {
+		if _, err := old.ExecContext(t.Context(), stmt.sql, stmt.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+	storetest.CheckUpgrade(t, openURL(t, u), rows)
 }

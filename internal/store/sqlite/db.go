@@ -48,6 +48,9 @@ var dialect = store.Dialect{
 	// LIKE is case-insensitive for ASCII in SQLite (the driver has no
 	// ICU), which is what a search box needs most.
 	ILike: "LIKE",
+	// Unix milliseconds, as Time stores them.
+	Now:     "CAST(unixepoch('subsec') * 1000 AS INTEGER)",
+	NowPlus: "(CAST(unixepoch('subsec') * 1000 AS INTEGER) + ?)",
 	// A read transaction in WAL mode already sees one snapshot.
 	ReadTx: nil,
 	Kind:   kind,

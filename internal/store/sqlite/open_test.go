@@ -275,3 +275,41 @@ func TestSync(t *testing.T) {
 		t.Error(`Sync "off" accepted`)
 	}
 }
+
+// A database written by the first schema version is upgraded in place.
+func TestUpgradeFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	ms, err := migrate.Load(migrationFiles, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := migrate.Apply(t.Context(), old, ms[:1], migrate.Target{VersionTable: dialect.VersionTable, Bind: dialect.Bind, Time: dialect.Time}); err != nil {
+		t.Fatal(err)
+	}
+	rows := storetest.NewV1Rows()
+	for _, stmt := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO conversations (id, title, created_at, updated_at, next_seq) VALUES (?, 'old', 1, 1, 2)`, []any{rows.ConversationID}},
+		{`INSERT INTO messages (id, conversation_id, seq, role, content, status, created_at, updated_at)
+			VALUES (?, ?, 1, 'user', 'question', 'complete', 1, 1), (?, ?, 2, 'assistant', 'partial', 'streaming', 1, 1)`,
+			[]any{rows.UserID, rows.ConversationID, rows.ReplyID, rows.ConversationID}},
+	} {
+		if _, err := old.ExecContext(t.Context(), stmt.sql, stmt.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old.Close()
+	d, err := Open(t.Context(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	storetest.CheckUpgrade(t, d, rows)
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -37,6 +38,15 @@ func idOps(st chat.Store, convID, msgID string) []struct {
 		}},
 		{"DeleteMessagesFrom", func(ctx context.Context) error { return st.DeleteMessagesFrom(ctx, convID, msgID) }},
 		{"ClearMessages", func(ctx context.Context) error { return st.ClearMessages(ctx, convID) }},
+		{"StartReply", func(ctx context.Context) error {
+			_, _, err := st.StartReply(ctx, chat.NewReply{ConversationID: convID,
+				Reply: chat.Message{Role: chat.RoleAssistant}, Lease: chat.Lease{Owner: "p", TTL: time.Minute}})
+			return err
+		}},
+		{"SaveReply", func(ctx context.Context) error {
+			return st.SaveReply(ctx, chat.Message{ID: msgID, ConversationID: convID, Role: chat.RoleAssistant,
+				Status: chat.StatusStreaming}, chat.Lease{Owner: "p", TTL: time.Minute})
+		}},
 	}
 }
 
