@@ -184,6 +184,14 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	s.closers = append(s.closers, st.Close)
 	svc := conversation.NewService(st, gen, cfg.Conversation, log)
 	s.Shutdown = svc.Shutdown
+	// Normally Shutdown has run by now; if serving never began, this stops
+	// the service's sweep before the store closes.
+	s.closers = append(s.closers, func() error {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		svc.Shutdown(ctx)
+		return nil
+	})
 	// /v1 on the api keeps the api's limits.
 	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.API.MaxBodyBytes, MaxTokens: cfg.Conversation.MaxTokens}, log)
 	h := api.New(cfg.API, svc, gen, v1, log)

@@ -13,11 +13,23 @@ type Config struct {
 	MaxMessageBytes int
 	// MaxTitleRunes bounds a conversation title.
 	MaxTitleRunes int
-	// SaveInterval is how often a streaming reply is written to the store,
-	// so that a crash loses at most this much of it.
+	// SaveInterval and SaveTokens bound how far the stored text of a
+	// running reply trails what its clients were sent: it is saved at most
+	// SaveInterval after text arrived, or once SaveTokens pieces arrived,
+	// whichever comes first. A crash loses at most that much.
 	SaveInterval time.Duration
+	SaveTokens   int
 	// ReplyTimeout bounds one reply from start to end.
 	ReplyTimeout time.Duration
+	// ReplyLease is how long a process holds a running reply in the store
+	// without renewing it (it renews every third of it). A reply whose
+	// lease ran out is ended as interrupted by whoever notices first.
+	ReplyLease time.Duration
+	// SweepInterval is how often the service looks for replies whose lease
+	// ran out (it also does at start and when it reads a conversation).
+	SweepInterval time.Duration
+	// Owner is this process's lease owner id; "" makes a unique one.
+	Owner string
 	// MaxTokens caps the length of a reply (0: the model's default).
 	MaxTokens int
 	// DefaultModel is used when neither the request nor the conversation
@@ -29,6 +41,8 @@ type Config struct {
 func (c *Config) RegisterFlags(f *cmdline.Flags) {
 	f.Int(&c.MaxMessageBytes, "max-message-bytes", 64<<10, "longest user message or system prompt accepted")
 	f.Duration(&c.ReplyTimeout, "reply-timeout", 10*time.Minute, "longest a single reply may run")
+	f.Duration(&c.ReplyLease, "reply-lease", 30*time.Second, "how long a running reply stays held in the database without renewal (renewed every third of it); a reply whose process died is ended as interrupted once its lease runs out")
+	f.Duration(&c.SweepInterval, "reply-sweep-interval", 10*time.Second, "how often to look for replies whose lease ran out (also done at start and when a conversation is read)")
 	f.Int(&c.MaxTokens, "max-tokens", 0, "cap on tokens per reply (0: the model's default)")
 	f.String(&c.DefaultModel, "default-model", "", "model used when a conversation names none (empty: the model service's default)")
 }
@@ -39,6 +53,7 @@ func DefaultConfig() Config {
 	c := cmdline.Defaults((*Config).RegisterFlags)
 	c.MaxTitleRunes = 200
 	c.SaveInterval = time.Second
+	c.SaveTokens = 64
 	return c
 }
 
@@ -46,6 +61,9 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	if c.MaxMessageBytes <= 0 {
 		return errors.New("--max-message-bytes must be positive")
+	}
+	if c.ReplyLease < 100*time.Millisecond || c.SweepInterval <= 0 {
+		return errors.New("--reply-lease must be at least 100ms and --reply-sweep-interval positive")
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package conversation
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -35,8 +37,8 @@ func (s *Service) Send(ctx context.Context, conversationID, content string, opts
 	if !chat.ValidID(conversationID) {
 		return Reply{}, errConversationNotFound()
 	}
-	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (*chat.Message, error) {
-		return s.appendUser(ctx, c, content)
+	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (change, error) {
+		return change{user: userMessage(c, content)}, nil
 	})
 }
 
@@ -49,19 +51,16 @@ func (s *Service) Edit(ctx context.Context, conversationID, messageID, content s
 	if !chat.ValidID(conversationID) {
 		return Reply{}, errConversationNotFound()
 	}
-	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (*chat.Message, error) {
+	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (change, error) {
 		i := indexOf(c.Messages, messageID)
 		if i < 0 {
-			return nil, &chat.Error{Kind: chat.KindNotFound, Code: "message_not_found", Message: "message not found"}
+			return change{}, &chat.Error{Kind: chat.KindNotFound, Code: "message_not_found", Message: "message not found"}
 		}
 		if c.Messages[i].Role != chat.RoleUser {
-			return nil, chat.Errorf(chat.KindInvalid, "only user messages can be edited")
-		}
-		if err := s.store.DeleteMessagesFrom(ctx, c.ID, messageID); err != nil {
-			return nil, err
+			return change{}, chat.Errorf(chat.KindInvalid, "only user messages can be edited")
 		}
 		c.Messages = c.Messages[:i]
-		return s.appendUser(ctx, c, content)
+		return change{from: messageID, user: userMessage(c, content)}, nil
 	})
 }
 
@@ -70,20 +69,35 @@ func (s *Service) Regenerate(ctx context.Context, conversationID string, opts Re
 	if !chat.ValidID(conversationID) {
 		return Reply{}, errConversationNotFound()
 	}
-	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (*chat.Message, error) {
+	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (change, error) {
+		var ch change
 		n := len(c.Messages)
 		if n > 0 && c.Messages[n-1].Role == chat.RoleAssistant {
-			if err := s.store.DeleteMessagesFrom(ctx, c.ID, c.Messages[n-1].ID); err != nil {
-				return nil, err
-			}
+			ch.from = c.Messages[n-1].ID
 			c.Messages = c.Messages[:n-1]
 			n--
 		}
 		if n == 0 || c.Messages[n-1].Role != chat.RoleUser {
-			return nil, &chat.Error{Kind: chat.KindInvalid, Code: "nothing_to_regenerate", Message: "there is no message to answer"}
+			return change{}, &chat.Error{Kind: chat.KindInvalid, Code: "nothing_to_regenerate", Message: "there is no message to answer"}
 		}
-		return nil, nil
+		return ch, nil
 	})
+}
+
+// change is how a reply request changes the end of a conversation: the
+// message removed first with all that follows it, and the user message
+// added. The store makes both changes together with storing the reply.
+type change struct {
+	from string
+	user *chat.Message
+}
+
+// userMessage is content as the user's next message of c, which it is
+// added to (for the prompt) ahead of being stored.
+func userMessage(c *chat.Conversation, content string) *chat.Message {
+	m := chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: content, Status: chat.StatusComplete}
+	c.Messages = append(c.Messages, m)
+	return &m
 }
 
 // Answer is the outcome of Ask.
@@ -168,10 +182,11 @@ func (s *Service) Join(ctx context.Context, conversationID string) (Reply, bool,
 	return Reply{}, false, nil
 }
 
-// startRun registers a run for the conversation, lets prepare change the
-// history (store the user message, drop the last reply), stores the
-// assistant placeholder and starts generation in its own goroutine.
-func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions, prepare func(c *chat.Conversation) (*chat.Message, error)) (Reply, error) {
+// startRun registers a run for the conversation, lets prepare say how the
+// history changes (the user message to store, the reply to drop), stores
+// that together with the assistant placeholder under this process's lease
+// and starts generation in its own goroutine.
+func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions, prepare func(c *chat.Conversation) (change, error)) (Reply, error) {
 	// The cancel function exists before the run is visible, so Stop,
 	// Shutdown and DeleteConversation can end it even while it prepares;
 	// the reply then ends at once as stopped.
@@ -190,33 +205,41 @@ func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions
 		s.runs.release(r)
 		return Reply{}, err
 	}
-
-	conv, err := s.store.GetConversation(ctx, convID)
+	conv, err := s.current(ctx, convID)
 	if err != nil {
-		return fail(conversationErr(err))
+		return fail(err)
 	}
-	user, err := prepare(&conv)
+	title := conv.Title
+	ch, err := prepare(&conv)
 	if err != nil {
 		return fail(err)
 	}
 	model := firstNonEmpty(opts.Model, conv.Model, s.cfg.DefaultModel)
-	asst, err := s.store.AppendMessage(ctx, chat.Message{ConversationID: convID, Role: chat.RoleAssistant,
-		Status: chat.StatusStreaming, Model: model})
+	// Committed before the model is called, so the user's message
+	// survives any failure of the model.
+	user, asst, err := s.store.StartReply(ctx, chat.NewReply{ConversationID: convID, From: ch.from, User: ch.user,
+		Reply: chat.Message{Role: chat.RoleAssistant, Status: chat.StatusStreaming, Model: model}, Lease: s.lease()})
 	if err != nil {
+		if chat.KindOf(err) == chat.KindInternal && ch.user != nil {
+			err = fmt.Errorf("store user message: %w", err)
+		}
 		return fail(err)
 	}
+	if user != nil && title == "" {
+		s.setTitle(ctx, convID, user.Content)
+	}
 	r.update(func(m *chat.Message) { *m = asst }) // from now on Join sees the run
-
 	req := chat.GenerateRequest{Model: model, Messages: promptOf(conv), Params: opts.Params}
 	if req.Params.MaxTokens <= 0 || (s.cfg.MaxTokens > 0 && req.Params.MaxTokens > s.cfg.MaxTokens) {
 		req.Params.MaxTokens = s.cfg.MaxTokens
 	}
-	runCtx, cancelTimeout := context.WithTimeoutCause(runCtx, s.cfg.ReplyTimeout, errReplyTimeout)
+	deadline := time.Now().Add(s.cfg.ReplyTimeout)
+	runCtx, cancelTimeout := context.WithDeadlineCause(runCtx, deadline, errReplyTimeout)
 	go func() {
 		defer s.runs.release(r)
 		defer cancelTimeout()
 		defer cancel(nil)
-		s.generate(runCtx, r, req)
+		s.generate(runCtx, r, req, deadline)
 	}()
 	// The assistant message as stored when the reply started, even if it
 	// has grown meanwhile: empty, so that the text Follow gives from
@@ -227,15 +250,25 @@ func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions
 	return Reply{Run: r, User: user, Assistant: first}, nil
 }
 
+// setTitle names a conversation after its first message.
+func (s *Service) setTitle(ctx context.Context, convID, content string) {
+	title := titleFrom(content)
+	if _, err := s.store.UpdateConversation(ctx, convID, chat.ConversationPatch{Title: &title}); err != nil {
+		s.log.Warn("set conversation title", "conversation_id", convID, "err", err)
+	}
+}
+
 // promptOf turns a stored conversation into the model's input: the system
-// prompt, then the turns, leaving out replies that failed or never started.
+// prompt, then the turns, leaving out replies that failed, were
+// interrupted or never started.
 func promptOf(c chat.Conversation) []chat.Turn {
 	turns := make([]chat.Turn, 0, len(c.Messages)+1)
 	if c.SystemPrompt != "" {
 		turns = append(turns, chat.Turn{Role: chat.RoleSystem, Content: c.SystemPrompt})
 	}
 	for _, m := range c.Messages {
-		if m.Role == chat.RoleAssistant && (m.Status == chat.StatusFailed || m.Status == chat.StatusStreaming || m.Content == "") {
+		if m.Role == chat.RoleAssistant && (m.Status == chat.StatusFailed || m.Status == chat.StatusInterrupted ||
+			m.Status == chat.StatusStreaming || m.Content == "") {
 			continue
 		}
 		turns = append(turns, chat.Turn{Role: m.Role, Content: m.Content})

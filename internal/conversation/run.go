@@ -10,10 +10,6 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-// finalSaveTimeout bounds the write of a reply's final state, which must
-// happen even when the reply was cancelled.
-const finalSaveTimeout = 10 * time.Second
-
 // Run is one reply being generated. Any number of followers can watch it;
 // it does not depend on any of them staying.
 type Run struct {
@@ -26,6 +22,7 @@ type Run struct {
 	mu      sync.Mutex
 	msg     chat.Message  // the assistant message as it grows
 	err     error         // why it failed, if it did
+	pieces  int           // pieces of text received, for the save cadence
 	changed chan struct{} // closed and replaced on every change
 }
 
@@ -36,13 +33,22 @@ func (r *Run) Snapshot() chat.Message {
 	return r.msg
 }
 
+// progress returns the message, the pieces received so far and the
+// channel closed at the next change.
+func (r *Run) progress() (chat.Message, int, <-chan struct{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.msg, r.pieces, r.changed
+}
+
 // Done is closed when the reply has ended and its final state is stored.
 func (r *Run) Done() <-chan struct{} { return r.done }
 
 // Follow calls onDelta with the reply's text from byte offset from onwards,
 // piece by piece as it grows, until the reply ends or ctx is cancelled. It
-// returns the final message and, for a failed reply, the error that ended
-// it. Cancelling ctx only stops following; the reply goes on.
+// returns the final message as stored and, for a reply that did not
+// complete, the error that ended it. Cancelling ctx only stops following;
+// the reply goes on.
 func (r *Run) Follow(ctx context.Context, from int, onDelta func(string) error) (chat.Message, error) {
 	offset := from
 	for {
@@ -62,9 +68,9 @@ func (r *Run) Follow(ctx context.Context, from int, onDelta func(string) error) 
 			}
 		}
 		if final {
-			// The final status is published before it is stored and the
-			// conversation released; waiting for done means a follower that
-			// sees the end can act on it at once (read it back, undo).
+			// The final status is published once it is stored, just before
+			// the conversation is released; waiting for done means a
+			// follower that sees the end can act on it at once (undo).
 			select {
 			case <-r.done:
 			case <-ctx.Done():
@@ -109,34 +115,40 @@ func (r *Run) update(f func(m *chat.Message)) {
 	r.mu.Unlock()
 }
 
-// generate runs the model and keeps the stored reply up to date: every
-// SaveInterval while streaming, and once more with its final status.
-func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest) {
+// finish publishes the reply's end: its message as stored and the error
+// that ended it, together, so followers see both.
+func (r *Run) finish(m chat.Message, err error) {
+	r.update(func(msg *chat.Message) {
+		*msg = m
+		r.err = err
+	})
+}
+
+// generate runs the model while keep saves the reply as it grows, then
+// stores the final state and only then tells the followers, so that what
+// they are told is what is stored.
+func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest, deadline time.Time) {
 	start := time.Now()
-	lastSave := start
-	var firstToken time.Duration
 	deltas := 0
+	stopKeeping := s.keep(r)
 	gen, err := s.gen.Generate(ctx, req, func(d chat.Delta) error {
 		if d.Content == "" {
 			return nil
 		}
 		deltas++
 		now := time.Now()
-		r.update(func(m *chat.Message) {
-			if m.Content == "" {
-				firstToken = now.Sub(start)
-				m.FirstTokenMS = firstToken.Milliseconds()
-			}
-			m.Content += d.Content
-		})
-		if now.Sub(lastSave) >= s.cfg.SaveInterval {
-			lastSave = now
-			if err := s.store.UpdateMessage(ctx, r.Snapshot()); err != nil {
-				s.log.Warn("save streaming reply", "conversation_id", r.ConversationID, "err", err)
-			}
+		r.mu.Lock()
+		if r.msg.Content == "" {
+			r.msg.FirstTokenMS = now.Sub(start).Milliseconds()
 		}
+		r.msg.Content += d.Content
+		r.pieces++
+		close(r.changed)
+		r.changed = make(chan struct{})
+		r.mu.Unlock()
 		return nil
 	})
+	stopKeeping()
 
 	status, errText := chat.StatusComplete, ""
 	cause := context.Cause(ctx)
@@ -145,44 +157,46 @@ func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest
 	case errors.Is(cause, errStopped) || errors.Is(cause, errShuttingDown) || errors.Is(cause, errDeleted):
 		status = chat.StatusStopped
 		err = nil
+	case errors.Is(cause, errLeaseLost):
+		err = cause
 	case errors.Is(cause, errReplyTimeout):
 		status, errText = chat.StatusFailed, "the reply took longer than the configured limit"
 		err = chat.E(chat.KindTimeout, errText, err)
 	default:
 		status, errText = chat.StatusFailed, chat.MessageOf(err)
 	}
-	r.update(func(m *chat.Message) {
-		m.Status, m.Error = status, errText
-		if gen.Model != "" {
-			m.Model = gen.Model
-		}
-		m.PromptTokens, m.OutputTokens = gen.Usage.PromptTokens, gen.Usage.CompletionTokens
-		if m.OutputTokens == 0 {
-			// A backend reached over HTTP reports usage only at the end,
-			// which a stopped or broken reply never gets to; every backend
-			// streams about one token per delta, a close enough count.
-			m.OutputTokens = deltas
-		}
-		m.DurationMS = time.Since(start).Milliseconds()
-		m.UpdatedAt = time.Now().UTC()
-		r.err = err // under r.mu with the status, so followers see both
-	})
-	if errors.Is(cause, errDeleted) {
-		return
-	}
-	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalSaveTimeout)
-	defer cancel()
 	final := r.Snapshot()
-	if serr := s.store.UpdateMessage(saveCtx, final); serr != nil {
-		s.log.Error("save final reply", "message_id", final.ID, "status", final.Status, "err", serr)
+	final.Status, final.Error = status, errText
+	if gen.Model != "" {
+		final.Model = gen.Model
 	}
+	final.PromptTokens, final.OutputTokens = gen.Usage.PromptTokens, gen.Usage.CompletionTokens
+	if final.OutputTokens == 0 {
+		// A backend reached over HTTP reports usage only at the end, which
+		// a stopped or broken reply never gets to; every backend streams
+		// about one token per delta, a close enough count.
+		final.OutputTokens = deltas
+	}
+	final.DurationMS = time.Since(start).Milliseconds()
+	final.UpdatedAt = time.Now().UTC()
+
+	switch {
+	case errors.Is(cause, errDeleted):
+		// Nothing is left to store it in.
+	case errors.Is(cause, errLeaseLost):
+		final, err = s.lostReply(final)
+	default:
+		final, err = s.saveFinal(final, err, deadline)
+	}
+	r.finish(final, err)
+
 	level := slog.LevelInfo
-	if status == chat.StatusFailed {
+	if final.Status != chat.StatusComplete && final.Status != chat.StatusStopped {
 		level = slog.LevelWarn
 	}
 	s.log.LogAttrs(ctx, level, "reply finished",
 		slog.String("conversation_id", r.ConversationID), slog.String("message_id", final.ID),
-		slog.String("status", string(status)), slog.String("model", final.Model),
+		slog.String("status", string(final.Status)), slog.String("model", final.Model),
 		slog.Int("completion_tokens", final.OutputTokens), slog.Int64("ttft_ms", final.FirstTokenMS),
 		slog.Int64("duration_ms", final.DurationMS), slog.Any("err", err))
 }

@@ -10,16 +10,25 @@ import (
 // runs is the bookkeeping of the replies running in this process: at most
 // one per conversation, each reserved before its history changes and
 // released when its final state is stored, and all of them ended on
-// shutdown. It is the one place that knows which replies run, so that
-// holding a conversation across replicas (a lease) replaces this type only.
+// shutdown. Across processes the store keeps one reply per conversation
+// (Store.StartReply and the reply's lease); this is the same rule within
+// the process, checked before the database is asked.
 type runs struct {
 	mu      sync.Mutex
 	byConv  map[string]*Run
 	closing bool
 	wg      sync.WaitGroup // one per reserved run, done on release
+
+	// hard is cancelled when shutdown stops waiting: runs still trying to
+	// store their final state give up.
+	hard     context.Context
+	hardStop context.CancelFunc
 }
 
-func newRuns() *runs { return &runs{byConv: make(map[string]*Run)} }
+func newRuns() *runs {
+	hard, stop := context.WithCancel(context.Background())
+	return &runs{byConv: make(map[string]*Run), hard: hard, hardStop: stop}
+}
 
 // reserve makes r the run of its conversation. It fails while another
 // run holds the conversation and once shutdown has begun.
@@ -55,6 +64,19 @@ func (rs *runs) get(conversationID string) (*Run, bool) {
 	return r, ok
 }
 
+// messageIDs returns the ids of the replies running here.
+func (rs *runs) messageIDs() []string {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	var ids []string
+	for _, r := range rs.byConv {
+		if id := r.Snapshot().ID; id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
 // started returns the run of a conversation and the reply as it is now,
 // if the run has stored its assistant message; a run still preparing is
 // left out, since there is nothing to show of it yet.
@@ -73,6 +95,7 @@ func (rs *runs) started(conversationID string) (*Run, chat.Message, bool) {
 // shutdown refuses new runs and waits for running ones until ctx ends;
 // then it stops those left and waits for them to store their final state.
 func (rs *runs) shutdown(ctx context.Context) {
+	defer rs.hardStop()
 	rs.mu.Lock()
 	rs.closing = true
 	rs.mu.Unlock()
@@ -88,5 +111,6 @@ func (rs *runs) shutdown(ctx context.Context) {
 		r.cancel(errShuttingDown)
 	}
 	rs.mu.Unlock()
-	<-done // each run saves its final state within finalSaveTimeout
+	rs.hardStop()
+	<-done // each run tries once more to store its final state, then ends
 }

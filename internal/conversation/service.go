@@ -3,9 +3,12 @@
 // user's message is committed before any model is called, a reply is saved
 // as it streams, so nothing the user wrote is ever lost), runs replies in
 // goroutines that outlive the requests that started them, and shows a
-// conversation with its running reply as it is now. It is written against
-// the domain's interfaces (chat.Store, chat.Generator) and knows nothing of
-// HTTP.
+// conversation with its running reply as it is now. A running reply is
+// held in the store under a lease, renewed while it runs, so that across
+// replicas a conversation runs one reply at a time and a reply whose
+// process died is ended as interrupted, its text kept (lease.go). It is
+// written against the domain's interfaces (chat.Store, chat.Generator) and
+// knows nothing of HTTP.
 package conversation
 
 import (
@@ -14,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -33,17 +37,23 @@ var (
 // Service is the conversation logic behind the api's handlers. It owns the
 // running replies: each runs in a goroutine that outlives the request that
 // started it (a closed browser must not lose the reply), ended by Stop,
-// ReplyTimeout or Shutdown.
+// ReplyTimeout or Shutdown; and the sweep for replies whose lease ran out,
+// ended by Shutdown.
 type Service struct {
 	store chat.Store
 	gen   chat.Generator
 	cfg   Config
 	log   *slog.Logger
 	runs  *runs
+
+	stopSweep context.CancelFunc
+	sweepDone chan struct{}
+	sweepOnce sync.Once
 }
 
-// NewService returns a Service over store and gen. Zero fields of cfg take
-// their defaults.
+// NewService returns a Service over store and gen, and starts its sweep
+// for replies whose lease ran out (Shutdown stops it). Zero fields of cfg
+// take their defaults.
 func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logger) *Service {
 	def := DefaultConfig()
 	if cfg.MaxMessageBytes <= 0 {
@@ -55,10 +65,29 @@ func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logg
 	if cfg.SaveInterval <= 0 {
 		cfg.SaveInterval = def.SaveInterval
 	}
+	if cfg.SaveTokens <= 0 {
+		cfg.SaveTokens = def.SaveTokens
+	}
 	if cfg.ReplyTimeout <= 0 {
 		cfg.ReplyTimeout = def.ReplyTimeout
 	}
-	return &Service{store: store, gen: gen, cfg: cfg, log: log, runs: newRuns()}
+	if cfg.ReplyLease <= 0 {
+		cfg.ReplyLease = def.ReplyLease
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = def.SweepInterval
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = newOwner()
+	}
+	s := &Service{store: store, gen: gen, cfg: cfg, log: log, runs: newRuns(), sweepDone: make(chan struct{})}
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopSweep = stop
+	go func() {
+		defer close(s.sweepDone)
+		s.sweep(ctx)
+	}()
+	return s
 }
 
 // View is a conversation as a client sees it: always with its messages
@@ -102,19 +131,48 @@ func (s *Service) CreateConversation(ctx context.Context, c chat.Conversation) (
 }
 
 // GetConversation returns a conversation with its messages, the running
-// reply among them as it is now.
+// reply among them as it is now. Running is also true while another
+// replica runs a reply of it.
 func (s *Service) GetConversation(ctx context.Context, id string) (View, error) {
 	if !chat.ValidID(id) {
 		return View{}, errConversationNotFound()
 	}
-	c, err := s.store.GetConversation(ctx, id)
+	c, err := s.current(ctx, id)
 	if err != nil {
-		return View{}, conversationErr(err)
+		return View{}, err
 	}
 	// Looked up after the read: a reply that ended meanwhile is then
 	// current in the store, one still running is ahead of it.
 	_, live, running := s.runs.started(id)
-	return viewOf(c, live, running), nil
+	return viewOf(c, live, running || streamingElsewhere(c, live.ID)), nil
+}
+
+// current reads a conversation, first ending those of its replies whose
+// lease ran out: a reply streaming in the store that this process does
+// not run is run by another replica, or was left by a process that died,
+// and its lease tells which.
+func (s *Service) current(ctx context.Context, id string) (chat.Conversation, error) {
+	c, err := s.store.GetConversation(ctx, id)
+	if err != nil {
+		return c, conversationErr(err)
+	}
+	_, live, _ := s.runs.started(id)
+	if !streamingElsewhere(c, live.ID) || !s.interruptExpired(ctx, id) {
+		return c, nil
+	}
+	c, err = s.store.GetConversation(ctx, id)
+	return c, conversationErr(err)
+}
+
+// streamingElsewhere reports whether c has a streaming reply other than
+// the one with id local (the one this process runs, if any).
+func streamingElsewhere(c chat.Conversation, local string) bool {
+	for _, m := range c.Messages {
+		if m.Status == chat.StatusStreaming && m.ID != local {
+			return true
+		}
+	}
+	return false
 }
 
 // ListConversations returns a page of conversations, newest activity first.
@@ -189,10 +247,11 @@ func (s *Service) editHistory(ctx context.Context, id string, change func(chat.C
 	if _, running := s.runs.get(id); running {
 		return View{}, errRunning()
 	}
-	c, err := s.store.GetConversation(ctx, id)
+	c, err := s.current(ctx, id)
 	if err != nil {
-		return View{}, conversationErr(err)
+		return View{}, err
 	}
+	// The store refuses the change while another replica runs a reply.
 	if err := change(c); err != nil {
 		return View{}, err
 	}
@@ -204,8 +263,15 @@ func (s *Service) editHistory(ctx context.Context, id string, change func(chat.C
 }
 
 // Shutdown refuses new replies and waits for running ones until ctx ends;
-// then it stops those left, which are saved as stopped.
-func (s *Service) Shutdown(ctx context.Context) { s.runs.shutdown(ctx) }
+// then it stops those left, which are saved as stopped. Then it stops the
+// sweep. It may be called more than once.
+func (s *Service) Shutdown(ctx context.Context) {
+	s.runs.shutdown(ctx)
+	s.sweepOnce.Do(func() {
+		s.stopSweep()
+		<-s.sweepDone
+	})
+}
 
 func (s *Service) validatePatch(p chat.ConversationPatch) error {
 	if p.Title != nil {
@@ -263,23 +329,6 @@ func errConversationNotFound() error {
 func errRunning() error {
 	return &chat.Error{Kind: chat.KindConflict, Code: "reply_running",
 		Message: "a reply is being generated in this conversation; stop it first"}
-}
-
-func (s *Service) appendUser(ctx context.Context, c *chat.Conversation, content string) (*chat.Message, error) {
-	m, err := s.store.AppendMessage(ctx, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: content, Status: chat.StatusComplete})
-	if err != nil {
-		return nil, fmt.Errorf("store user message: %w", err)
-	}
-	c.Messages = append(c.Messages, m)
-	if c.Title == "" {
-		title := titleFrom(content)
-		if _, err := s.store.UpdateConversation(ctx, c.ID, chat.ConversationPatch{Title: &title}); err != nil {
-			s.log.Warn("set conversation title", "conversation_id", c.ID, "err", err)
-		} else {
-			c.Title = title
-		}
-	}
-	return &m, nil
 }
 
 // titleFrom makes a title from a first message: its first non-empty line,

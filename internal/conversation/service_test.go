@@ -125,6 +125,23 @@ func lastMessage(t *testing.T, db chat.Store, id string) chat.Message {
 	return c.Messages[len(c.Messages)-1]
 }
 
+// awaitStored waits until the last stored message of conversation id
+// satisfies ok, and returns it; it fails the test after 10 seconds.
+func awaitStored(t *testing.T, db chat.Store, id string, ok func(chat.Message) bool) chat.Message {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m := lastMessage(t, db, id)
+		if ok(m) {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the store still holds %+v", m)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestUserMessageCommittedBeforeModelIsCalled(t *testing.T) {
 	db := openStore(t)
 	gen := &scripted{pieces: []string{"ok"}}
@@ -162,8 +179,9 @@ func TestStreamingReplyIsSavedPeriodically(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-gen.paused
-	m := lastMessage(t, db, c.ID)
-	if m.Status != chat.StatusStreaming || m.Content != "one two three " {
+	// Saves happen beside the generation, which never waits for them.
+	m := awaitStored(t, db, c.ID, func(m chat.Message) bool { return m.Content == "one two three " })
+	if m.Status != chat.StatusStreaming {
 		t.Fatalf("mid-stream store has %q (%s), want %q streaming", m.Content, m.Status, "one two three ")
 	}
 	close(gen.release)
@@ -428,20 +446,19 @@ func TestValidation(t *testing.T) {
 	}
 }
 
-// pausingStore holds the real store's AppendMessage of an assistant
-// placeholder until released, to act while a reply is being prepared.
+// pausingStore holds the real store's StartReply (which stores the user
+// message and the assistant placeholder) until released, to act while a
+// reply is being prepared.
 type pausingStore struct {
 	chat.Store
 	paused  chan struct{}
 	release chan struct{}
 }
 
-func (s *pausingStore) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
-	if m.Role == chat.RoleAssistant {
-		close(s.paused)
-		<-s.release
-	}
-	return s.Store.AppendMessage(ctx, m)
+func (s *pausingStore) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, chat.Message, error) {
+	close(s.paused)
+	<-s.release
+	return s.Store.StartReply(ctx, r)
 }
 
 func TestStopWhilePreparing(t *testing.T) {

@@ -71,8 +71,8 @@ type Options struct {
 	BusyTimeout time.Duration
 	// MaxReadConns bounds the read pool.
 	MaxReadConns int
-	// Sync is how hard a commit reaches the disk: SyncNormal (the default)
-	// or SyncFull. See the constants.
+	// Sync is how hard a commit reaches the disk: SyncNormal or SyncFull.
+	// See the constants.
 	Sync string
 }
 
@@ -114,12 +114,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.MaxReadConns <= 0 {
 		opts.MaxReadConns = def.MaxReadConns
 	}
-	switch opts.Sync {
-	case "":
-		opts.Sync = SyncNormal
-	case SyncNormal, SyncFull:
-	default:
-		return nil, fmt.Errorf("sqlite: sync %q: want %s or %s", opts.Sync, SyncNormal, SyncFull)
+	if opts.Sync == "" {
+		opts.Sync = def.Sync
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
 	}
 	memory := path == ":memory:"
 	if !memory {
