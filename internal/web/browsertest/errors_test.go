@@ -3,10 +3,13 @@ package browsertest
 import (
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/internal/testupstream"
 	"github.com/parley-chat/parley/internal/web"
 )
@@ -69,5 +72,51 @@ func TestAPIUnreachableShowsBanner(t *testing.T) {
 	if b.count("#composer-input") != 1 || b.count("#sidebar") != 1 {
 		t.Errorf("page broken when the api is down")
 	}
+	b.checkClean()
+}
+
+// A reply whose server was killed mid-answer is ended as interrupted once
+// its lease runs out; the page shows it like a failed reply — its text,
+// the reason, Retry — never as a reply still streaming.
+func TestInterruptedReplyShowsErrorAndRetry(t *testing.T) {
+	up := testupstream.New(t, testupstream.WithTokenDelay(2*time.Millisecond))
+	dbPath := filepath.Join(t.TempDir(), "parley.db")
+	db, err := sqlite.Open(t.Context(), dbPath, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.CreateConversation(t.Context(), chat.Conversation{Title: "cut off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What a process killed mid-reply leaves: its lease runs out at once.
+	lease := chat.Lease{Owner: "killed", TTL: time.Millisecond}
+	_, m, err := db.StartReply(t.Context(), chat.NewReply{ConversationID: c.ID,
+		User: &chat.Message{Role: chat.RoleUser, Content: "tell me more"}, Reply: chat.Message{Role: chat.RoleAssistant}, Lease: lease})
+	if err == nil {
+		m.Content = "half an answer"
+		err = db.SaveReply(t.Context(), m, lease)
+	}
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startParleyOn(t, up.URL, dbPath, nil)
+	b := newBrowser(t, base, browserOpt{})
+	b.open("/c/" + c.ID)
+	b.waitJS(`document.querySelector('.msg-error') !== null`)
+	b.screenshot("13-interrupted")
+	if got := b.text(".msg.assistant .md"); got != "half an answer" {
+		t.Errorf("interrupted reply shows %q, want the text saved", got)
+	}
+	if got := b.text(".msg-error .err-text"); !strings.Contains(got, "interrupted") {
+		t.Errorf("error text %q", got)
+	}
+	if n := b.count(".msg.streaming, .caret"); n != 0 {
+		t.Errorf("the interrupted reply shows as streaming (%d elements)", n)
+	}
+	b.click(".msg-error .err-retry")
+	b.waitJS(`(document.querySelector('.msg.assistant .md') || {}).textContent === 'tell me more' && !document.querySelector('.msg-error')`)
+	b.waitReplies(1)
 	b.checkClean()
 }

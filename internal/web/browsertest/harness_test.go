@@ -40,11 +40,17 @@ func startParley(t testing.TB, upstreamURL string) string {
 // (when not nil), for tests that break the connection on purpose.
 func startParleyWrapped(t testing.TB, upstreamURL string, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
+	return startParleyOn(t, upstreamURL, filepath.Join(t.TempDir(), "parley.db"), wrap)
+}
+
+// startParleyOn is startParleyWrapped on the SQLite database at dbPath.
+func startParleyOn(t testing.TB, upstreamURL, dbPath string, wrap func(http.Handler) http.Handler) string {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	var cfg app.Config
 	fs, check := app.NewFlagSet(app.TargetServe, &cfg, func(string) string { return "" })
 	err := fs.Parse([]string{"--backend=openai", "--upstream-url=" + upstreamURL,
-		"--database=" + filepath.Join(t.TempDir(), "parley.db")})
+		"--database=" + dbPath})
 	if err == nil {
 		err = check()
 	}

@@ -40,6 +40,9 @@ export function conversationController({ sidebar, models }) {
   function renderThread() {
     clear(el.thread);
     state.views = (state.conv ? state.conv.messages || [] : []).filter((m) => m.role !== 'system').map((m) => new MessageView(m, ctl));
+    // Only now does the last view know it is last: its error box (a failed
+    // or interrupted reply loaded from the server) gets its Retry.
+    if (state.views.length) state.views[state.views.length - 1].renderExtra();
     for (const v of state.views) el.thread.appendChild(v.el);
     updateChrome();
     updateToBottom();
@@ -222,7 +225,8 @@ export function conversationController({ sidebar, models }) {
         const v = viewFor(data.id);
         if (v) { Object.assign(v.msg, data); v.update(); }
         if (stick) scrollToBottom();
-        announce(data.status === 'failed' ? 'Reply failed: ' + (data.error || 'error') : data.status === 'stopped' ? 'Reply stopped.' : 'Reply complete.');
+        announce(data.status === 'failed' || data.status === 'interrupted' ? 'Reply failed: ' + (data.error || 'error')
+          : data.status === 'stopped' ? 'Reply stopped.' : 'Reply complete.');
       }
     };
     let failure = null;

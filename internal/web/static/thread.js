@@ -31,6 +31,12 @@ export function statsText(m) {
   return parts.join(' · ');
 }
 
+// ended reports whether reply m broke off: it failed, or was interrupted
+// (the server generating it stopped). Both show their error with Retry.
+function ended(m) {
+  return m.status === 'failed' || m.status === 'interrupted';
+}
+
 // MessageView owns one message's element; update() re-renders it in place
 // so the streaming reply grows without rebuilding the thread.
 export class MessageView {
@@ -87,7 +93,7 @@ export class MessageView {
   renderExtra() {
     const m = this.msg;
     clear(this.extra);
-    if (m.role === 'assistant' && m.status === 'failed') {
+    if (m.role === 'assistant' && ended(m)) {
       this.extra.appendChild(errorBox(m.error || 'The model failed to answer.', this.ctl.isLast(m) ? () => this.ctl.retry() : null));
     }
   }
@@ -109,7 +115,7 @@ export class MessageView {
       acts.appendChild(actionBtn('pencil', 'Edit message', () => this.startEdit(), 'edit-msg'));
     }
     // A failed reply offers Retry in its error box instead.
-    if (m.role === 'assistant' && !busy && c.isLast(m) && m.status !== 'streaming' && m.status !== 'failed') {
+    if (m.role === 'assistant' && !busy && c.isLast(m) && m.status !== 'streaming' && !ended(m)) {
       acts.appendChild(actionBtn('retry', 'Regenerate reply', () => c.retry(), 'retry-msg'));
     }
     this.foot.appendChild(acts);
