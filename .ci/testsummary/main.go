@@ -2,7 +2,9 @@
 // `go test -json` on stdin and prints what plain `go test` would — a line
 // per package and the output of every failed test — then the count of
 // tests that passed, failed and skipped, each skipped test with its reason,
-// and the slowest packages. .ci/run pipes the README's test command into
+// and the slowest packages. A test reports something worth seeing even when
+// it passes (the fault matrix's table) by logging a line that starts with
+// "== "; those lines are printed at the end too. .ci/run pipes the README's test command into
 // it, so that a run that skips is visible as one. It exits 1 when a test or
 // package failed or the input held no results.
 package main
@@ -47,7 +49,8 @@ type summary struct {
 	skipped                []skip
 	pkgOK, pkgFail, pkgNon int
 	times                  []pkgTime
-	broken                 bool // a build failed or a line was not JSON
+	reports                []string // test log lines starting with "== "
+	broken                 bool     // a build failed or a line was not JSON
 }
 
 func newSummary(out io.Writer) *summary {
@@ -90,6 +93,9 @@ func (s *summary) add(e event) {
 		s.broken = true
 	case "output":
 		s.output[k] = append(s.output[k], e.Output)
+		if loc := logLine.FindStringIndex(e.Output); loc != nil && strings.HasPrefix(e.Output[loc[1]:], "== ") {
+			s.reports = append(s.reports, strings.TrimSpace(e.Output[loc[1]:]))
+		}
 	case "pass", "fail", "skip":
 		if e.Test == "" {
 			s.packageDone(e)
@@ -185,6 +191,9 @@ func (s *summary) report() bool {
 		for _, sk := range s.skipped {
 			fmt.Fprintf(w, "   %s %s: %s\n", sk.pkg, sk.test, sk.reason)
 		}
+	}
+	for _, r := range s.reports {
+		fmt.Fprintln(w, r)
 	}
 	sort.Slice(s.times, func(i, j int) bool { return s.times[i].elapsed > s.times[j].elapsed })
 	if n := min(5, len(s.times)); n > 0 {

@@ -56,3 +56,24 @@ func TestNoResultsIsAFailure(t *testing.T) {
 		t.Errorf("lines that are not JSON are not passed through:\n%s", out.String())
 	}
 }
+
+// A passing test's log line starting with "== " is a report: it is shown.
+func TestReportsOfPassingTests(t *testing.T) {
+	in := `{"Action":"run","Package":"p","Test":"TestM"}
+{"Action":"output","Package":"p","Test":"TestM","Output":"    m_test.go:9: == matrix: kill 3/3\n"}
+{"Action":"output","Package":"p","Test":"TestM","Output":"    m_test.go:10: detail\n"}
+{"Action":"pass","Package":"p","Test":"TestM"}
+{"Action":"pass","Package":"p"}
+`
+	var out strings.Builder
+	s := newSummary(&out)
+	if err := s.read(strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	if !s.report() {
+		t.Fatalf("report() = false:\n%s", out.String())
+	}
+	if got := out.String(); !strings.Contains(got, "\n== matrix: kill 3/3\n") || strings.Contains(got, "detail") {
+		t.Errorf("summary:\n%s", got)
+	}
+}
