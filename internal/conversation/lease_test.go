@@ -112,13 +112,10 @@ func TestOneReplyPerConversationAcrossReplicas(t *testing.T) {
 	a := newService(t, db, genA, conversation.Config{})
 	b := newService(t, db, &scripted{pieces: []string{"b"}}, conversation.Config{})
 	c := newConversation(t, a, chat.Conversation{})
-	run, err := a.Send(t.Context(), c.ID, "first", conversation.ReplyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := send(t, a, c.ID, "first")
 	<-genA.paused
 	before := len(mustView(t, b, c.ID).Messages)
-	_, err = b.Send(t.Context(), c.ID, "second", conversation.ReplyOptions{})
+	_, err := b.Send(t.Context(), c.ID, "second", conversation.ReplyOptions{})
 	wantConflict(t, "Send", err)
 	_, err = b.Regenerate(t.Context(), c.ID, conversation.ReplyOptions{})
 	wantConflict(t, "Regenerate", err)
@@ -167,10 +164,7 @@ func TestLostLeaseDoesNotOverwrite(t *testing.T) {
 	gen := pausing(2, "a", "b", "c", "d")
 	svc := newService(t, db, gen, conversation.Config{SaveInterval: time.Nanosecond})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := send(t, svc, c.ID, "hi")
 	<-gen.paused
 	m := awaitStored(t, db, c.ID, func(m chat.Message) bool { return m.Content == "ab" })
 	// What another replica's sweep does once the lease has run out.
@@ -224,33 +218,46 @@ func openStoreAt(t *testing.T, path string) *sqlite.DB {
 	return db
 }
 
+// lockedRun is a reply on a store in a file, paused after its first piece
+// "a" with "b" to come, whose database the test locks.
+type lockedRun struct {
+	path string
+	db   *sqlite.DB
+	svc  *conversation.Service
+	gen  *scripted
+	conv chat.Conversation
+	run  conversation.Reply
+}
+
+func startLockedRun(t *testing.T) lockedRun {
+	t.Helper()
+	l := lockedRun{path: filepath.Join(t.TempDir(), "chat.db"), gen: pausing(1, "a", "b")}
+	l.db = openStoreAt(t, l.path)
+	l.svc = newService(t, l.db, l.gen, conversation.Config{})
+	l.conv = newConversation(t, l.svc, chat.Conversation{})
+	l.run = send(t, l.svc, l.conv.ID, "hi")
+	<-l.gen.paused
+	return l
+}
+
 // done is sent only once the final state is stored: a final save that
 // fails is retried until the database is back.
 func TestFinalSaveRetriedUntilStored(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chat.db")
-	db := openStoreAt(t, path)
-	gen := pausing(1, "a", "b")
-	svc := newService(t, db, gen, conversation.Config{})
-	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-gen.paused
-	unlock := lockWrites(t, path)
-	close(gen.release)
+	l := startLockedRun(t)
+	unlock := lockWrites(t, l.path)
+	close(l.gen.release)
 	select {
-	case <-run.Done():
+	case <-l.run.Done():
 		unlock()
-		t.Fatalf("the reply ended while its final state could not be stored: %+v", run.Snapshot())
+		t.Fatalf("the reply ended while its final state could not be stored: %+v", l.run.Snapshot())
 	case <-time.After(500 * time.Millisecond):
 	}
 	unlock()
-	msg, err := run.Wait(t.Context())
+	msg, err := l.run.Wait(t.Context())
 	if err != nil || msg.Status != chat.StatusComplete || msg.Content != "ab" {
 		t.Fatalf("after the database came back: %+v, %v", msg, err)
 	}
-	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusComplete || m.Content != "ab" {
+	if m := lastMessage(t, l.db, l.conv.ID); m.Status != chat.StatusComplete || m.Content != "ab" {
 		t.Fatalf("stored %+v", m)
 	}
 }
@@ -259,30 +266,21 @@ func TestFinalSaveRetriedUntilStored(t *testing.T) {
 // failed to be saved, with the text they were sent, and never that it is
 // complete.
 func TestUnsavedReplyIsNotComplete(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "chat.db")
-	db := openStoreAt(t, path)
-	gen := pausing(1, "a", "b")
-	svc := newService(t, db, gen, conversation.Config{})
-	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-gen.paused
-	unlock := lockWrites(t, path)
+	l := startLockedRun(t)
+	unlock := lockWrites(t, l.path)
 	defer unlock()
-	close(gen.release)
+	close(l.gen.release)
 	// Shutdown stops waiting for the database.
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	svc.Shutdown(ctx)
-	msg, err := run.Wait(t.Context())
+	l.svc.Shutdown(ctx)
+	msg, err := l.run.Wait(t.Context())
 	if chat.KindOf(err) != chat.KindUnavailable || msg.Status != chat.StatusFailed || msg.Content != "ab" ||
 		!strings.Contains(msg.Error, "could not be saved") {
 		t.Fatalf("unsaved reply reported as %+v, %v", msg, err)
 	}
 	unlock()
-	if m := lastMessage(t, db, c.ID); m.Status == chat.StatusComplete {
+	if m := lastMessage(t, l.db, l.conv.ID); m.Status == chat.StatusComplete {
 		t.Fatalf("stored %+v", m)
 	}
 }
@@ -294,10 +292,7 @@ func TestSaveCadenceByPieces(t *testing.T) {
 	gen := pausing(3, "a", "b", "c", "d")
 	svc := newService(t, db, gen, conversation.Config{SaveInterval: time.Hour, SaveTokens: 2})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	run := send(t, svc, c.ID, "hi")
 	<-gen.paused
 	m := awaitStored(t, db, c.ID, func(m chat.Message) bool { return len(m.Content) >= 2 })
 	if m.Content != "ab" && m.Content != "abc" {

@@ -125,6 +125,16 @@ func lastMessage(t *testing.T, db chat.Store, id string) chat.Message {
 	return c.Messages[len(c.Messages)-1]
 }
 
+// send sends content to the conversation and returns the reply started.
+func send(t *testing.T, svc *conversation.Service, convID, content string) conversation.Reply {
+	t.Helper()
+	rp, err := svc.Send(t.Context(), convID, content, conversation.ReplyOptions{})
+	if err != nil {
+		t.Fatalf("Send(%q): %v", content, err)
+	}
+	return rp
+}
+
 // awaitStored waits until the last stored message of conversation id
 // satisfies ok, and returns it; it fails the test after 10 seconds.
 func awaitStored(t *testing.T, db chat.Store, id string, ok func(chat.Message) bool) chat.Message {

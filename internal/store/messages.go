@@ -75,23 +75,34 @@ func (d *DB) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease cha
 // m.ID and m.ConversationID identify the message; a message of another
 // conversation is KindNotFound.
 func (d *DB) UpdateMessage(ctx context.Context, m chat.Message) error {
+	if err := d.checkUpdate(m); err != nil {
+		return err
+	}
+	return d.exec(ctx, d.write, "update message", "message",
+		`UPDATE messages SET `+msgSet+` WHERE id = ? AND conversation_id = ?`,
+		append(d.msgSetArgs(m), m.ID, m.ConversationID)...)
+}
+
+// checkUpdate refuses to write m: on a closed store, with ids that cannot
+// name a message, or with fields that cannot be stored.
+func (d *DB) checkUpdate(m chat.Message) error {
 	if d.closed.Load() {
 		return d.dl.Closed()
 	}
 	if !chat.ValidID(m.ID) || !chat.ValidID(m.ConversationID) {
 		return NotFound("message")
 	}
-	if err := CheckMessageFields(m); err != nil {
-		return err
-	}
-	return d.exec(ctx, d.write, "update message", "message", `UPDATE messages SET
-			content = ?, status = ?, error = ?, model = ?,
-			prompt_tokens = ?, output_tokens = ?, first_token_ms = ?, duration_ms = ?,
-			updated_at = ?
-		WHERE id = ? AND conversation_id = ?`,
-		m.Content, string(m.Status), m.Error, m.Model,
-		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS,
-		d.now(), m.ID, m.ConversationID)
+	return CheckMessageFields(m)
+}
+
+// msgSet assigns the mutable fields of a message and its UpdatedAt, from
+// the arguments msgSetArgs gives.
+const msgSet = `content = ?, status = ?, error = ?, model = ?,
+	prompt_tokens = ?, output_tokens = ?, first_token_ms = ?, duration_ms = ?, updated_at = ?`
+
+func (d *DB) msgSetArgs(m chat.Message) []any {
+	return []any{m.Content, string(m.Status), m.Error, m.Model,
+		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS, d.now()}
 }
 
 // DeleteMessagesFrom removes messageID and every later message of the

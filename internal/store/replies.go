@@ -115,13 +115,7 @@ func (d *DB) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, ch
 // SaveReply writes m while it streams under lease.Owner, renewing the
 // lease, or ending it when m's status is final.
 func (d *DB) SaveReply(ctx context.Context, m chat.Message, lease chat.Lease) error {
-	if d.closed.Load() {
-		return d.dl.Closed()
-	}
-	if !chat.ValidID(m.ID) || !chat.ValidID(m.ConversationID) {
-		return NotFound("message")
-	}
-	if err := CheckMessageFields(m); err != nil {
+	if err := d.checkUpdate(m); err != nil {
 		return err
 	}
 	if err := checkLease(lease); err != nil {
@@ -133,14 +127,9 @@ func (d *DB) SaveReply(ctx context.Context, m chat.Message, lease chat.Lease) er
 	} else {
 		owner, until, untilArg = "", "?", d.dl.Time(noLease)
 	}
-	res, err := d.write.ExecContext(ctx, d.q(`UPDATE messages SET
-			content = ?, status = ?, error = ?, model = ?,
-			prompt_tokens = ?, output_tokens = ?, first_token_ms = ?, duration_ms = ?,
-			updated_at = ?, lease_owner = ?, lease_until = `+until+`
+	res, err := d.write.ExecContext(ctx, d.q(`UPDATE messages SET `+msgSet+`, lease_owner = ?, lease_until = `+until+`
 		WHERE id = ? AND conversation_id = ? AND status = 'streaming' AND lease_owner = ?`),
-		m.Content, string(m.Status), m.Error, m.Model,
-		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS,
-		d.now(), owner, untilArg, m.ID, m.ConversationID, lease.Owner)
+		append(d.msgSetArgs(m), owner, untilArg, m.ID, m.ConversationID, lease.Owner)...)
 	if err != nil {
 		return d.classify(ctx, "save reply", err)
 	}
