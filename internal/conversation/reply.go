@@ -205,7 +205,7 @@ func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions
 		s.runs.release(r)
 		return Reply{}, err
 	}
-	conv, err := s.current(ctx, convID)
+	conv, _, err := s.current(ctx, convID)
 	if err != nil {
 		return fail(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -137,38 +138,40 @@ func (s *Service) GetConversation(ctx context.Context, id string) (View, error) 
 	if !chat.ValidID(id) {
 		return View{}, errConversationNotFound()
 	}
-	c, err := s.current(ctx, id)
+	c, was, err := s.current(ctx, id)
 	if err != nil {
 		return View{}, err
 	}
 	// Looked up after the read: a reply that ended meanwhile is then
 	// current in the store, one still running is ahead of it.
 	_, live, running := s.runs.started(id)
-	return viewOf(c, live, running || streamingElsewhere(c, live.ID)), nil
+	return viewOf(c, live, running || streamingElsewhere(c, was, live.ID)), nil
 }
 
 // current reads a conversation, first ending those of its replies whose
 // lease ran out: a reply streaming in the store that this process does
 // not run is run by another replica, or was left by a process that died,
-// and its lease tells which.
-func (s *Service) current(ctx context.Context, id string) (chat.Conversation, error) {
+// and its lease tells which. It also returns the id of the reply this
+// process ran when the read began ("" for none), which the read may show
+// streaming although it has ended since.
+func (s *Service) current(ctx context.Context, id string) (chat.Conversation, string, error) {
+	_, was, _ := s.runs.started(id)
 	c, err := s.store.GetConversation(ctx, id)
 	if err != nil {
-		return c, conversationErr(err)
+		return c, was.ID, conversationErr(err)
 	}
-	_, live, _ := s.runs.started(id)
-	if !streamingElsewhere(c, live.ID) || !s.interruptExpired(ctx, id) {
-		return c, nil
+	if !streamingElsewhere(c, was.ID) || !s.interruptExpired(ctx, id) {
+		return c, was.ID, nil
 	}
 	c, err = s.store.GetConversation(ctx, id)
-	return c, conversationErr(err)
+	return c, was.ID, conversationErr(err)
 }
 
 // streamingElsewhere reports whether c has a streaming reply other than
-// the one with id local (the one this process runs, if any).
-func streamingElsewhere(c chat.Conversation, local string) bool {
+// those with the ids local (the ones this process runs).
+func streamingElsewhere(c chat.Conversation, local ...string) bool {
 	for _, m := range c.Messages {
-		if m.Status == chat.StatusStreaming && m.ID != local {
+		if m.Status == chat.StatusStreaming && !slices.Contains(local, m.ID) {
 			return true
 		}
 	}
@@ -247,7 +250,7 @@ func (s *Service) editHistory(ctx context.Context, id string, change func(chat.C
 	if _, running := s.runs.get(id); running {
 		return View{}, errRunning()
 	}
-	c, err := s.current(ctx, id)
+	c, _, err := s.current(ctx, id)
 	if err != nil {
 		return View{}, err
 	}
