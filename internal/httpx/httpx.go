@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -85,6 +86,12 @@ func ErrorBodyOf(err error) ErrorBody {
 	return ErrorBody{Error: ErrorDetail{Message: chat.MessageOf(err), Type: k.String(), Code: chat.CodeOf(err)}}
 }
 
+// HeaderParleyError marks an error answer written by WriteError. Its
+// message was made by a Parley service's own error mapping and is safe to
+// show, so a Parley client in front (the api before a model service) may
+// pass it on as it is; any other server's error text is replaced.
+const HeaderParleyError = "X-Parley-Error"
+
 // WriteError writes err as an OpenAI-style JSON error with the status its
 // kind maps to. Server-side failures are logged with the request id, since
 // their cause is hidden from the client.
@@ -100,6 +107,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if k == chat.KindRateLimited {
 		w.Header().Set("Retry-After", "1")
 	}
+	w.Header().Set(HeaderParleyError, "1")
 	WriteJSON(w, status, ErrorBodyOf(err))
 }
 
@@ -152,8 +160,8 @@ func decodeError(err error, maxBytes int64) error {
 	case errors.As(err, &syntax):
 		return chat.Errorf(chat.KindInvalid, "request body is not valid JSON at byte %d", syntax.Offset)
 	case errors.As(err, &typeErr):
-		if typeErr.Field != "" {
-			return chat.Errorf(chat.KindInvalid, "field %q must be a %s", typeErr.Field, typeErr.Type)
+		if field := jsonPath(typeErr.Field); field != "" {
+			return chat.Errorf(chat.KindInvalid, "field %q: expected %s, got %s", field, jsonKind(typeErr.Type), jsonValueKind(typeErr.Value))
 		}
 		return chat.Errorf(chat.KindInvalid, "request body must be a JSON object")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -161,6 +169,60 @@ func decodeError(err error, maxBytes int64) error {
 	default:
 		return chat.Errorf(chat.KindInvalid, "request body could not be read: %s", errText(err))
 	}
+}
+
+// jsonPath drops from encoding/json's field path the Go names of embedded
+// structs it puts there ("SamplingParams.max_tokens"); Parley's JSON names
+// are all lower case.
+func jsonPath(path string) string {
+	parts := strings.Split(path, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if p != "" && !('A' <= p[0] && p[0] <= 'Z') {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
+}
+
+// jsonKind names what a Go type accepts in JSON's words.
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a JSON value"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a different JSON value"
+}
+
+// jsonValueKind names what encoding/json found ("string", "number 1.5").
+func jsonValueKind(v string) string {
+	v, _, _ = strings.Cut(v, " ")
+	switch v {
+	case "array", "object":
+		return "an " + v
+	case "bool":
+		return "true or false"
+	case "":
+		return "something else"
+	}
+	return "a " + v
 }
 
 // errText keeps decode errors short and free of internals.

@@ -165,7 +165,7 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 				return gen, c.streamErr(ctx, cctx, chat.E(chat.KindUpstream, "ollama sent a malformed stream", jerr))
 			}
 			if ln.Error != "" {
-				return gen, chat.E(chat.KindUpstream, "ollama failed: "+httpx.ClipUpstreamText(ln.Error), errors.New(ln.Error))
+				return gen, chat.E(chat.KindUpstream, "Ollama failed: "+httpx.ClipUpstreamText(ln.Error), errors.New(httpx.ClipUpstreamText(ln.Error)))
 			}
 			if ln.Model != "" {
 				gen.Model = ln.Model
@@ -283,13 +283,14 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 	return resp, cctx, func() { cancel(nil) }, nil
 }
 
-// statusError maps a non-2xx answer ({"error": "..."}) to a kind.
+// statusError maps a non-2xx answer ({"error": "..."}) to a kind and
+// Parley's own message.
 func statusError(status int, body []byte, model string) *chat.Error {
 	var eb struct {
 		Error string `json:"error"`
 	}
 	_ = json.Unmarshal(body, &eb)
-	return httpx.UpstreamStatusError("ollama", status, eb.Error, model)
+	return httpx.UpstreamStatusError("Ollama", status, model, httpx.UpstreamError{Text: eb.Error})
 }
 
 // Models lists the local models (GET /api/tags).

@@ -201,7 +201,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
 		cl.stop()
-		return nil, nil, StatusError(resp.StatusCode, b, model)
+		return nil, nil, StatusError(resp.StatusCode, b, model, resp.Header.Get(httpx.HeaderParleyError) != "")
 	}
 	if cl.idle > 0 {
 		resp.Body, cl.unwatch = httpx.WatchIdle(resp.Body, cl.idle, func() { cancel(errIdle) })

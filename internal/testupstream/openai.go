@@ -60,11 +60,11 @@ func oaError(w http.ResponseWriter, status int, typ, msg string) {
 func (s *Server) openaiModels(w http.ResponseWriter, r *http.Request) {
 	o := s.snapshot()
 	if !authorized(o, r) {
-		oaError(w, http.StatusUnauthorized, "invalid_request_error", "Incorrect API key provided: sk-te****")
+		oaError(w, http.StatusUnauthorized, "invalid_request_error", errorText(o, r, "Incorrect API key provided: sk-te****"))
 		return
 	}
 	if o.ModelsStatus != 0 {
-		oaError(w, o.ModelsStatus, "server_error", "models unavailable")
+		oaError(w, o.ModelsStatus, "server_error", errorText(o, r, "models unavailable"))
 		return
 	}
 	data := make([]map[string]any, 0, len(o.Models))
@@ -84,7 +84,7 @@ func (s *Server) openaiCompletion(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openaiGenerate(w http.ResponseWriter, r *http.Request, legacy bool) {
 	o := s.snapshot()
 	if !authorized(o, r) {
-		oaError(w, http.StatusUnauthorized, "invalid_request_error", "Incorrect API key provided: sk-te****")
+		oaError(w, http.StatusUnauthorized, "invalid_request_error", errorText(o, r, "Incorrect API key provided: sk-te****"))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
@@ -115,7 +115,7 @@ func (s *Server) openaiGenerate(w http.ResponseWriter, r *http.Request, legacy b
 	}
 	s.record(Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: model, Messages: turns, Prompt: prompt})
 	if o.Status != 0 {
-		oaError(w, o.Status, "server_error", o.StatusMessage)
+		oaError(w, o.Status, "server_error", errorText(o, r, o.StatusMessage))
 		return
 	}
 	s.count(func(st *Stats) { st.Requests++ })
@@ -212,7 +212,7 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 		}
 	}
 	for i, tok := range p.tokens {
-		if !s.midStreamFault(w, o, i) {
+		if !s.midStreamFault(w, r, o, i) {
 			return
 		}
 		if !s.step(r.Context(), o, i) {
@@ -223,7 +223,7 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 			return
 		}
 	}
-	if !s.midStreamFault(w, o, len(p.tokens)) {
+	if !s.midStreamFault(w, r, o, len(p.tokens)) {
 		return
 	}
 	if o.Hang && o.FaultAfter >= len(p.tokens) && !s.step(r.Context(), o, o.FaultAfter) {
@@ -254,7 +254,7 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 
 // midStreamFault applies the faults that strike at token i; false means the
 // response is over.
-func (s *Server) midStreamFault(w http.ResponseWriter, o Options, i int) bool {
+func (s *Server) midStreamFault(w http.ResponseWriter, r *http.Request, o Options, i int) bool {
 	if i != o.FaultAfter {
 		return true
 	}
@@ -264,7 +264,7 @@ func (s *Server) midStreamFault(w http.ResponseWriter, o Options, i int) bool {
 	case o.EndEarly:
 		return false
 	case o.StreamError != "":
-		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": o.StreamError, "type": "server_error"}})
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": errorText(o, r, o.StreamError), "type": "server_error"}})
 		_, _ = fmt.Fprintf(w, "data: %s\n\n", b)
 		flush(w)
 		return false

@@ -54,6 +54,10 @@ type Options struct {
 	StatusMessage string
 	// ModelsStatus, when non-zero, makes the models endpoints fail so.
 	ModelsStatus int
+	// EchoAuthorization makes every error message (status errors, 401s and
+	// errors inside a stream) quote the request's Authorization header, as
+	// some servers and proxies do: the key must go no further.
+	EchoAuthorization bool
 
 	// FaultAfter is the number of tokens sent before the mid-stream faults
 	// below strike.
@@ -312,6 +316,14 @@ func (o Options) resolveModel(m string) (string, bool) {
 		}
 	}
 	return m, false
+}
+
+// errorText is msg as the server words it for r.
+func errorText(o Options, r *http.Request, msg string) string {
+	if o.EchoAuthorization {
+		return msg + " (request had Authorization: " + r.Header.Get("Authorization") + ")"
+	}
+	return msg
 }
 
 func authorized(o Options, r *http.Request) bool {
