@@ -6,6 +6,7 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -124,12 +126,52 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing left to tell it
 }
 
+// checkJSONType refuses a body that says it is something other than JSON.
+func checkJSONType(r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain") {
+		return chat.Errorf(chat.KindInvalid, "Content-Type must be application/json, not %q", ct)
+	}
+	return nil
+}
+
+// bodyBufs holds the buffers ReadBody reads into; bodies of busy proxies
+// come and go thousands of times a second.
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse.
+const maxPooledBody = 64 << 10
+
+// ReadBody reads r's JSON body of at most maxBytes into a pooled buffer,
+// for handlers that check a body and pass it on rather than decode it.
+// Call release when done with the bytes. Failures are *chat.Error as
+// DecodeJSON's.
+func ReadBody(r *http.Request, maxBytes int64) (body []byte, release func(), err error) {
+	if err := checkJSONType(r); err != nil {
+		return nil, nil, err
+	}
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	release = func() {
+		if buf.Cap() <= maxPooledBody {
+			bodyBufs.Put(buf)
+		}
+	}
+	if n := r.ContentLength; n > 0 && n <= maxBytes {
+		buf.Grow(int(n) + 1) // +1: ReadFrom wants room to see the end
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, maxBytes)); err != nil {
+		release()
+		return nil, nil, decodeError(err, maxBytes)
+	}
+	return buf.Bytes(), release, nil
+}
+
 // DecodeJSON reads one JSON object of at most maxBytes from r's body into v,
 // refusing unknown fields and trailing data. Failures are *chat.Error of
 // KindInvalid, or KindTooLarge when the body is over the limit.
 func DecodeJSON(r *http.Request, v any, maxBytes int64) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain") {
-		return chat.Errorf(chat.KindInvalid, "Content-Type must be application/json, not %q", ct)
+	if err := checkJSONType(r); err != nil {
+		return err
 	}
 	body := http.MaxBytesReader(nil, r.Body, maxBytes)
 	dec := json.NewDecoder(body)

@@ -129,13 +129,9 @@ var (
 
 // Generate streams a reply. See chat.Generator.
 func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
-	model := req.Model
-	if model == "" {
-		m, err := c.defaultModel.Resolve(ctx, c.Models, "ollama has no models; pull one first")
-		if err != nil {
-			return chat.Generation{}, err
-		}
-		model = m
+	model, err := c.model(ctx, req.Model)
+	if err != nil {
+		return chat.Generation{}, err
 	}
 	gen := chat.Generation{Model: model}
 	body := chatRequest{Model: model, Stream: true, Options: optionsOf(req.Params), KeepAlive: c.cfg.KeepAlive}
@@ -202,6 +198,18 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 		}
 	}
 }
+
+// model returns the model a request for model goes to: model itself, or
+// the default one for "".
+func (c *Client) model(ctx context.Context, model string) (string, error) {
+	if model != "" {
+		return model, nil
+	}
+	return c.defaultModel.Resolve(ctx, c.Models, "ollama has no models; pull one first")
+}
+
+// DefaultModel names the model a request without one goes to.
+func (c *Client) DefaultModel(ctx context.Context) (string, error) { return c.model(ctx, "") }
 
 func readLine(rd *bufio.Reader) ([]byte, error) {
 	var out []byte

@@ -1,0 +1,130 @@
+package openai
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// Response is a server's 2xx answer to a forwarded request. Close it.
+type Response struct {
+	// Model is the model the request went out for.
+	Model string
+
+	c      *Client
+	parent context.Context
+	cl     *call
+	resp   *http.Response
+}
+
+// Forward sends req to the server without turning it into Parley's terms
+// and back: the body goes as the client wrote it, but for what
+// Request.AppendBody changes (the model, resolved here when req names
+// none; the token limit; the ignored fields). Failures before the answer
+// are mapped as Generate maps them.
+func (c *Client) Forward(ctx context.Context, req *Request) (*Response, error) {
+	model, err := c.model(ctx, req.Target())
+	if err != nil {
+		return nil, err
+	}
+	path := "/chat/completions"
+	if req.Legacy {
+		path = "/completions"
+	}
+	body := req.AppendBody(make([]byte, 0, len(req.body)+64), model)
+	resp, cl, err := c.do(ctx, http.MethodPost, path, body, model)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Model: model, c: c, parent: ctx, cl: cl, resp: resp}, nil
+}
+
+// DefaultModel names the model a request without one goes to.
+func (c *Client) DefaultModel(ctx context.Context) (string, error) { return c.model(ctx, "") }
+
+// Close ends the exchange.
+func (r *Response) Close() {
+	r.resp.Body.Close()
+	r.cl.stop()
+}
+
+// ContentType is the answer's media type, without parameters.
+func (r *Response) ContentType() string {
+	ct := r.resp.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil {
+		return mt
+	}
+	return strings.TrimSpace(ct)
+}
+
+// ContentLength is the answer's length, -1 when unknown.
+func (r *Response) ContentLength() int64 { return r.resp.ContentLength }
+
+// IsStream reports whether the answer is an event stream.
+func (r *Response) IsStream() bool { return r.ContentType() == "text/event-stream" }
+
+// err maps a failure while reading the answer: the caller's cancellation as
+// is, our timers as timeouts, a *chat.Error as it is, anything else as a
+// broken stream.
+func (r *Response) err(err error) error {
+	var ce *chat.Error
+	switch {
+	case err == nil || errors.Is(err, ErrClientGone):
+		return err
+	case r.parent.Err() != nil:
+		return context.Cause(r.parent)
+	case errors.As(err, &ce):
+		return err
+	}
+	return r.c.callErr(r.parent, r.cl, err, brokeOff)
+}
+
+// Relay copies the streamed answer to w, flushing as events arrive; see
+// relay for what it guarantees. It returns nil once "data: [DONE]" went
+// out, ErrClientGone when w failed, else the stream's error as a
+// *chat.Error (or the caller's cancellation).
+func (r *Response) Relay(w io.Writer, flush func()) error {
+	return r.err(relay(w, flush, r.resp.Body, DefaultMaxEventBytes))
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// Copy copies the whole answer to w. Errors are mapped as Relay's.
+func (r *Response) Copy(w io.Writer) error {
+	buf := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(buf)
+	for {
+		n, err := r.resp.Body.Read(*buf)
+		if n > 0 {
+			if _, werr := w.Write((*buf)[:n]); werr != nil {
+				return ErrClientGone
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return r.err(err)
+		}
+	}
+}
+
+// Collect reads an answer that came as one JSON document (a server that
+// ignored "stream": true) and returns its text and outcome.
+func (r *Response) Collect() (string, chat.Generation, error) {
+	var text strings.Builder
+	st := &stream{gen: chat.Generation{Model: r.Model}, emit: func(d chat.Delta) error {
+		text.WriteString(d.Content)
+		return nil
+	}}
+	if err := st.readJSON(r.resp.Body); err != nil {
+		return "", st.gen, r.err(err)
+	}
+	return text.String(), st.gen, nil
+}
