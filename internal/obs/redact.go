@@ -16,9 +16,11 @@ const Redacted = "[REDACTED]"
 // upstream's error body that quotes our request, a URL with a password, a
 // dumped header. They err on the side of masking.
 var (
-	// A credential header or field and everything after it on the line
-	// ("Authorization: Bearer sk-…", `"cookie":"a=1; b=2"`).
-	headerValue = regexp.MustCompile(`(?i)\b(proxy-authorization|authorization|set-cookie|cookie|x-api-key|api-key)(["']?\s*[:=]\s*["']?)[^"'\r\n]+`)
+	// A credential header or field and its value ("Authorization: Bearer
+	// sk-…", `"x-api-key":"…"`).
+	authHeader = regexp.MustCompile(`(?i)\b(proxy-authorization|authorization|x-api-key|api-key)(["']?\s*[:=]\s*["']?)((?:bearer|basic|token)\s+)?[^\s"',;)]+`)
+	// A cookie header and the rest of its line (`Cookie: a=1; b=2`).
+	cookieHeader = regexp.MustCompile(`(?i)\b(set-cookie|cookie)(["']?\s*[:=]\s*["']?)[^"'\r\n]+`)
 	// An HTTP credential scheme and its token.
 	schemeToken = regexp.MustCompile(`(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=\-]{4,}`)
 	// API keys of well-known shapes: OpenAI/Anthropic (sk-…), Hugging Face,
@@ -83,7 +85,8 @@ func Redact(s string) string {
 	if !mayHoldSecret(s) {
 		return s
 	}
-	s = headerValue.ReplaceAllString(s, "${1}${2}"+Redacted)
+	s = authHeader.ReplaceAllString(s, "${1}${2}${3}"+Redacted)
+	s = cookieHeader.ReplaceAllString(s, "${1}${2}"+Redacted)
 	s = schemeToken.ReplaceAllString(s, "${1} "+Redacted)
 	s = apiKey.ReplaceAllString(s, Redacted)
 	s = secretField.ReplaceAllStringFunc(s, func(m string) string {

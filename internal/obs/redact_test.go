@@ -14,9 +14,10 @@ const key = "sk-proj-Zx81secretKEY0123456789"
 
 func TestRedact(t *testing.T) {
 	tests := []struct{ in, gone, keep string }{
-		{"Authorization: Bearer " + key, key, "Authorization: " + Redacted},
+		{"Authorization: Bearer " + key, key, "Authorization: Bearer " + Redacted},
+		{"(you sent Authorization: Bearer " + key + ") please fix", key, "Authorization: Bearer " + Redacted + ") please fix"},
 		{`{"error":"you sent authorization=Bearer abc.def-123"}`, "abc.def-123", "you sent"},
-		{`headers: {"Authorization": "Bearer tok123456"}`, "tok123456", `"Authorization": "` + Redacted},
+		{`headers: {"Authorization": "Bearer tok123456"}`, "tok123456", `"Authorization": "Bearer ` + Redacted + `"}`},
 		{"bearer tok_abcdef in text", "tok_abcdef", "bearer " + Redacted},
 		{"Incorrect API key provided: " + key + ".", key, "Incorrect API key provided: " + Redacted},
 		{"Cookie: session=abc; theme=dark", "session=abc", "Cookie: " + Redacted},
