@@ -433,3 +433,24 @@ func TestRefusalsSpeakJSON(t *testing.T) {
 		}
 	})
 }
+
+// Streams one after another share one connection to the upstream: a proxy
+// that dialed per request would pay a handshake each time.
+func TestUpstreamConnectionsAreReused(t *testing.T) {
+	eachPath(t, func(t *testing.T, via path) {
+		f := via.fixture(t, testupstream.Options{LingerAfterDone: 5 * time.Millisecond}, inference.Config{})
+		for _, body := range []string{
+			`{"model":"test-model","messages":[{"role":"user","content":"a b c"}],"stream":true}`,
+			`{"model":"test-model","messages":[{"role":"user","content":"a b c"}]}`,
+		} {
+			for range 5 {
+				if status, got := rawPost(t, f.url+"/v1/chat/completions", body); status != 200 {
+					t.Fatalf("%d %s", status, got)
+				}
+			}
+		}
+		if n := f.up.Stats().Connections; n != 1 {
+			t.Fatalf("10 requests one after another opened %d connections to the upstream, want 1", n)
+		}
+	})
+}

@@ -133,6 +133,25 @@ func (c *call) stop() {
 	c.cancel(nil)
 }
 
+// Bounds of drain.
+const (
+	maxDrainBytes = 64 << 10
+	maxDrainTime  = 100 * time.Millisecond
+)
+
+var errDrain = errors.New("drain took too long")
+
+// drain reads what is left of a stream that ended with [DONE] (the
+// chunked encoding's last chunk, usually) before the body is closed: Go's
+// transport reuses a connection only when its body was read to the end, so
+// without this every stream would cost a new connection to the server. A
+// server that sends more, or keeps the answer open, loses its connection.
+func (c *call) drain(body io.Reader) {
+	t := time.AfterFunc(maxDrainTime, func() { c.cancel(errDrain) })
+	_, _ = io.CopyN(io.Discard, body, maxDrainBytes)
+	t.Stop()
+}
+
 // err turns a failure during the exchange into the error Generate returns:
 // the caller's own cancellation as is, our timers as KindTimeout, anything
 // else as what fallback builds.
@@ -252,8 +271,8 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == "application/json" {
 		err = st.readJSON(resp.Body)
-	} else {
-		err = st.readSSE(resp.Body)
+	} else if err = st.readSSE(resp.Body); err == nil {
+		cl.drain(resp.Body)
 	}
 	if err != nil && !st.emitFailed {
 		var ce *chat.Error

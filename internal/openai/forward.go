@@ -90,7 +90,11 @@ func (r *Response) err(err error) error {
 // out, ErrClientGone when w failed, else the stream's error as a
 // *chat.Error (or the caller's cancellation).
 func (r *Response) Relay(w io.Writer, flush func()) error {
-	return r.err(relay(w, flush, r.resp.Body, DefaultMaxEventBytes))
+	err := relay(w, flush, r.resp.Body, DefaultMaxEventBytes)
+	if err == nil {
+		r.cl.drain(r.resp.Body)
+	}
+	return r.err(err)
 }
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

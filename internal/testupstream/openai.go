@@ -282,6 +282,7 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 		flush(w)
 	}
 	s.count(func(st *Stats) { st.Completed++ })
+	time.Sleep(o.LingerAfterDone)
 }
 
 // midStreamFault applies the faults that strike at token i; false means the

@@ -20,6 +20,7 @@ package testupstream
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -92,6 +93,11 @@ type Options struct {
 	// JSONForStream answers streaming requests with one JSON document, as
 	// servers that ignore "stream" do (OpenAI).
 	JSONForStream bool
+	// LingerAfterDone waits this long after "data: [DONE]" before ending
+	// the response (OpenAI), so the end of the HTTP answer comes apart
+	// from the end of the stream, as with servers that do some
+	// bookkeeping last.
+	LingerAfterDone time.Duration
 }
 
 // Option configures a Server. An Options value is itself an Option (it
@@ -166,6 +172,8 @@ type Stats struct {
 	// Canceled counts generation requests whose client went away (or
 	// cancelled) before the response was complete.
 	Canceled int
+	// Connections counts the TCP connections clients opened.
+	Connections int
 }
 
 // Request is a recorded generation request.
@@ -211,7 +219,13 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"version":"0.0.0-testupstream"}`))
 	})
-	s.srv = httptest.NewServer(mux)
+	s.srv = httptest.NewUnstartedServer(mux)
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.count(func(st *Stats) { st.Connections++ })
+		}
+	}
+	s.srv.Start()
 	s.URL = s.srv.URL
 	t.Cleanup(s.Close)
 	return s
