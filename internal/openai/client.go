@@ -31,7 +31,11 @@ type Client struct {
 	base   string
 	apiKey string
 	hc     *http.Client
-	opts   clientOptions
+	// rt is hc's transport when hc adds nothing to it (no cookies, no
+	// redirect policy, no timeout): a request sent straight through it
+	// skips http.Client's per-request copying of headers for redirects.
+	rt   http.RoundTripper
+	opts clientOptions
 
 	defaultModel *DefaultModel
 }
@@ -94,7 +98,14 @@ func NewClient(baseURL, apiKey string, httpClient *http.Client, opts ...Option) 
 	if httpClient == nil {
 		httpClient = &http.Client{Transport: NewTransport(o.connectTimeout)}
 	}
-	return &Client{base: normalizeBase(baseURL), apiKey: apiKey, hc: httpClient, opts: o, defaultModel: NewDefaultModel(o.defaultModel)}
+	c := &Client{base: normalizeBase(baseURL), apiKey: apiKey, hc: httpClient, opts: o, defaultModel: NewDefaultModel(o.defaultModel)}
+	if httpClient.Jar == nil && httpClient.CheckRedirect == nil && httpClient.Timeout == 0 {
+		c.rt = httpClient.Transport
+		if c.rt == nil {
+			c.rt = http.DefaultTransport
+		}
+	}
+	return c
 }
 
 func normalizeBase(raw string) string {
@@ -206,7 +217,14 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, model
 	if d := c.opts.firstByteTimeout; d > 0 {
 		cl.timer = time.AfterFunc(d, func() { cancel(errFirstByte) })
 	}
-	resp, err := c.hc.Do(req)
+	var resp *http.Response
+	if body != nil && c.rt != nil {
+		// An OpenAI-compatible server answers a completion; it does not
+		// redirect it, so http.Client's redirect handling is not needed.
+		resp, err = c.rt.RoundTrip(req)
+	} else {
+		resp, err = c.hc.Do(req)
+	}
 	if cl.timer != nil {
 		cl.timer.Stop()
 		cl.timer = nil
