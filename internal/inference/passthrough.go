@@ -15,12 +15,7 @@ import (
 func (s *server) forward(ctx context.Context, w http.ResponseWriter, r *http.Request, req *openai.Request) error {
 	resp, err := s.fwd.Forward(ctx, req)
 	if err != nil {
-		err, report := generationErr(r, ctx, err)
-		if !report {
-			s.clientGone(r)
-			return nil
-		}
-		return err
+		return s.failure(ctx, r, err)
 	}
 	defer resp.Close()
 	switch {
@@ -70,12 +65,7 @@ func (s *server) relay(ctx context.Context, w http.ResponseWriter, r *http.Reque
 func (s *server) streamWhole(ctx context.Context, w http.ResponseWriter, r *http.Request, req *openai.Request, resp *openai.Response) error {
 	text, gen, err := resp.Collect()
 	if err != nil {
-		err, report := generationErr(r, ctx, err)
-		if !report {
-			s.clientGone(r)
-			return nil
-		}
-		return err
+		return s.failure(ctx, r, err)
 	}
 	rs := s.newReply(w, req.Legacy, gen.Model)
 	if err := rs.start(); err != nil {

@@ -207,6 +207,17 @@ func (s *server) clientGone(r *http.Request) {
 	s.log.DebugContext(r.Context(), "client went away during generation", "request_id", httpx.RequestID(r.Context()))
 }
 
+// failure is what a handler returns for a generation that failed before
+// its answer began: nothing when the client is gone, else the error (ours,
+// when our time limit ran out).
+func (s *server) failure(ctx context.Context, r *http.Request, err error) error {
+	err, report := generationErr(r, ctx, err)
+	if !report {
+		s.clientGone(r)
+	}
+	return err
+}
+
 func (s *server) whole(ctx context.Context, r *http.Request, req chat.GenerateRequest, rs *reply) error {
 	var text strings.Builder
 	gen, err := s.gen.Generate(ctx, req, func(d chat.Delta) error {
@@ -214,12 +225,7 @@ func (s *server) whole(ctx context.Context, r *http.Request, req chat.GenerateRe
 		return nil
 	})
 	if err != nil {
-		err, report := generationErr(r, ctx, err)
-		if !report {
-			s.clientGone(r)
-			return nil
-		}
-		return err
+		return s.failure(ctx, r, err)
 	}
 	rs.settle(gen)
 	httpx.WriteJSON(rs.w, http.StatusOK, rs.whole(text.String(), gen))
@@ -248,12 +254,7 @@ func (s *server) stream(ctx context.Context, r *http.Request, req chat.GenerateR
 // streamFailed reports a failure of a streamed reply: as an HTTP error
 // before the stream began (sse nil), else inside it.
 func (s *server) streamFailed(ctx context.Context, r *http.Request, sse *httpx.SSE, err error) error {
-	err, report := generationErr(r, ctx, err)
-	if !report {
-		s.clientGone(r)
-		return nil
-	}
-	if sse == nil {
+	if err = s.failure(ctx, r, err); err == nil || sse == nil {
 		return err
 	}
 	s.log.LogAttrs(r.Context(), slog.LevelError, "generation failed mid-stream",
