@@ -86,6 +86,8 @@ func UpstreamStatusError(backend string, status int, model string, up UpstreamEr
 		return &chat.Error{Kind: k, Code: code, Message: msg + detail, Err: cause}
 	}
 	switch {
+	case status < 300:
+		return e(chat.KindUpstream, fmt.Sprintf("%s answered with an error", backend))
 	case status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return &chat.Error{Kind: chat.KindUpstream, Code: "upstream_auth",
 			Message: fmt.Sprintf("%s rejected the API key (HTTP %d)", backend, status), Err: cause}

@@ -3,9 +3,7 @@ package inference
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/openai"
@@ -24,21 +22,11 @@ func (s *server) forward(ctx context.Context, w http.ResponseWriter, r *http.Req
 	case req.Stream:
 		return s.streamWhole(ctx, w, r, req, resp)
 	}
-	h := w.Header()
-	h.Set("Content-Type", resp.ContentType())
-	h.Set("Cache-Control", "no-store")
-	if n := resp.ContentLength(); n >= 0 {
-		h.Set("Content-Length", strconv.FormatInt(n, 10))
-	}
-	w.WriteHeader(http.StatusOK)
-	if err := resp.Copy(w); err != nil {
-		if _, report := generationErr(r, ctx, err); report && !errors.Is(err, openai.ErrClientGone) {
-			s.log.LogAttrs(r.Context(), slog.LevelError, "answer broke off",
-				slog.String("request_id", httpx.RequestID(r.Context())), slog.Any("err", err))
-		}
-		// The status is out: only a cut connection tells the client the
-		// answer is incomplete.
-		panic(http.ErrAbortHandler)
+	switch err := resp.WriteTo(w); {
+	case errors.Is(err, openai.ErrClientGone):
+		s.clientGone(r)
+	case err != nil:
+		return s.failure(ctx, r, err)
 	}
 	return nil
 }

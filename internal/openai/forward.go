@@ -1,11 +1,14 @@
 package openai
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -63,9 +66,6 @@ func (r *Response) ContentType() string {
 	return strings.TrimSpace(ct)
 }
 
-// ContentLength is the answer's length, -1 when unknown.
-func (r *Response) ContentLength() int64 { return r.resp.ContentLength }
-
 // IsStream reports whether the answer is an event stream.
 func (r *Response) IsStream() bool { return r.ContentType() == "text/event-stream" }
 
@@ -97,26 +97,41 @@ func (r *Response) Relay(w io.Writer, flush func()) error {
 	return r.err(err)
 }
 
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+var wholeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// Copy copies the whole answer to w. Errors are mapped as Relay's.
-func (r *Response) Copy(w io.Writer) error {
-	buf := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(buf)
-	for {
-		n, err := r.resp.Body.Read(*buf)
-		if n > 0 {
-			if _, werr := w.Write((*buf)[:n]); werr != nil {
-				return ErrClientGone
-			}
+// WriteTo writes the whole answer to w, with its length. It is read first
+// (up to 16 MiB): a server that reports an error in a 2xx answer
+// ({"error": …}) gets it mapped, not passed on. Errors before anything was
+// written are mapped as Relay's; ErrClientGone means w failed.
+func (r *Response) WriteTo(w http.ResponseWriter) error {
+	buf := wholeBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 1<<20 {
+			wholeBufs.Put(buf)
 		}
-		if errors.Is(err, io.EOF) {
-			return nil
+	}()
+	if _, err := buf.ReadFrom(io.LimitReader(r.resp.Body, maxJSONBody)); err != nil {
+		return r.err(err)
+	}
+	body := buf.Bytes()
+	if hasKey(body, `"error"`) {
+		var e struct {
+			Error *ErrorBody `json:"error"`
 		}
-		if err != nil {
-			return r.err(err)
+		if json.Unmarshal(body, &e) == nil && e.Error != nil {
+			return StatusError(r.resp.StatusCode, body, r.Model, false)
 		}
 	}
+	h := w.Header()
+	h.Set("Content-Type", r.ContentType())
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(body); err != nil {
+		return ErrClientGone
+	}
+	return nil
 }
 
 // Collect reads an answer that came as one JSON document (a server that

@@ -24,7 +24,11 @@ type relayBufs struct {
 	data []byte // the data of a multi-line event, joined
 }
 
-const relayBufSize = 16 << 10
+// relayBufSize is the size of a relay's read buffer and the starting size
+// of its write buffer: several events of a few hundred bytes fit, and a
+// proxy with thousands of open streams holds that much per stream. Longer
+// lines go through long.
+const relayBufSize = 4 << 10
 
 var relayPool = sync.Pool{New: func() any {
 	return &relayBufs{rd: bufio.NewReaderSize(nil, relayBufSize), out: make([]byte, 0, relayBufSize)}
@@ -51,7 +55,7 @@ func relay(w io.Writer, flush func(), src io.Reader, maxEvent int) error {
 	b.rd.Reset(src)
 	defer func() {
 		b.rd.Reset(nil)
-		if cap(b.long) > relayBufSize || cap(b.data) > relayBufSize || cap(b.out) > 4*relayBufSize {
+		if cap(b.long) > 4*relayBufSize || cap(b.data) > 4*relayBufSize || cap(b.out) > 4*relayBufSize {
 			return // an outsized event: let the GC have these buffers
 		}
 		relayPool.Put(b)
