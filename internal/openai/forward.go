@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,11 +58,8 @@ func (r *Response) Close() {
 
 // ContentType is the answer's media type, without parameters.
 func (r *Response) ContentType() string {
-	ct := r.resp.Header.Get("Content-Type")
-	if mt, _, err := mime.ParseMediaType(ct); err == nil {
-		return mt
-	}
-	return strings.TrimSpace(ct)
+	mt, _, _ := strings.Cut(r.resp.Header.Get("Content-Type"), ";")
+	return strings.ToLower(strings.TrimSpace(mt))
 }
 
 // IsStream reports whether the answer is an event stream.

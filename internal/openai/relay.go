@@ -63,6 +63,13 @@ func relay(w io.Writer, flush func(), src io.Reader, maxEvent int) error {
 	r := relayState{b: b, w: w, flush: flush, max: maxEvent, evStart: -1, dataStart: -1}
 	r.b.out = r.b.out[:0]
 	for {
+		if !r.lineBuffered() {
+			// The next read may wait for the server: what is complete
+			// goes out first.
+			if err := r.writeComplete(); err != nil {
+				return err
+			}
+		}
 		line, err := r.readLine(maxEvent)
 		if len(line) > 0 || err == nil {
 			done, lerr := r.line(line)
@@ -80,11 +87,6 @@ func relay(w io.Writer, flush func(), src io.Reader, maxEvent int) error {
 			return chat.E(chat.KindUpstream, fmt.Sprintf("%s sent a stream event over %d bytes", serverName, maxEvent), err)
 		}
 		if err == nil {
-			if r.b.rd.Buffered() == 0 && r.evStart < 0 {
-				if werr := r.write(); werr != nil {
-					return werr
-				}
-			}
 			continue
 		}
 		// The last event may lack its blank line (a server that closes
@@ -244,6 +246,35 @@ func (r *relayState) eventData() []byte {
 		}
 	}
 	return r.b.data
+}
+
+// lineBuffered reports whether a whole line waits in the read buffer, so
+// that reading it will not wait for the server.
+func (r *relayState) lineBuffered() bool {
+	buf, _ := r.b.rd.Peek(r.b.rd.Buffered())
+	return bytes.IndexByte(buf, '\n') >= 0
+}
+
+// writeComplete writes the events read whole, keeping the one being read.
+func (r *relayState) writeComplete() error {
+	if r.evStart < 0 {
+		return r.write()
+	}
+	if r.evStart == 0 {
+		return nil
+	}
+	complete := r.b.out[:r.evStart]
+	if _, err := r.w.Write(complete); err != nil {
+		return ErrClientGone
+	}
+	r.flush()
+	n := copy(r.b.out, r.b.out[r.evStart:])
+	r.b.out = r.b.out[:n]
+	if r.dataStart >= 0 {
+		r.dataStart -= r.evStart
+	}
+	r.evStart = 0
+	return nil
 }
 
 func (r *relayState) done() error {

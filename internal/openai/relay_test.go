@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -130,3 +131,39 @@ func BenchmarkRelay(b *testing.B) {
 	}
 	b.ReportMetric(float64(flushes)/float64(b.N), "flushes/op")
 }
+
+// Events read whole go out before the relay waits for the rest of one the
+// server sent only in part.
+func TestRelayDoesNotHoldCompleteEvents(t *testing.T) {
+	pr, pw := io.Pipe()
+	out := &notifyingWriter{wrote: make(chan string, 8)}
+	done := make(chan error, 1)
+	go func() { done <- relay(out, func() {}, pr, 0) }()
+	go pw.Write([]byte(ev(roleChunk) + "data: " + finishChunk[:20]))
+	select {
+	case got := <-out.wrote:
+		if got != ev(roleChunk) {
+			t.Fatalf("wrote %q first", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the complete event was held back while the next one was incomplete")
+	}
+	go func() {
+		pw.Write([]byte(finishChunk[20:] + "\n\n" + ev("[DONE]")))
+		pw.Close()
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var rest strings.Builder
+	for len(out.wrote) > 0 {
+		rest.WriteString(<-out.wrote)
+	}
+	if rest.String() != ev(finishChunk)+ev("[DONE]") {
+		t.Fatalf("then wrote %q", rest.String())
+	}
+}
+
+type notifyingWriter struct{ wrote chan string }
+
+func (w *notifyingWriter) Write(p []byte) (int, error) { w.wrote <- string(p); return len(p), nil }
