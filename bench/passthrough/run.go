@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -110,7 +111,9 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx := context.Background()
+	// Ctrl-C stops the processes the harness started, not just itself.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	upAddr := freeAddr()
 	up, err := startProc(ctx, c, c.loadCPU, "upstream", self, "upstream", "-addr", upAddr, "-tokens", strconv.Itoa(c.tokens))
 	if err != nil {
@@ -126,6 +129,9 @@ func run(args []string) error {
 	for r := 1; r <= c.runs; r++ {
 		fmt.Printf("run %d: uptime before: %s\n", r, uptime())
 		for _, target := range append([]string{"upstream"}, c.targets...) {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			res, err := measureTarget(ctx, c, r, target, self, upURL)
 			if err != nil {
 				return fmt.Errorf("run %d, %s: %w", r, target, err)
@@ -187,7 +193,7 @@ func measureTarget(ctx context.Context, c config, runNo int, target, self, upURL
 		if err := waitReady(url + "/v1/models"); err != nil {
 			return nil, err
 		}
-		if _, err := attack(c, url, "stream", fmt.Sprintf("run%d-%s-warmup", runNo, target), c.warmup, c.rate, 0); err != nil {
+		if _, err := attack(ctx, c, url, "stream", fmt.Sprintf("run%d-%s-warmup", runNo, target), c.warmup, c.rate, 0); err != nil {
 			return nil, err
 		}
 	}
@@ -195,15 +201,15 @@ func measureTarget(ctx context.Context, c config, runNo int, target, self, upURL
 	for _, kind := range c.kinds {
 		name := fmt.Sprintf("run%d-%s-%s", runNo, target, kind)
 		res := result{Target: target, Kind: kind}
-		fixed, err := attack(c, url, kind, name+"-fixed", c.duration, c.rate, 0)
+		fixed, err := attack(ctx, c, url, kind, name+"-fixed", c.duration, c.rate, 0)
 		if err != nil {
 			return nil, err
 		}
-		single, err := attack(c, url, kind, name+"-single", c.duration, 0, 1)
+		single, err := attack(ctx, c, url, kind, name+"-single", c.duration, 0, 1)
 		if err != nil {
 			return nil, err
 		}
-		closed, err := attack(c, url, kind, name+"-closed", c.duration, 0, c.workers)
+		closed, err := attack(ctx, c, url, kind, name+"-closed", c.duration, 0, c.workers)
 		if err != nil {
 			return nil, err
 		}
@@ -247,7 +253,7 @@ func requestBody(kind string) string {
 
 // attack runs vegeta against url: at rate requests/s, or, with rate 0,
 // closed-loop with workers requests at a time (1: over one connection).
-func attack(c config, url, kind, name string, d time.Duration, rate, workers int) (vegetaReport, error) {
+func attack(ctx context.Context, c config, url, kind, name string, d time.Duration, rate, workers int) (vegetaReport, error) {
 	var rep vegetaReport
 	target, _ := json.Marshal(map[string]any{
 		"method": "POST", "url": url + "/v1/chat/completions",
@@ -268,7 +274,7 @@ func attack(c config, url, kind, name string, d time.Duration, rate, workers int
 			args = append(args, "-connections=1", "-max-connections=1")
 		}
 	}
-	if out, err := exec.Command("taskset", args...).CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "taskset", args...).CombinedOutput(); err != nil {
 		return rep, fmt.Errorf("vegeta attack: %v: %s", err, out)
 	}
 	out, err := exec.Command(c.vegeta, "report", "-type=json", bin).Output()
