@@ -454,3 +454,23 @@ func TestUpstreamConnectionsAreReused(t *testing.T) {
 		}
 	})
 }
+
+// An upstream that falls silent mid-stream ends the stream with a timeout
+// error (and no [DONE]) once the client's idle timeout runs out.
+func TestUpstreamStallsMidStream(t *testing.T) {
+	eachPath(t, func(t *testing.T, via path) {
+		up := testupstream.New(t, testupstream.Options{Hang: true, FaultAfter: 2})
+		client := openai.NewClient(up.URL, "", nil, openai.WithIdleTimeout(50*time.Millisecond))
+		var backend chat.Generator = client
+		if via.decode {
+			backend = decoded{client}
+		}
+		srv := httptest.NewServer(inference.NewServer(backend, inference.Config{}, nil))
+		t.Cleanup(srv.Close)
+		status, body := rawPost(t, srv.URL+"/v1/chat/completions", `{"model":"test-model","messages":[{"role":"user","content":"a b c d"}],"stream":true}`)
+		if status != 200 || !strings.Contains(body, `" b"`) || !strings.Contains(body, `"type":"timeout_error"`) ||
+			!strings.Contains(body, "stalled") || strings.Contains(body, "[DONE]") {
+			t.Fatalf("%d %s", status, body)
+		}
+	})
+}
