@@ -127,17 +127,15 @@ func run(args []string) error {
 	printHeader(c)
 	var all []result
 	for r := 1; r <= c.runs; r++ {
-		fmt.Printf("run %d: uptime before: %s\n", r, uptime())
-		for _, target := range append([]string{"upstream"}, c.targets...) {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			res, err := measureTarget(ctx, c, r, target, self, upURL)
-			if err != nil {
-				return fmt.Errorf("run %d, %s: %w", r, target, err)
-			}
-			all = append(all, res...)
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
+		fmt.Printf("run %d: uptime before: %s\n", r, uptime())
+		res, err := measureRun(ctx, c, r, self, upURL)
+		if err != nil {
+			return fmt.Errorf("run %d: %w", r, err)
+		}
+		all = append(all, res...)
 		fmt.Printf("run %d: uptime after:  %s\n", r, uptime())
 	}
 	raw, _ := json.MarshalIndent(all, "", "  ")
@@ -166,16 +164,22 @@ func findVegeta(path string) (string, error) {
 	return "", errors.New("vegeta not found: go install github.com/tsenart/vegeta/v12@v12.13.0 (or pass -vegeta)")
 }
 
-// measureTarget starts one proxy (none for "upstream": vegeta goes
-// straight to the mock) and measures every kind of request through it.
-func measureTarget(ctx context.Context, c config, runNo int, target, self, upURL string) ([]result, error) {
-	url := upURL
-	var p *proc
-	if target != "upstream" {
+// target is one path measured: a proxy (or, for "upstream", none: vegeta
+// goes straight to the mock).
+type target struct {
+	name, url string
+	p         *proc
+}
+
+// measureRun starts every proxy, then takes each measurement on each path
+// back to back, so that a change in the machine's load touches all of them
+// alike. The proxies wait idle while another is measured.
+func measureRun(ctx context.Context, c config, runNo int, self, upURL string) ([]result, error) {
+	targets := []target{{name: "upstream", url: upURL}}
+	for _, name := range c.targets {
 		addr := freeAddr()
-		url = "http://" + addr
 		var args []string
-		switch target {
+		switch name {
 		case "floor":
 			args = []string{self, "floor", "-addr", addr, "-upstream", upURL}
 		case "model":
@@ -185,47 +189,57 @@ func measureTarget(ctx context.Context, c config, runNo int, target, self, upURL
 			db := filepath.Join(c.out, fmt.Sprintf("api-run%d.db", runNo))
 			args = []string{c.parley, "api", "--model-url", upURL, "--database", db, "--addr", addr, "--log-format", "json"}
 		}
-		var err error
-		if p, err = startProc(ctx, c, c.proxyCPU, fmt.Sprintf("%s-run%d", target, runNo), args[0], args[1:]...); err != nil {
+		p, err := startProc(ctx, c, c.proxyCPU, fmt.Sprintf("%s-run%d", name, runNo), args[0], args[1:]...)
+		if err != nil {
 			return nil, err
 		}
 		defer p.stop()
-		if err := waitReady(url + "/v1/models"); err != nil {
+		targets = append(targets, target{name: name, url: "http://" + addr, p: p})
+	}
+	for _, t := range targets[1:] {
+		if err := waitReady(t.url + "/v1/models"); err != nil {
 			return nil, err
 		}
-		if _, err := attack(ctx, c, url, "stream", fmt.Sprintf("run%d-%s-warmup", runNo, target), c.warmup, c.rate, 0); err != nil {
+		if _, err := attack(ctx, c, t.url, "stream", fmt.Sprintf("run%d-%s-warmup", runNo, t.name), c.warmup, c.rate, 0); err != nil {
 			return nil, err
 		}
 	}
+	results := make(map[string]*result)
 	var out []result
 	for _, kind := range c.kinds {
-		name := fmt.Sprintf("run%d-%s-%s", runNo, target, kind)
-		res := result{Target: target, Kind: kind}
-		fixed, err := attack(ctx, c, url, kind, name+"-fixed", c.duration, c.rate, 0)
-		if err != nil {
-			return nil, err
+		for _, t := range targets {
+			results[t.name+kind] = &result{Target: t.name, Kind: kind}
 		}
-		single, err := attack(ctx, c, url, kind, name+"-single", c.duration, 0, 1)
-		if err != nil {
-			return nil, err
+		for _, m := range []struct {
+			mode          string
+			rate, workers int
+			keep          func(*result, vegetaReport)
+		}{
+			{"fixed", c.rate, 0, func(r *result, v vegetaReport) { r.FixedP50, r.FixedSuccess = v.Latencies.P50, v.Success }},
+			{"single", 0, 1, func(r *result, v vegetaReport) { r.SingleP50 = v.Latencies.P50 }},
+			{"closed", 0, c.workers, func(r *result, v vegetaReport) { r.ClosedRPS, r.ClosedSuccess = v.Throughput, v.Success }},
+		} {
+			for _, t := range targets {
+				rep, err := attack(ctx, c, t.url, kind, fmt.Sprintf("run%d-%s-%s-%s", runNo, t.name, kind, m.mode), c.duration, m.rate, m.workers)
+				if err != nil {
+					return nil, err
+				}
+				m.keep(results[t.name+kind], rep)
+			}
 		}
-		closed, err := attack(ctx, c, url, kind, name+"-closed", c.duration, 0, c.workers)
-		if err != nil {
-			return nil, err
+		for _, t := range targets {
+			res := results[t.name+kind]
+			if t.p != nil {
+				res.PeakRSS, res.EndRSS = t.p.rss()
+			}
+			if res.FixedP50 > 10*res.SingleP50 {
+				fmt.Printf("  warning: %s %s: p50 at %d/s is %.0fx the one-connection p50: the machine cannot keep that rate; the fixed-rate figures are queueing, not overhead\n",
+					t.name, kind, c.rate, float64(res.FixedP50)/float64(res.SingleP50))
+			}
+			fmt.Printf("  %-8s %-6s p50 %6.0fµs at %d/s (%.1f%% ok), %6.0fµs on one connection, %7.0f req/s closed loop (%.1f%% ok), RSS %s\n",
+				t.name, kind, us(res.FixedP50), c.rate, 100*res.FixedSuccess, us(res.SingleP50), res.ClosedRPS, 100*res.ClosedSuccess, mb(res.PeakRSS))
+			out = append(out, *res)
 		}
-		res.FixedP50, res.FixedSuccess = fixed.Latencies.P50, fixed.Success
-		res.SingleP50 = single.Latencies.P50
-		res.ClosedRPS, res.ClosedSuccess = closed.Throughput, closed.Success
-		if p != nil {
-			res.PeakRSS, res.EndRSS = p.rss()
-		}
-		if res.FixedP50 > 10*res.SingleP50 {
-			fmt.Printf("  warning: %s %s: p50 at %d/s is %.0fx the one-connection p50: the machine cannot keep that rate; the fixed-rate figures are queueing, not overhead\n",
-				target, kind, c.rate, float64(res.FixedP50)/float64(res.SingleP50))
-		}
-		fmt.Printf("  %-8s %-6s p50 %6.0fµs at %d/s (%.1f%% ok), %6.0fµs on one connection, %7.0f req/s closed loop (%.1f%% ok), RSS %s\n",
-			target, kind, us(res.FixedP50), c.rate, 100*res.FixedSuccess, us(res.SingleP50), res.ClosedRPS, 100*res.ClosedSuccess, mb(res.PeakRSS))
-		out = append(out, res)
 	}
 	return out, nil
 }
