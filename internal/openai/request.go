@@ -126,8 +126,8 @@ type values struct {
 
 	logprobs, streamOptions, logitBias, tools bool
 	toolChoice                                string // "" when absent, null, "none" or "auto"
-	responseFormat                            string
-	responseFormatExtra                       string // an unknown member of response_format
+	responseFormat                            *string // nil when absent or null
+	responseFormatExtra                       string  // an unknown member of response_format
 	stops, prompts, messages                  int
 	emptyStop, emptyPrompt                    bool
 }
@@ -359,7 +359,7 @@ func (r *Request) value(s *scanner, f field, v *values, decode bool) (err error)
 		if s.peek() == '"' {
 			var c string
 			if c, err = s.text(); err == nil && c != "none" && c != "auto" {
-				v.toolChoice = c
+				v.toolChoice = strconv.Quote(c)
 			}
 			return err
 		}
@@ -403,14 +403,14 @@ func readResponseFormat(s *scanner, v *values) (err error) {
 	if s.peek() != '{' {
 		return typeErr(fResponseFormat, s, "an object")
 	}
-	v.responseFormat = "text"
+	v.responseFormat = new(string)
 	for first := true; ; first = false {
 		key, ok, err := s.member(first)
 		if err != nil || !ok {
 			return err
 		}
 		if string(key) == "type" {
-			if v.responseFormat, err = s.optString(fResponseFormat, true); err != nil {
+			if *v.responseFormat, err = s.optString(fResponseFormat, true); err != nil {
 				return err
 			}
 			continue
@@ -455,8 +455,8 @@ func (r *Request) check(v *values, decode bool) error {
 		return chat.Errorf(chat.KindInvalid, "top_logprobs are not supported")
 	case v.logitBias:
 		return chat.Errorf(chat.KindInvalid, "logit_bias is not supported")
-	case v.responseFormat != "" && v.responseFormat != "text":
-		return chat.Errorf(chat.KindInvalid, "response_format %q is not supported; only \"text\"", v.responseFormat)
+	case v.responseFormat != nil && *v.responseFormat != "text":
+		return chat.Errorf(chat.KindInvalid, "response_format %q is not supported; only \"text\"", *v.responseFormat)
 	case v.responseFormatExtra != "":
 		return chat.Errorf(chat.KindInvalid, "unknown field %q in response_format", v.responseFormatExtra)
 	case v.tools:

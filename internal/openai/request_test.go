@@ -38,6 +38,8 @@ func TestParseRequestRefuses(t *testing.T) {
 		{"unknown stream option", `{` + user + `,"stream":true,"stream_options":{"include_usage":true,"x":1}}`, false, `unknown field "x" in stream_options`},
 		{"stream_options without stream", `{` + user + `,"stream_options":{"include_usage":true}}`, false, "stream_options is only allowed with stream: true"},
 		{"json schema", `{` + user + `,"response_format":{"type":"json_schema","json_schema":{}}}`, false, `response_format "json_schema" is not supported; only "text"`},
+		{"response format without a type", `{` + user + `,"response_format":{}}`, false, `response_format "" is not supported; only "text"`},
+		{"empty tool choice", `{` + user + `,"tool_choice":""}`, false, "tool_choice is not supported; tools (function calling) are not served"},
 		{"tool choice object", `{` + user + `,"tool_choice":{"type":"function"}}`, false, "tool_choice is not supported; tools (function calling) are not served"},
 		{"seventeen stops", `{` + user + `,"stop":["a","b","c","d","e","f","g","h","i","j","k","l","m","n","o","p","q"]}`, false, "stop may hold at most 16 strings"},
 		{"deep nesting", `{` + user + `,"tools":` + strings.Repeat("[", 200) + strings.Repeat("]", 200) + `}`, false, "request body nests deeper than 128 levels"},
