@@ -200,7 +200,9 @@ func measureRun(ctx context.Context, c config, runNo int, self, upURL string) ([
 		if err := waitReady(t.url + "/v1/models"); err != nil {
 			return nil, err
 		}
-		if _, err := attack(ctx, c, t.url, "stream", fmt.Sprintf("run%d-%s-warmup", runNo, t.name), c.warmup, c.rate, 0); err != nil {
+		// A few requests at a time: warm, without piling up connections
+		// (and memory) on a machine that could not keep up with -rate.
+		if _, err := attack(ctx, c, t.url, "stream", fmt.Sprintf("run%d-%s-warmup", runNo, t.name), c.warmup, 0, 8); err != nil {
 			return nil, err
 		}
 	}
