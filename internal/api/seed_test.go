@@ -93,6 +93,9 @@ func TestChatSeedModelFailure(t *testing.T) {
 	}{
 		{"model answers 500", func(e *env) {
 			e.up.SetOptions(func(o *testupstreamOptions) { o.Status, o.StatusMessage = 500, "out of memory" })
+		}, 502, "upstream_error"},
+		{"model unavailable", func(e *env) {
+			e.up.SetOptions(func(o *testupstreamOptions) { o.Status, o.StatusMessage = 503, "loading" })
 		}, 503, "service_unavailable"},
 		{"model breaks off", func(e *env) {
 			e.up.SetOptions(func(o *testupstreamOptions) { o.FaultAfter, o.CloseMidStream = 1, true })

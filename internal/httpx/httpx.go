@@ -6,13 +6,16 @@
 package httpx
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -85,6 +88,12 @@ func ErrorBodyOf(err error) ErrorBody {
 	return ErrorBody{Error: ErrorDetail{Message: chat.MessageOf(err), Type: k.String(), Code: chat.CodeOf(err)}}
 }
 
+// HeaderParleyError marks an error answer written by WriteError. Its
+// message was made by a Parley service's own error mapping and is safe to
+// show, so a Parley client in front (the api before a model service) may
+// pass it on as it is; any other server's error text is replaced.
+const HeaderParleyError = "X-Parley-Error"
+
 // WriteError writes err as an OpenAI-style JSON error with the status its
 // kind maps to. Server-side failures are logged with the request id, since
 // their cause is hidden from the client.
@@ -100,6 +109,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if k == chat.KindRateLimited {
 		w.Header().Set("Retry-After", "1")
 	}
+	w.Header().Set(HeaderParleyError, "1")
 	WriteJSON(w, status, ErrorBodyOf(err))
 }
 
@@ -116,12 +126,52 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing left to tell it
 }
 
+// checkJSONType refuses a body that says it is something other than JSON.
+func checkJSONType(r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain") {
+		return chat.Errorf(chat.KindInvalid, "Content-Type must be application/json, not %q", ct)
+	}
+	return nil
+}
+
+// bodyBufs holds the buffers ReadBody reads into; bodies of busy proxies
+// come and go thousands of times a second.
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody is the largest buffer kept for reuse.
+const maxPooledBody = 64 << 10
+
+// ReadBody reads r's JSON body of at most maxBytes into a pooled buffer,
+// for handlers that check a body and pass it on rather than decode it.
+// Call release when done with the bytes. Failures are *chat.Error as
+// DecodeJSON's.
+func ReadBody(r *http.Request, maxBytes int64) (body []byte, release func(), err error) {
+	if err := checkJSONType(r); err != nil {
+		return nil, nil, err
+	}
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	release = func() {
+		if buf.Cap() <= maxPooledBody {
+			bodyBufs.Put(buf)
+		}
+	}
+	if n := r.ContentLength; n > 0 && n <= maxBytes {
+		buf.Grow(int(n) + 1) // +1: ReadFrom wants room to see the end
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(nil, r.Body, maxBytes)); err != nil {
+		release()
+		return nil, nil, decodeError(err, maxBytes)
+	}
+	return buf.Bytes(), release, nil
+}
+
 // DecodeJSON reads one JSON object of at most maxBytes from r's body into v,
 // refusing unknown fields and trailing data. Failures are *chat.Error of
 // KindInvalid, or KindTooLarge when the body is over the limit.
 func DecodeJSON(r *http.Request, v any, maxBytes int64) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain") {
-		return chat.Errorf(chat.KindInvalid, "Content-Type must be application/json, not %q", ct)
+	if err := checkJSONType(r); err != nil {
+		return err
 	}
 	body := http.MaxBytesReader(nil, r.Body, maxBytes)
 	dec := json.NewDecoder(body)
@@ -152,8 +202,8 @@ func decodeError(err error, maxBytes int64) error {
 	case errors.As(err, &syntax):
 		return chat.Errorf(chat.KindInvalid, "request body is not valid JSON at byte %d", syntax.Offset)
 	case errors.As(err, &typeErr):
-		if typeErr.Field != "" {
-			return chat.Errorf(chat.KindInvalid, "field %q must be a %s", typeErr.Field, typeErr.Type)
+		if field := jsonPath(typeErr.Field); field != "" {
+			return chat.Errorf(chat.KindInvalid, "field %q: expected %s, got %s", field, jsonKind(typeErr.Type), jsonValueKind(typeErr.Value))
 		}
 		return chat.Errorf(chat.KindInvalid, "request body must be a JSON object")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -161,6 +211,60 @@ func decodeError(err error, maxBytes int64) error {
 	default:
 		return chat.Errorf(chat.KindInvalid, "request body could not be read: %s", errText(err))
 	}
+}
+
+// jsonPath drops from encoding/json's field path the Go names of embedded
+// structs it puts there ("SamplingParams.max_tokens"); Parley's JSON names
+// are all lower case.
+func jsonPath(path string) string {
+	parts := strings.Split(path, ".")
+	kept := parts[:0]
+	for _, p := range parts {
+		if p != "" && !('A' <= p[0] && p[0] <= 'Z') {
+			kept = append(kept, p)
+		}
+	}
+	return strings.Join(kept, ".")
+}
+
+// jsonKind names what a Go type accepts in JSON's words.
+func jsonKind(t reflect.Type) string {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil {
+		return "a JSON value"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a different JSON value"
+}
+
+// jsonValueKind names what encoding/json found ("string", "number 1.5").
+func jsonValueKind(v string) string {
+	v, _, _ = strings.Cut(v, " ")
+	switch v {
+	case "array", "object":
+		return "an " + v
+	case "bool":
+		return "true or false"
+	case "":
+		return "something else"
+	}
+	return "a " + v
 }
 
 // errText keeps decode errors short and free of internals.

@@ -229,3 +229,37 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// A 400 speaks JSON, not Go: no Go type names, no names of embedded Go
+// structs in the field path.
+func TestDecodeJSONMessagesSpeakJSON(t *testing.T) {
+	type Inner struct {
+		MaxTokens *int `json:"max_tokens"`
+	}
+	type msg struct {
+		Role string `json:"role"`
+	}
+	type body struct {
+		Messages []msg  `json:"messages"`
+		Stream   bool   `json:"stream"`
+		Title    string `json:"title"`
+		Inner
+	}
+	tests := []struct{ in, want string }{
+		{`{"messages":"hi"}`, `field "messages": expected an array, got a string`},
+		{`{"max_tokens":"5"}`, `field "max_tokens": expected an integer, got a string`},
+		{`{"max_tokens":1.5}`, `field "max_tokens": expected an integer, got a number`},
+		{`{"stream":"yes"}`, `field "stream": expected true or false, got a string`},
+		{`{"title":7}`, `field "title": expected a string, got a number`},
+		{`{"messages":[{"role":5}]}`, `field "messages.role": expected a string, got a number`},
+		{`{"messages":[5]}`, `field "messages": expected an object, got a number`},
+		{`[1]`, `request body must be a JSON object`},
+	}
+	for _, tt := range tests {
+		var b body
+		err := DecodeJSON(httptest.NewRequest("POST", "/", strings.NewReader(tt.in)), &b, 1<<10)
+		if got := chat.MessageOf(err); got != tt.want {
+			t.Errorf("%s: message %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -15,8 +15,19 @@ type SSE struct {
 	f http.Flusher
 }
 
-// NewSSE sends the event-stream headers. It fails if w cannot flush.
+// NewSSE sends the event-stream headers at once, so the client knows the
+// stream began. It fails if w cannot flush.
 func NewSSE(w http.ResponseWriter) (*SSE, error) {
+	s, err := StartSSE(w)
+	if err == nil {
+		s.f.Flush()
+	}
+	return s, err
+}
+
+// StartSSE is NewSSE without the flush: the headers go out with the first
+// event, in the same packet, as a proxy relaying a stream wants.
+func StartSSE(w http.ResponseWriter) (*SSE, error) {
 	f, ok := w.(http.Flusher)
 	if !ok {
 		return nil, chat.E(chat.KindInternal, "streaming unsupported", nil)
@@ -27,9 +38,14 @@ func NewSSE(w http.ResponseWriter) (*SSE, error) {
 	h.Set("Connection", "keep-alive")
 	h.Set("X-Accel-Buffering", "no") // nginx would otherwise buffer the stream
 	w.WriteHeader(http.StatusOK)
-	f.Flush()
 	return &SSE{w: w, f: f}, nil
 }
+
+// Write writes events already framed (a relayed stream) without flushing.
+func (s *SSE) Write(b []byte) (int, error) { return s.w.Write(b) }
+
+// Flush sends what was written.
+func (s *SSE) Flush() { s.f.Flush() }
 
 // Event writes a named event whose data is v as JSON.
 func (s *SSE) Event(name string, v any) error {

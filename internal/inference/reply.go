@@ -36,6 +36,24 @@ func (rs *reply) start() error {
 	return sse.Data(c)
 }
 
+// finish ends a streamed reply: the finish chunk, the usage chunk when
+// asked for, [DONE]. Failing writes mean the client left: nothing to say.
+func (rs *reply) finish(gen chat.Generation, includeUsage bool) error {
+	if err := rs.start(); err != nil {
+		return err
+	}
+	if err := rs.sse.Data(rs.finishChunk(gen.FinishReason)); err != nil {
+		return nil
+	}
+	if includeUsage {
+		if err := rs.sse.Data(rs.usageChunk(gen.Usage)); err != nil {
+			return nil
+		}
+	}
+	_ = rs.sse.Done()
+	return nil
+}
+
 // settle takes the model that actually answered.
 func (rs *reply) settle(gen chat.Generation) {
 	if gen.Model != "" {

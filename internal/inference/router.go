@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/openai"
 )
 
 // Route is one backend of a Router.
@@ -187,57 +188,121 @@ func (r *Router) candidates(model string) ([]int, bool) {
 	return out, due
 }
 
-// Generate routes req to a backend serving req.Model. See chat.Generator.
-func (r *Router) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
+// pick resolves model ("" is the first backend's default) and returns the
+// backends to try for it, in turn order. A "" model with no known default
+// goes to the first backend, to pick its own.
+func (r *Router) pick(ctx context.Context, model string) (string, []int, error) {
 	if len(r.routes) == 0 {
-		return chat.Generation{}, chat.Errorf(chat.KindUnavailable, "no model backend configured")
+		return "", nil, chat.Errorf(chat.KindUnavailable, "no model backend configured")
 	}
-	if req.Model == "" {
-		r.mu.Lock()
-		fresh := r.fetched.IsZero()
-		r.mu.Unlock()
-		if fresh {
-			if err := r.refresh(ctx); err != nil {
-				return chat.Generation{}, err
-			}
+	if model == "" {
+		def, err := r.firstDefault(ctx)
+		if err != nil {
+			return "", nil, err
 		}
-		r.mu.Lock()
-		def := r.firstModel(0)
-		r.mu.Unlock()
 		if def == "" {
-			// Nothing known: let the first backend pick its own default.
-			return r.routes[0].Gen.Generate(ctx, req, emit)
+			return "", []int{0}, nil
 		}
-		req.Model = def
+		model = def
 	}
-	cands, due := r.candidates(req.Model)
+	cands, due := r.candidates(model)
 	if due {
 		if err := r.refresh(ctx); err != nil {
-			return chat.Generation{}, err
+			return "", nil, err
 		}
-		cands, _ = r.candidates(req.Model)
+		cands, _ = r.candidates(model)
 	}
 	if len(cands) == 0 {
-		return chat.Generation{}, r.unknownModel(req.Model)
+		return "", nil, r.unknownModel(model)
 	}
+	start := int(r.turn.Add(1)-1) % len(cands)
+	return model, append(cands[start:len(cands):len(cands)], cands[:start]...), nil
+}
+
+// firstDefault returns the first backend's first model, discovering
+// models first if that never happened; "" when none is known.
+func (r *Router) firstDefault(ctx context.Context) (string, error) {
+	r.mu.Lock()
+	fresh := r.fetched.IsZero()
+	r.mu.Unlock()
+	if fresh {
+		if err := r.refresh(ctx); err != nil {
+			return "", err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.firstModel(0), nil
+}
+
+// DefaultModel names the model a request without one gets.
+func (r *Router) DefaultModel(ctx context.Context) (string, error) {
+	model, cands, err := r.pick(ctx, "")
+	if err != nil || model != "" {
+		return model, err
+	}
+	if d, ok := r.routes[cands[0]].Gen.(defaultModeler); ok {
+		return d.DefaultModel(ctx)
+	}
+	return "", nil
+}
+
+// failover reports whether a try that ended in err should move on to the
+// next backend: only when it is unavailable, nothing went to the client
+// yet, and the caller is still there.
+func failover(ctx context.Context, err error, emitted bool) bool {
+	return err != nil && !emitted && ctx.Err() == nil && chat.KindOf(err) == chat.KindUnavailable
+}
+
+// Generate routes req to a backend serving req.Model. See chat.Generator.
+func (r *Router) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
+	model, cands, err := r.pick(ctx, req.Model)
+	if err != nil {
+		return chat.Generation{}, err
+	}
+	req.Model = model
 	emitted := false
 	wrapped := func(d chat.Delta) error {
 		emitted = true
 		return emit(d)
 	}
-	start := int(r.turn.Add(1) - 1)
-	var (
-		gen chat.Generation
-		err error
-	)
-	for k := range cands {
-		i := cands[(start+k)%len(cands)]
+	var gen chat.Generation
+	for _, i := range cands {
 		gen, err = r.routes[i].Gen.Generate(ctx, req, wrapped)
-		if err == nil || emitted || ctx.Err() != nil || chat.KindOf(err) != chat.KindUnavailable {
-			return gen, err
+		if !failover(ctx, err, emitted) {
+			break
 		}
 	}
 	return gen, err
+}
+
+// Forward routes an OpenAI request to a backend serving its model, as
+// Generate does, passing it on as it is. See Forwarder.
+func (r *Router) Forward(ctx context.Context, req *openai.Request) (*openai.Response, error) {
+	model, cands, err := r.pick(ctx, req.Target())
+	if err != nil {
+		return nil, err
+	}
+	req.SetModel(model)
+	var resp *openai.Response
+	for _, i := range cands {
+		resp, err = r.routes[i].Gen.(Forwarder).Forward(ctx, req)
+		if !failover(ctx, err, false) {
+			break
+		}
+	}
+	return resp, err
+}
+
+// forwards reports whether every backend is a Forwarder, so that the
+// Router can be one.
+func (r *Router) forwards() bool {
+	for _, rt := range r.routes {
+		if _, ok := rt.Gen.(Forwarder); !ok {
+			return false
+		}
+	}
+	return len(r.routes) > 0
 }
 
 // unknownModel is the error for a model no backend is known to serve: not

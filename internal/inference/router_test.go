@@ -2,6 +2,7 @@ package inference_test
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -152,5 +153,50 @@ func TestRouterConcurrent(t *testing.T) {
 	}
 	if n := r1.Stats().Requests + r2.Stats().Requests; n != 12 {
 		t.Fatalf("upstreams served %d requests, want 12", n)
+	}
+}
+
+// The api's /v1 passes requests through the router: by model name to the
+// backend serving it, the model filled in and the token cap applied in the
+// body that goes out, and on to another replica when one is down.
+func TestRouterPassesThrough(t *testing.T) {
+	a := testupstream.New(t, testupstream.Options{Models: []string{"a1", "a2"}, Reply: testupstream.Scripted("from a")})
+	b1 := testupstream.New(t, testupstream.Options{Models: []string{"b"}, Reply: testupstream.Scripted("from b")})
+	b2 := testupstream.New(t, testupstream.Options{Models: []string{"b"}, Reply: testupstream.Scripted("from b")})
+	r := inference.NewRouter([]inference.Route{route(a), route(b1), route(b2)}, inference.RouterConfig{})
+	srv := httptest.NewServer(inference.NewServer(r, inference.Config{MaxTokens: 5}, nil))
+	t.Cleanup(srv.Close)
+	post := func(body string) string {
+		t.Helper()
+		status, got := rawPost(t, srv.URL+"/v1/chat/completions", body)
+		if status != 200 {
+			t.Fatalf("%s: %d %s", body, status, got)
+		}
+		return got
+	}
+	if got := post(`{"messages":[{"role":"user","content":"x"}],"store":true}`); !strings.Contains(got, "from a") {
+		t.Fatalf("default model: %s", got)
+	}
+	if sent := string(a.LastRequest().Body); sent != `{"model":"a1","messages":[{"role":"user","content":"x"}],"max_tokens":5}` {
+		t.Fatalf("upstream got %s", sent)
+	}
+	if got := post(`{"model":"a2","messages":[{"role":"user","content":"x"}],"max_tokens":900,"stream":true}`); !strings.Contains(got, `"content":" a"`) || !strings.HasSuffix(got, "data: [DONE]\n\n") {
+		t.Fatalf("a2 streamed: %s", got)
+	}
+	if sent := string(a.LastRequest().Body); !strings.Contains(sent, `"model":"a2"`) || !strings.Contains(sent, `"max_tokens":5`) {
+		t.Fatalf("upstream got %s", sent)
+	}
+	b2.Close()
+	for range 4 {
+		if got := post(`{"model":"b","messages":[{"role":"user","content":"x"}],"stream":true}`); !strings.Contains(got, "from") {
+			t.Fatalf("b with a replica down: %s", got)
+		}
+	}
+	if n := b1.Stats().Requests; n != 4 {
+		t.Fatalf("the live replica served %d of 4", n)
+	}
+	status, got := rawPost(t, srv.URL+"/v1/chat/completions", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`)
+	if status != 404 || !strings.Contains(got, "model_not_found") {
+		t.Fatalf("unknown model: %d %s", status, got)
 	}
 }

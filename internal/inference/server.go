@@ -52,18 +52,52 @@ func (c Config) withDefaults() Config {
 
 type server struct {
 	gen     chat.Generator
+	fwd     Forwarder // nil: requests are decoded for gen
 	cfg     Config
 	log     *slog.Logger
 	started time.Time
 }
 
+// Forwarder is a backend that takes an OpenAI request as it came: an
+// OpenAI-compatible server (openai.Client), or a Router whose backends
+// all are.
+type Forwarder interface {
+	Forward(ctx context.Context, req *openai.Request) (*openai.Response, error)
+}
+
+// forwarderOf returns gen as a Forwarder, nil when it is none.
+func forwarderOf(gen chat.Generator) Forwarder {
+	switch g := gen.(type) {
+	case *Router:
+		if g.forwards() {
+			return g
+		}
+	case Forwarder:
+		return g
+	}
+	return nil
+}
+
+// defaultModeler is a generator that can name the model a request naming
+// none will get, so that a stream's chunks carry it from the first one.
+type defaultModeler interface {
+	DefaultModel(ctx context.Context) (string, error)
+}
+
 // NewServer returns the OpenAI-compatible handler over gen. It does not add
 // request ids or access logs: wrap it with httpx.Middleware.
+//
+// When gen is an OpenAI-compatible server (a Forwarder) the completions
+// endpoints are a pass-through: a request is checked as strictly as
+// always, then its body goes on as it came but for what must change (the
+// model, the token cap), and the answer comes back as the server wrote it
+// (a stream event by event, errors mapped). Otherwise requests are
+// decoded and answers built from gen's deltas.
 func NewServer(gen chat.Generator, cfg Config, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{gen: gen, cfg: cfg.withDefaults(), log: log, started: time.Now()}
+	s := &server{gen: gen, fwd: forwarderOf(gen), cfg: cfg.withDefaults(), log: log, started: time.Now()}
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/chat/completions", httpx.Handle(log, s.chatCompletions))
 	mux.Handle("POST /v1/completions", httpx.Handle(log, s.completions))
@@ -95,41 +129,27 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-func (s *server) limit(req *chat.GenerateRequest) {
-	if m := s.cfg.MaxTokens; m > 0 && (req.Params.MaxTokens == 0 || req.Params.MaxTokens > m) {
-		req.Params.MaxTokens = m
-	}
-}
-
 func (s *server) chatCompletions(w http.ResponseWriter, r *http.Request) error {
-	var wire openai.ChatCompletionRequest
-	if err := httpx.DecodeJSON(r, &wire, s.cfg.MaxBodyBytes); err != nil {
-		return err
-	}
-	req, err := openai.ChatRequestFromWire(wire)
-	if err != nil {
-		return err
-	}
-	return s.serve(w, r, req, wire.Stream, wire.StreamOptions, false)
+	return s.complete(w, r, false)
 }
 
 func (s *server) completions(w http.ResponseWriter, r *http.Request) error {
-	var wire openai.CompletionRequest
-	if err := httpx.DecodeJSON(r, &wire, s.cfg.MaxBodyBytes); err != nil {
-		return err
-	}
-	req, err := openai.CompletionRequestFromWire(wire)
+	return s.complete(w, r, true)
+}
+
+// complete serves both completion endpoints: read and check the request,
+// then pass it through or generate.
+func (s *server) complete(w http.ResponseWriter, r *http.Request, legacy bool) error {
+	body, release, err := httpx.ReadBody(r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		return err
 	}
-	return s.serve(w, r, req, wire.Stream, wire.StreamOptions, true)
-}
-
-func (s *server) serve(w http.ResponseWriter, r *http.Request, req chat.GenerateRequest, stream bool, so *openai.StreamOptions, legacy bool) error {
-	if !stream && so != nil {
-		return chat.Errorf(chat.KindInvalid, "stream_options is only allowed with stream: true")
+	defer release()
+	req, err := openai.ParseRequest(body, legacy, s.fwd == nil)
+	if err != nil {
+		return err
 	}
-	s.limit(&req)
+	req.LimitTokens(s.cfg.MaxTokens)
 	ctx := r.Context()
 	if d := s.cfg.RequestTimeout; d > 0 {
 		var cancel context.CancelFunc
@@ -137,17 +157,38 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, req chat.Generate
 			chat.Errorf(chat.KindTimeout, "generation took longer than %s", d))
 		defer cancel()
 	}
-	rs := &reply{w: w, legacy: legacy, created: time.Now().Unix(), model: req.Model}
+	if s.fwd != nil {
+		return s.forward(ctx, w, r, req)
+	}
+	return s.serve(ctx, w, r, req)
+}
+
+func (s *server) newReply(w http.ResponseWriter, legacy bool, model string) *reply {
+	rs := &reply{w: w, legacy: legacy, created: time.Now().Unix(), model: model}
 	if legacy {
 		rs.id = newID("cmpl-")
 	} else {
 		rs.id = newID("chatcmpl-")
 	}
-	if !stream {
-		return s.whole(ctx, r, req, rs)
+	return rs
+}
+
+// serve generates the reply with gen, from the decoded request.
+func (s *server) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, req *openai.Request) error {
+	gr := req.Gen
+	if d, ok := s.gen.(defaultModeler); ok && gr.Model == "" {
+		// Chunks name the model from the first one on.
+		m, err := d.DefaultModel(ctx)
+		if err != nil {
+			return err
+		}
+		gr.Model = m
 	}
-	includeUsage := so != nil && so.IncludeUsage
-	return s.stream(ctx, r, req, rs, includeUsage)
+	rs := s.newReply(w, req.Legacy, gr.Model)
+	if !req.Stream {
+		return s.whole(ctx, r, gr, rs)
+	}
+	return s.stream(ctx, r, gr, rs, req.IncludeUsage)
 }
 
 // generationErr decides what a failed generation reports: nothing when the
@@ -162,6 +203,21 @@ func generationErr(r *http.Request, ctx context.Context, err error) (error, bool
 	return err, true
 }
 
+func (s *server) clientGone(r *http.Request) {
+	s.log.DebugContext(r.Context(), "client went away during generation", "request_id", httpx.RequestID(r.Context()))
+}
+
+// failure is what a handler returns for a generation that failed before
+// its answer began: nothing when the client is gone, else the error (ours,
+// when our time limit ran out).
+func (s *server) failure(ctx context.Context, r *http.Request, err error) error {
+	err, report := generationErr(r, ctx, err)
+	if !report {
+		s.clientGone(r)
+	}
+	return err
+}
+
 func (s *server) whole(ctx context.Context, r *http.Request, req chat.GenerateRequest, rs *reply) error {
 	var text strings.Builder
 	gen, err := s.gen.Generate(ctx, req, func(d chat.Delta) error {
@@ -169,12 +225,7 @@ func (s *server) whole(ctx context.Context, r *http.Request, req chat.GenerateRe
 		return nil
 	})
 	if err != nil {
-		err, report := generationErr(r, ctx, err)
-		if !report {
-			s.log.DebugContext(r.Context(), "client went away during generation", "request_id", httpx.RequestID(r.Context()))
-			return nil
-		}
-		return err
+		return s.failure(ctx, r, err)
 	}
 	rs.settle(gen)
 	httpx.WriteJSON(rs.w, http.StatusOK, rs.whole(text.String(), gen))
@@ -194,34 +245,23 @@ func (s *server) stream(ctx context.Context, r *http.Request, req chat.GenerateR
 		return rs.sse.Data(rs.deltaChunk(d.Content))
 	})
 	if err != nil {
-		err, report := generationErr(r, ctx, err)
-		if !report {
-			s.log.DebugContext(r.Context(), "client went away during generation", "request_id", httpx.RequestID(r.Context()))
-			return nil
-		}
-		if rs.sse == nil {
-			return err
-		}
-		s.log.LogAttrs(r.Context(), slog.LevelError, "generation failed mid-stream",
-			slog.String("request_id", httpx.RequestID(r.Context())), slog.Any("err", err))
-		// Too late for a status: say it in the stream and end without
-		// [DONE], so no client mistakes the reply for complete.
-		_ = rs.sse.Data(httpx.ErrorBodyOf(err))
-		return nil
+		return s.streamFailed(ctx, r, rs.sse, err)
 	}
 	rs.settle(gen)
-	if err := rs.start(); err != nil {
+	return rs.finish(gen, includeUsage)
+}
+
+// streamFailed reports a failure of a streamed reply: as an HTTP error
+// before the stream began (sse nil), else inside it.
+func (s *server) streamFailed(ctx context.Context, r *http.Request, sse *httpx.SSE, err error) error {
+	if err = s.failure(ctx, r, err); err == nil || sse == nil {
 		return err
 	}
-	if err := rs.sse.Data(rs.finishChunk(gen.FinishReason)); err != nil {
-		return nil
-	}
-	if includeUsage {
-		if err := rs.sse.Data(rs.usageChunk(gen.Usage)); err != nil {
-			return nil
-		}
-	}
-	_ = rs.sse.Done()
+	s.log.LogAttrs(r.Context(), slog.LevelError, "generation failed mid-stream",
+		slog.String("request_id", httpx.RequestID(r.Context())), slog.Any("err", err))
+	// Too late for a status: say it in the stream and end without
+	// [DONE], so no client mistakes the reply for complete.
+	_ = sse.Data(httpx.ErrorBodyOf(err))
 	return nil
 }
 

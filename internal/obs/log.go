@@ -1,5 +1,6 @@
 // Package obs is Parley's observability room: how logs are written (and,
-// later, metrics and traces). It decides formats, not what is logged.
+// later, metrics and traces). It decides formats, not what is logged, and
+// keeps secrets out of every log line.
 package obs
 
 import (
@@ -20,7 +21,8 @@ type LogConfig struct {
 	Level string
 }
 
-// NewLogger returns a logger writing to w as cfg says.
+// NewLogger returns a logger writing to w as cfg says. Its records pass
+// through NewRedactingHandler, so secrets never reach w.
 func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	def := cmdline.Defaults((*LogConfig).RegisterFlags)
 	var level slog.Level
@@ -28,19 +30,22 @@ func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", cfg.Level)
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
 	switch strings.ToLower(orDefault(cfg.Format, def.Format)) {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		h = slog.NewJSONHandler(w, opts)
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		h = slog.NewTextHandler(w, opts)
 	case "auto":
 		if cmdline.IsTerminal(w) {
-			return slog.New(slog.NewTextHandler(w, opts)), nil
+			h = slog.NewTextHandler(w, opts)
+		} else {
+			h = slog.NewJSONHandler(w, opts)
 		}
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:
 		return nil, fmt.Errorf("log format %q: want auto, text or json", cfg.Format)
 	}
+	return slog.New(NewRedactingHandler(h)), nil
 }
 
 func orDefault(s, def string) string {

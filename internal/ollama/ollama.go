@@ -129,13 +129,9 @@ var (
 
 // Generate streams a reply. See chat.Generator.
 func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
-	model := req.Model
-	if model == "" {
-		m, err := c.defaultModel.Resolve(ctx, c.Models, "ollama has no models; pull one first")
-		if err != nil {
-			return chat.Generation{}, err
-		}
-		model = m
+	model, err := c.model(ctx, req.Model)
+	if err != nil {
+		return chat.Generation{}, err
 	}
 	gen := chat.Generation{Model: model}
 	body := chatRequest{Model: model, Stream: true, Options: optionsOf(req.Params), KeepAlive: c.cfg.KeepAlive}
@@ -165,7 +161,7 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 				return gen, c.streamErr(ctx, cctx, chat.E(chat.KindUpstream, "ollama sent a malformed stream", jerr))
 			}
 			if ln.Error != "" {
-				return gen, chat.E(chat.KindUpstream, "ollama failed: "+httpx.ClipUpstreamText(ln.Error), errors.New(ln.Error))
+				return gen, chat.E(chat.KindUpstream, "Ollama failed: "+httpx.ClipUpstreamText(ln.Error), errors.New(httpx.ClipUpstreamText(ln.Error)))
 			}
 			if ln.Model != "" {
 				gen.Model = ln.Model
@@ -202,6 +198,18 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 		}
 	}
 }
+
+// model returns the model a request for model goes to: model itself, or
+// the default one for "".
+func (c *Client) model(ctx context.Context, model string) (string, error) {
+	if model != "" {
+		return model, nil
+	}
+	return c.defaultModel.Resolve(ctx, c.Models, "ollama has no models; pull one first")
+}
+
+// DefaultModel names the model a request without one goes to.
+func (c *Client) DefaultModel(ctx context.Context) (string, error) { return c.model(ctx, "") }
 
 func readLine(rd *bufio.Reader) ([]byte, error) {
 	var out []byte
@@ -283,13 +291,14 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 	return resp, cctx, func() { cancel(nil) }, nil
 }
 
-// statusError maps a non-2xx answer ({"error": "..."}) to a kind.
+// statusError maps a non-2xx answer ({"error": "..."}) to a kind and
+// Parley's own message.
 func statusError(status int, body []byte, model string) *chat.Error {
 	var eb struct {
 		Error string `json:"error"`
 	}
 	_ = json.Unmarshal(body, &eb)
-	return httpx.UpstreamStatusError("ollama", status, eb.Error, model)
+	return httpx.UpstreamStatusError("Ollama", status, model, httpx.UpstreamError{Text: eb.Error})
 }
 
 // Models lists the local models (GET /api/tags).

@@ -127,8 +127,11 @@ func TestFaults(t *testing.T) {
 			wantKind: chat.KindUpstream, wantText: "one two"},
 		{name: "unknown model", model: "llama9", wantKind: chat.KindNotFound, wantMsg: "llama9"},
 		{name: "500", opts: testupstream.Options{Status: 500, StatusMessage: "llama runner process has terminated"},
-			wantKind: chat.KindUnavailable, wantMsg: "terminated"},
-		{name: "400", opts: testupstream.Options{Status: 400, StatusMessage: "invalid options"}, wantKind: chat.KindInvalid, wantMsg: "invalid options"},
+			wantKind: chat.KindUpstream, wantMsg: "Ollama failed (HTTP 500)"},
+		{name: "503", opts: testupstream.Options{Status: 503, StatusMessage: "server busy"},
+			wantKind: chat.KindUnavailable, wantMsg: "Ollama is unavailable (HTTP 503)"},
+		{name: "400", opts: testupstream.Options{Status: 400, StatusMessage: "invalid options"}, wantKind: chat.KindInvalid,
+			wantMsg: "Ollama refused the request (HTTP 400)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,8 +203,12 @@ func TestModels(t *testing.T) {
 	if err != nil || len(models) != 2 || models[0].ID != "llama3.2:1b" || models[1].OwnedBy != "ollama" {
 		t.Fatalf("Models = %+v, %v", models, err)
 	}
-	up.SetOptions(func(o *testupstream.Options) { o.ModelsStatus = 500 })
+	up.SetOptions(func(o *testupstream.Options) { o.ModelsStatus = 503 })
 	if _, err := c.Models(t.Context()); chat.KindOf(err) != chat.KindUnavailable {
+		t.Fatalf("err = %v", err)
+	}
+	up.SetOptions(func(o *testupstream.Options) { o.ModelsStatus = 500 })
+	if _, err := c.Models(t.Context()); chat.KindOf(err) != chat.KindUpstream {
 		t.Fatalf("err = %v", err)
 	}
 }

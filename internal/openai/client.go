@@ -31,7 +31,11 @@ type Client struct {
 	base   string
 	apiKey string
 	hc     *http.Client
-	opts   clientOptions
+	// rt is hc's transport when hc adds nothing to it (no cookies, no
+	// redirect policy, no timeout): a request sent straight through it
+	// skips http.Client's per-request copying of headers for redirects.
+	rt   http.RoundTripper
+	opts clientOptions
 
 	defaultModel *DefaultModel
 }
@@ -94,7 +98,14 @@ func NewClient(baseURL, apiKey string, httpClient *http.Client, opts ...Option) 
 	if httpClient == nil {
 		httpClient = &http.Client{Transport: NewTransport(o.connectTimeout)}
 	}
-	return &Client{base: normalizeBase(baseURL), apiKey: apiKey, hc: httpClient, opts: o, defaultModel: NewDefaultModel(o.defaultModel)}
+	c := &Client{base: normalizeBase(baseURL), apiKey: apiKey, hc: httpClient, opts: o, defaultModel: NewDefaultModel(o.defaultModel)}
+	if httpClient.Jar == nil && httpClient.CheckRedirect == nil && httpClient.Timeout == 0 {
+		c.rt = httpClient.Transport
+		if c.rt == nil {
+			c.rt = http.DefaultTransport
+		}
+	}
+	return c
 }
 
 func normalizeBase(raw string) string {
@@ -133,6 +144,25 @@ func (c *call) stop() {
 	c.cancel(nil)
 }
 
+// Bounds of drain.
+const (
+	maxDrainBytes = 64 << 10
+	maxDrainTime  = 100 * time.Millisecond
+)
+
+var errDrain = errors.New("drain took too long")
+
+// drain reads what is left of a stream that ended with [DONE] (the
+// chunked encoding's last chunk, usually) before the body is closed: Go's
+// transport reuses a connection only when its body was read to the end, so
+// without this every stream would cost a new connection to the server. A
+// server that sends more, or keeps the answer open, loses its connection.
+func (c *call) drain(body io.Reader) {
+	t := time.AfterFunc(maxDrainTime, func() { c.cancel(errDrain) })
+	_, _ = io.CopyN(io.Discard, body, maxDrainBytes)
+	t.Stop()
+}
+
 // err turns a failure during the exchange into the error Generate returns:
 // the caller's own cancellation as is, our timers as KindTimeout, anything
 // else as what fallback builds.
@@ -142,39 +172,34 @@ func (c *Client) callErr(parent context.Context, cl *call, err error, fallback f
 	}
 	switch cause := context.Cause(cl.ctx); {
 	case errors.Is(cause, errFirstByte):
-		return chat.E(chat.KindTimeout, fmt.Sprintf("model backend sent no answer within %s", c.opts.firstByteTimeout), err)
+		return chat.E(chat.KindTimeout, fmt.Sprintf("%s sent no answer within %s", serverName, c.opts.firstByteTimeout), err)
 	case errors.Is(cause, errIdle):
-		return chat.E(chat.KindTimeout, fmt.Sprintf("model backend stalled for %s", c.opts.idleTimeout), err)
+		return chat.E(chat.KindTimeout, fmt.Sprintf("%s stalled for %s", serverName, c.opts.idleTimeout), err)
 	}
 	return fallback(err)
 }
 
 func unreachable(err error) error {
-	return chat.E(chat.KindUnavailable, "model backend unreachable", err)
+	return chat.E(chat.KindUnavailable, serverName+" is unreachable", err)
 }
 
 func brokeOff(err error) error {
-	return chat.E(chat.KindUpstream, "model backend broke off the stream", err)
+	return chat.E(chat.KindUpstream, serverName+" broke off the stream", err)
 }
 
 // do sends one request and returns the 2xx response; non-2xx answers are
-// read and converted with StatusError.
-func (c *Client) do(ctx context.Context, method, path string, body any, model string) (*http.Response, *call, error) {
+// read and converted with StatusError. body nil is a GET.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, model string) (*http.Response, *call, error) {
 	cctx, cancel := context.WithCancelCause(ctx)
 	cl := &call{ctx: cctx, cancel: cancel, idle: c.opts.idleTimeout}
 	var rd io.Reader
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			cl.stop()
-			return nil, nil, fmt.Errorf("openai: encode request: %w", err)
-		}
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(cctx, method, c.base+path, rd)
 	if err != nil {
 		cl.stop()
-		return nil, nil, chat.E(chat.KindInternal, "invalid model backend URL", err)
+		return nil, nil, chat.E(chat.KindInternal, "invalid model server URL", err)
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -185,10 +210,21 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 	if c.apiKey != "" {
 		req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	}
+	if id := httpx.RequestID(ctx); id != "" {
+		// Set here, httpx.Transport need not copy the request to add it.
+		req.Header.Set(httpx.HeaderRequestID, id)
+	}
 	if d := c.opts.firstByteTimeout; d > 0 {
 		cl.timer = time.AfterFunc(d, func() { cancel(errFirstByte) })
 	}
-	resp, err := c.hc.Do(req)
+	var resp *http.Response
+	if body != nil && c.rt != nil {
+		// An OpenAI-compatible server answers a completion; it does not
+		// redirect it, so http.Client's redirect handling is not needed.
+		resp, err = c.rt.RoundTrip(req)
+	} else {
+		resp, err = c.hc.Do(req)
+	}
 	if cl.timer != nil {
 		cl.timer.Stop()
 		cl.timer = nil
@@ -201,7 +237,7 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
 		cl.stop()
-		return nil, nil, StatusError(resp.StatusCode, b, model)
+		return nil, nil, StatusError(resp.StatusCode, b, model, resp.Header.Get(httpx.HeaderParleyError) != "")
 	}
 	if cl.idle > 0 {
 		resp.Body, cl.unwatch = httpx.WatchIdle(resp.Body, cl.idle, func() { cancel(errIdle) })
@@ -209,15 +245,20 @@ func (c *Client) do(ctx context.Context, method, path string, body any, model st
 	return resp, cl, nil
 }
 
+// model returns the model a request for model goes to: model itself, or
+// the default one for "".
+func (c *Client) model(ctx context.Context, model string) (string, error) {
+	if model != "" {
+		return model, nil
+	}
+	return c.defaultModel.Resolve(ctx, c.Models, "the model server lists no models")
+}
+
 // Generate streams a reply from the server. See chat.Generator.
 func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
-	model := req.Model
-	if model == "" {
-		m, err := c.defaultModel.Resolve(ctx, c.Models, "model backend lists no models")
-		if err != nil {
-			return chat.Generation{}, err
-		}
-		model = m
+	model, err := c.model(ctx, req.Model)
+	if err != nil {
+		return chat.Generation{}, err
 	}
 	gen := chat.Generation{Model: model}
 	params := ParamsToWire(req.Params, false)
@@ -233,7 +274,11 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 		path = "/chat/completions"
 		body = ChatCompletionRequest{Model: model, Messages: TurnsToWire(req.Messages), Stream: true, SamplingParams: params}
 	}
-	resp, cl, err := c.do(ctx, http.MethodPost, path, body, model)
+	b, err := json.Marshal(body)
+	if err != nil {
+		return gen, fmt.Errorf("openai: encode request: %w", err)
+	}
+	resp, cl, err := c.do(ctx, http.MethodPost, path, b, model)
 	if err != nil {
 		return gen, err
 	}
@@ -244,8 +289,8 @@ func (c *Client) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if mt == "application/json" {
 		err = st.readJSON(resp.Body)
-	} else {
-		err = st.readSSE(resp.Body)
+	} else if err = st.readSSE(resp.Body); err == nil {
+		cl.drain(resp.Body)
 	}
 	if err != nil && !st.emitFailed {
 		var ce *chat.Error
@@ -351,7 +396,7 @@ func (s *stream) readSSE(body io.Reader) error {
 				// Some servers close after the finish chunk without [DONE].
 				return nil
 			}
-			return chat.E(chat.KindUpstream, "model backend closed the stream before it finished", io.ErrUnexpectedEOF)
+			return chat.E(chat.KindUpstream, serverName+" closed the stream before it finished", io.ErrUnexpectedEOF)
 		}
 		if err != nil {
 			return err
@@ -374,7 +419,7 @@ func (s *stream) readSSE(body io.Reader) error {
 			if err := dec.Decode(&ch); errors.Is(err, io.EOF) {
 				break
 			} else if err != nil {
-				return chat.E(chat.KindUpstream, "model backend sent a malformed stream", err)
+				return chat.E(chat.KindUpstream, serverName+" sent a malformed stream", err)
 			}
 			if err := s.apply(&ch); err != nil {
 				return err
@@ -392,7 +437,7 @@ func (s *stream) readJSON(body io.Reader) error {
 	}
 	var ch chunk
 	if err := json.Unmarshal(b, &ch); err != nil {
-		return chat.E(chat.KindUpstream, "model backend sent a malformed answer", err)
+		return chat.E(chat.KindUpstream, serverName+" sent a malformed answer", err)
 	}
 	if err := s.apply(&ch); err != nil {
 		return err
@@ -408,7 +453,7 @@ func (c *Client) Models(ctx context.Context) ([]chat.ModelInfo, error) {
 	resp, cl, err := c.do(ctx, http.MethodGet, "/models", nil, "")
 	if err != nil {
 		if chat.KindOf(err) == chat.KindNotFound {
-			return nil, chat.E(chat.KindUpstream, "model backend has no models endpoint", err)
+			return nil, chat.E(chat.KindUpstream, serverName+" has no models endpoint", err)
 		}
 		return nil, err
 	}
@@ -428,7 +473,7 @@ func (c *Client) Models(ctx context.Context) ([]chat.ModelInfo, error) {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(b, &list); err != nil {
-		return nil, chat.E(chat.KindUpstream, "model backend sent a malformed models list", err)
+		return nil, chat.E(chat.KindUpstream, serverName+" sent a malformed models list", err)
 	}
 	out := make([]chat.ModelInfo, 0, len(list.Data))
 	for _, m := range list.Data {

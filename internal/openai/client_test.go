@@ -95,6 +95,7 @@ func TestClientFaults(t *testing.T) {
 		wantKind chat.Kind
 		wantText string
 		wantMsg  string
+		notMsg   string
 	}{
 		{name: "connection closed mid-stream", opts: testupstream.Options{CloseMidStream: true, FaultAfter: 2},
 			wantKind: chat.KindUpstream, wantText: "one two"},
@@ -102,14 +103,24 @@ func TestClientFaults(t *testing.T) {
 			wantKind: chat.KindUpstream, wantText: "one two three"},
 		{name: "error object inside the stream", opts: testupstream.Options{StreamError: "CUDA out of memory", FaultAfter: 1},
 			wantKind: chat.KindUpstream, wantText: "one", wantMsg: "CUDA out of memory"},
-		{name: "wrong API key", opts: testupstream.Options{APIKey: "sk-right"}, key: "sk-wrong",
-			wantKind: chat.KindUpstream, wantMsg: "upstream rejected the API key"},
+		{name: "wrong API key", opts: testupstream.Options{APIKey: "sk-right", EchoAuthorization: true}, key: "sk-wrong-0123456789",
+			wantKind: chat.KindUpstream, wantMsg: "rejected the API key (HTTP 401)"},
 		{name: "unknown model", model: "nope", wantKind: chat.KindNotFound, wantMsg: "nope"},
-		{name: "400 carries the message", opts: testupstream.Options{Status: 400, StatusMessage: "context too long"},
-			wantKind: chat.KindInvalid, wantMsg: "context too long"},
-		{name: "429", opts: testupstream.Options{Status: 429, StatusMessage: "slow down"}, wantKind: chat.KindRateLimited},
-		{name: "500", opts: testupstream.Options{Status: 500}, wantKind: chat.KindUnavailable},
-		{name: "503", opts: testupstream.Options{Status: 503, StatusMessage: "loading"}, wantKind: chat.KindUnavailable, wantMsg: "loading"},
+		// An upstream's text may quote the request, key and all: Parley
+		// says what the status means, with the upstream's type and code.
+		{name: "400 gets Parley's message", key: "sk-live-0123456789abcdef",
+			opts:     testupstream.Options{Status: 400, StatusMessage: "context too long", EchoAuthorization: true},
+			wantKind: chat.KindInvalid, wantMsg: `refused the request (HTTP 400): the request is invalid for this model (upstream error type "server_error")`,
+			notMsg: "context too long"},
+		{name: "429", opts: testupstream.Options{Status: 429, StatusMessage: "slow down"}, wantKind: chat.KindRateLimited,
+			wantMsg: "rate limit", notMsg: "slow down"},
+		{name: "500 is a failure, not unavailability", opts: testupstream.Options{Status: 500}, wantKind: chat.KindUpstream,
+			wantMsg: "the model server failed (HTTP 500)"},
+		{name: "503", opts: testupstream.Options{Status: 503, StatusMessage: "loading"}, wantKind: chat.KindUnavailable,
+			wantMsg: "unavailable (HTTP 503)", notMsg: "loading"},
+		{name: "secrets masked inside the stream", key: "sk-live-0123456789abcdef",
+			opts:     testupstream.Options{StreamError: "CUDA out of memory", FaultAfter: 1, EchoAuthorization: true},
+			wantKind: chat.KindUpstream, wantText: "one", wantMsg: "CUDA out of memory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,8 +143,11 @@ func TestClientFaults(t *testing.T) {
 			if !strings.Contains(chat.MessageOf(err), tt.wantMsg) {
 				t.Errorf("message %q does not contain %q", chat.MessageOf(err), tt.wantMsg)
 			}
-			if tt.key != "" && strings.Contains(chat.MessageOf(err), "sk-") {
-				t.Errorf("message leaks key material: %q", chat.MessageOf(err))
+			if tt.notMsg != "" && strings.Contains(chat.MessageOf(err), tt.notMsg) {
+				t.Errorf("message %q passes on the upstream's text %q", chat.MessageOf(err), tt.notMsg)
+			}
+			if tt.key != "" && (strings.Contains(chat.MessageOf(err), "sk-") || strings.Contains(err.Error(), tt.key)) {
+				t.Errorf("error leaks key material: %q", err)
 			}
 		})
 	}

@@ -35,8 +35,6 @@ func ParseErrorBody(body []byte) ErrorBody {
 	return ErrorBody{}
 }
 
-func clip(s string) string { return httpx.ClipUpstreamText(s) }
-
 // kindByType maps the error types Parley itself sends back to kinds, so
 // that a kind survives the hop from a model service to the api.
 func kindByType(typ string) (chat.Kind, bool) {
@@ -48,30 +46,38 @@ func kindByType(typ string) (chat.Kind, bool) {
 	return 0, false
 }
 
+// serverName is how messages name the server a Client talks to.
+const serverName = "the model server"
+
 // StatusError converts a non-2xx answer of an OpenAI-compatible server into
 // a *chat.Error. model names the requested model for the 404 message.
-func StatusError(status int, body []byte, model string) *chat.Error {
+// parley says the answer came from a Parley service (httpx.HeaderParleyError):
+// its message is already Parley's own and passes on unchanged, with the
+// kind its type names. Any other server's text is replaced by Parley's
+// message for the status (httpx.UpstreamStatusError), since it may quote
+// the API key.
+func StatusError(status int, body []byte, model string, parley bool) *chat.Error {
 	eb := ParseErrorBody(body)
-	e := httpx.UpstreamStatusError("model backend", status, eb.Message, model)
-	if status >= 500 {
-		// Another Parley service says what really went wrong in the type.
-		if k, ok := kindByType(eb.Type); ok && (k == chat.KindUpstream || k == chat.KindTimeout) {
-			e.Kind, e.Message = k, "model backend failed"
-			if msg := clip(eb.Message); msg != "" {
-				e.Message += ": " + msg
-			}
+	if parley && eb.Message != "" {
+		k, ok := kindByType(eb.Type)
+		if !ok {
+			// The service failed itself (internal_error): for us it is a
+			// dependency that failed.
+			k = chat.KindUpstream
 		}
+		return &chat.Error{Kind: k, Code: eb.CodeString(), Message: httpx.ClipUpstreamText(eb.Message),
+			Err: fmt.Errorf("model service answered HTTP %d", status)}
 	}
-	if e.Code == "" {
-		e.Code = eb.CodeString()
-	}
-	return e
+	return httpx.UpstreamStatusError(serverName, status, model,
+		httpx.UpstreamError{Type: eb.Type, Code: eb.CodeString(), Text: eb.Message})
 }
 
 // StreamError converts an error object found inside a stream into a
-// *chat.Error; Parley's own error types keep their kind.
+// *chat.Error. Parley's own error types keep their kind and message; other
+// servers' messages are kept too (they say what failed, e.g. "CUDA out of
+// memory"), but with secrets masked and under Parley's prefix.
 func StreamError(eb ErrorBody) *chat.Error {
-	msg := clip(eb.Message)
+	msg := httpx.ClipUpstreamText(eb.Message)
 	if msg == "" {
 		msg = "unknown error"
 	}
@@ -81,7 +87,7 @@ func StreamError(eb ErrorBody) *chat.Error {
 		e.Code = eb.CodeString()
 		return e
 	}
-	e := chat.E(chat.KindUpstream, "model backend failed mid-stream: "+msg, cause)
+	e := chat.E(chat.KindUpstream, serverName+" failed mid-stream: "+msg, cause)
 	e.Code = eb.CodeString()
 	return e
 }

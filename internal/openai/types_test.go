@@ -48,11 +48,7 @@ func TestDecodeChatRequest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var wire openai.ChatCompletionRequest
-			if err := json.Unmarshal([]byte(tt.body), &wire); err != nil {
-				t.Fatalf("unmarshal: %v", err)
-			}
-			got, err := openai.ChatRequestFromWire(wire)
+			req, err := openai.ParseRequest([]byte(tt.body), false, true)
 			if tt.wantErr != 0 {
 				if err == nil || chat.KindOf(err) != tt.wantErr {
 					t.Fatalf("err = %v, want kind %v", err, tt.wantErr)
@@ -62,7 +58,7 @@ func TestDecodeChatRequest(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gj, _ := json.Marshal(got)
+			gj, _ := json.Marshal(req.Gen)
 			wj, _ := json.Marshal(tt.want)
 			if string(gj) != string(wj) {
 				t.Fatalf("got  %s\nwant %s", gj, wj)
@@ -81,6 +77,9 @@ func TestWireSyntaxErrors(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &wire); err == nil {
 			t.Errorf("%s: want an error", body)
 		}
+		if _, err := openai.ParseRequest([]byte(body), false, true); chat.KindOf(err) != chat.KindInvalid {
+			t.Errorf("%s: ParseRequest: %v, want an invalid request", body, err)
+		}
 	}
 }
 
@@ -96,15 +95,12 @@ func TestParamsRoundTrip(t *testing.T) {
 		if useMCT != strings.Contains(string(b), `"max_completion_tokens":12`) {
 			t.Fatalf("useMaxCompletionTokens=%v: %s", useMCT, b)
 		}
-		var back openai.SamplingParams
-		if err := json.Unmarshal(b, &back); err != nil {
-			t.Fatal(err)
-		}
-		got, err := openai.ParamsFromWire(back)
+		body, _ := json.Marshal(openai.ChatCompletionRequest{Model: "m", Messages: []openai.Message{{Role: "user", Content: openai.TextContent("q")}}, SamplingParams: wire})
+		req, err := openai.ParseRequest(body, false, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		gj, _ := json.Marshal(got)
+		gj, _ := json.Marshal(req.Gen.Params)
 		wj, _ := json.Marshal(p)
 		if string(gj) != string(wj) {
 			t.Fatalf("round trip: got %s want %s", gj, wj)

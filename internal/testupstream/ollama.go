@@ -30,11 +30,11 @@ func olError(w http.ResponseWriter, status int, msg string) {
 func (s *Server) ollamaTags(w http.ResponseWriter, r *http.Request) {
 	o := s.snapshot()
 	if !authorized(o, r) {
-		olError(w, http.StatusUnauthorized, "unauthorized")
+		olError(w, http.StatusUnauthorized, errorText(o, r, "unauthorized"))
 		return
 	}
 	if o.ModelsStatus != 0 {
-		olError(w, o.ModelsStatus, "models unavailable")
+		olError(w, o.ModelsStatus, errorText(o, r, "models unavailable"))
 		return
 	}
 	models := make([]map[string]any, 0, len(o.Models))
@@ -51,7 +51,7 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request) { s.olla
 func (s *Server) ollamaGen(w http.ResponseWriter, r *http.Request, generate bool) {
 	o := s.snapshot()
 	if !authorized(o, r) {
-		olError(w, http.StatusUnauthorized, "unauthorized")
+		olError(w, http.StatusUnauthorized, errorText(o, r, "unauthorized"))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
@@ -81,7 +81,7 @@ func (s *Server) ollamaGen(w http.ResponseWriter, r *http.Request, generate bool
 	}
 	s.record(Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: model, Messages: turns, Prompt: req.Prompt})
 	if o.Status != 0 {
-		olError(w, o.Status, o.StatusMessage)
+		olError(w, o.Status, errorText(o, r, o.StatusMessage))
 		return
 	}
 	s.count(func(st *Stats) { st.Requests++ })
@@ -132,7 +132,7 @@ func (s *Server) ollamaGen(w http.ResponseWriter, r *http.Request, generate bool
 		case o.EndEarly:
 			return false
 		case o.StreamError != "":
-			_ = enc.Encode(map[string]string{"error": o.StreamError})
+			_ = enc.Encode(map[string]string{"error": errorText(o, r, o.StreamError)})
 			flush(w)
 			return false
 		}

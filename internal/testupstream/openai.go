@@ -60,11 +60,11 @@ func oaError(w http.ResponseWriter, status int, typ, msg string) {
 func (s *Server) openaiModels(w http.ResponseWriter, r *http.Request) {
 	o := s.snapshot()
 	if !authorized(o, r) {
-		oaError(w, http.StatusUnauthorized, "invalid_request_error", "Incorrect API key provided: sk-te****")
+		oaError(w, http.StatusUnauthorized, "invalid_request_error", errorText(o, r, "Incorrect API key provided: sk-te****"))
 		return
 	}
 	if o.ModelsStatus != 0 {
-		oaError(w, o.ModelsStatus, "server_error", "models unavailable")
+		oaError(w, o.ModelsStatus, "server_error", errorText(o, r, "models unavailable"))
 		return
 	}
 	data := make([]map[string]any, 0, len(o.Models))
@@ -84,7 +84,7 @@ func (s *Server) openaiCompletion(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openaiGenerate(w http.ResponseWriter, r *http.Request, legacy bool) {
 	o := s.snapshot()
 	if !authorized(o, r) {
-		oaError(w, http.StatusUnauthorized, "invalid_request_error", "Incorrect API key provided: sk-te****")
+		oaError(w, http.StatusUnauthorized, "invalid_request_error", errorText(o, r, "Incorrect API key provided: sk-te****"))
 		return
 	}
 	body, err := io.ReadAll(r.Body)
@@ -115,7 +115,7 @@ func (s *Server) openaiGenerate(w http.ResponseWriter, r *http.Request, legacy b
 	}
 	s.record(Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: model, Messages: turns, Prompt: prompt})
 	if o.Status != 0 {
-		oaError(w, o.Status, "server_error", o.StatusMessage)
+		oaError(w, o.Status, "server_error", errorText(o, r, o.StatusMessage))
 		return
 	}
 	s.count(func(st *Stats) { st.Requests++ })
@@ -136,8 +136,45 @@ func (s *Server) openaiGenerate(w http.ResponseWriter, r *http.Request, legacy b
 	s.openaiStream(w, r, o, p, legacy, includeUsage)
 }
 
-func usageOf(p plan, n int) map[string]any {
-	return map[string]any{"prompt_tokens": p.prompt, "completion_tokens": n, "total_tokens": p.prompt + n}
+// The answer types write their fields in OpenAI's order (id, object,
+// created, model, choices, usage), as real servers do: a pass-through
+// proxy hands these bytes on unchanged.
+type (
+	oaUsage struct {
+		PromptTokens     int `json:"prompt_tokens"`
+		CompletionTokens int `json:"completion_tokens"`
+		TotalTokens      int `json:"total_tokens"`
+	}
+	oaDelta struct {
+		Role    string  `json:"role,omitempty"`
+		Content *string `json:"content"`
+	}
+	oaMessage struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	oaChoice struct {
+		Index int `json:"index"`
+		// One of these three, by endpoint and streaming.
+		Delta   *oaDelta   `json:"delta,omitempty"`
+		Message *oaMessage `json:"message,omitempty"`
+		Text    *string    `json:"text,omitempty"`
+
+		Logprobs     *struct{} `json:"logprobs,omitempty"`
+		FinishReason *string   `json:"finish_reason"`
+	}
+	oaAnswer struct {
+		ID      string     `json:"id"`
+		Object  string     `json:"object"`
+		Created int64      `json:"created"`
+		Model   string     `json:"model"`
+		Choices []oaChoice `json:"choices"`
+		Usage   *oaUsage   `json:"usage,omitempty"`
+	}
+)
+
+func usageOf(p plan, n int) *oaUsage {
+	return &oaUsage{PromptTokens: p.prompt, CompletionTokens: n, TotalTokens: p.prompt + n}
 }
 
 func (s *Server) openaiWhole(w http.ResponseWriter, r *http.Request, o Options, p plan, legacy bool) {
@@ -148,17 +185,15 @@ func (s *Server) openaiWhole(w http.ResponseWriter, r *http.Request, o Options, 
 		}
 		text += tok
 	}
-	id := "chatcmpl-test"
-	obj := "chat.completion"
-	choice := map[string]any{"index": 0, "finish_reason": p.finish,
-		"message": map[string]any{"role": "assistant", "content": text}}
+	ans := oaAnswer{ID: "chatcmpl-test", Object: "chat.completion", Created: time.Now().Unix(), Model: p.model,
+		Choices: []oaChoice{{FinishReason: &p.finish, Message: &oaMessage{Role: "assistant", Content: text}}},
+		Usage:   usageOf(p, len(p.tokens))}
 	if legacy {
-		id, obj = "cmpl-test", "text_completion"
-		choice = map[string]any{"index": 0, "finish_reason": p.finish, "text": text, "logprobs": nil}
+		ans.ID, ans.Object = "cmpl-test", "text_completion"
+		ans.Choices[0].Message, ans.Choices[0].Text = nil, &text
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"id": id, "object": obj, "created": time.Now().Unix(),
-		"model": p.model, "choices": []any{choice}, "usage": usageOf(p, len(p.tokens))})
+	_ = json.NewEncoder(w).Encode(ans)
 	s.count(func(st *Stats) { st.Completed++ })
 }
 
@@ -168,14 +203,11 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 	w.WriteHeader(http.StatusOK)
 	flush(w)
 	created := time.Now().Unix()
-	send := func(choices []any, usage any) bool {
-		ev := map[string]any{"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": created,
-			"model": p.model, "choices": choices}
+	send := func(choices []oaChoice, usage *oaUsage) bool {
+		ev := oaAnswer{ID: "chatcmpl-test", Object: "chat.completion.chunk", Created: created, Model: p.model,
+			Choices: choices, Usage: usage}
 		if legacy {
-			ev["id"], ev["object"] = "cmpl-test", "text_completion"
-		}
-		if usage != nil {
-			ev["usage"] = usage
+			ev.ID, ev.Object = "cmpl-test", "text_completion"
 		}
 		var b bytes.Buffer
 		b.WriteString("data: ")
@@ -187,19 +219,19 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 		flush(w)
 		return true
 	}
-	choice := func(content *string, role bool, finish any) []any {
+	choice := func(content *string, role bool, finish *string) []oaChoice {
 		if legacy {
 			text := ""
 			if content != nil {
 				text = *content
 			}
-			return []any{map[string]any{"index": 0, "text": text, "finish_reason": finish, "logprobs": nil}}
+			return []oaChoice{{Text: &text, FinishReason: finish}}
 		}
-		delta := map[string]any{"content": content}
+		d := &oaDelta{Content: content}
 		if role || o.RepeatRole {
-			delta["role"] = "assistant"
+			d.Role = "assistant"
 		}
-		return []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}
+		return []oaChoice{{Delta: d, FinishReason: finish}}
 	}
 	empty := ""
 	if !legacy {
@@ -212,7 +244,7 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 		}
 	}
 	for i, tok := range p.tokens {
-		if !s.midStreamFault(w, o, i) {
+		if !s.midStreamFault(w, r, o, i) {
 			return
 		}
 		if !s.step(r.Context(), o, i) {
@@ -223,7 +255,7 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 			return
 		}
 	}
-	if !s.midStreamFault(w, o, len(p.tokens)) {
+	if !s.midStreamFault(w, r, o, len(p.tokens)) {
 		return
 	}
 	if o.Hang && o.FaultAfter >= len(p.tokens) && !s.step(r.Context(), o, o.FaultAfter) {
@@ -233,15 +265,15 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 	if !o.NullContent {
 		finishContent = &empty
 	}
-	var usage any
+	var usage *oaUsage
 	if o.UsageInFinishChunk {
 		usage = usageOf(p, len(p.tokens))
 	}
-	if !send(choice(finishContent, false, p.finish), usage) {
+	if !send(choice(finishContent, false, &p.finish), usage) {
 		return
 	}
 	if includeUsage && !o.UsageInFinishChunk {
-		if !send([]any{}, usageOf(p, len(p.tokens))) {
+		if !send([]oaChoice{}, usageOf(p, len(p.tokens))) {
 			return
 		}
 	}
@@ -250,11 +282,12 @@ func (s *Server) openaiStream(w http.ResponseWriter, r *http.Request, o Options,
 		flush(w)
 	}
 	s.count(func(st *Stats) { st.Completed++ })
+	time.Sleep(o.LingerAfterDone)
 }
 
 // midStreamFault applies the faults that strike at token i; false means the
 // response is over.
-func (s *Server) midStreamFault(w http.ResponseWriter, o Options, i int) bool {
+func (s *Server) midStreamFault(w http.ResponseWriter, r *http.Request, o Options, i int) bool {
 	if i != o.FaultAfter {
 		return true
 	}
@@ -264,7 +297,7 @@ func (s *Server) midStreamFault(w http.ResponseWriter, o Options, i int) bool {
 	case o.EndEarly:
 		return false
 	case o.StreamError != "":
-		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": o.StreamError, "type": "server_error"}})
+		b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": errorText(o, r, o.StreamError), "type": "server_error"}})
 		_, _ = fmt.Fprintf(w, "data: %s\n\n", b)
 		flush(w)
 		return false

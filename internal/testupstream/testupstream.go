@@ -20,6 +20,7 @@ package testupstream
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -54,6 +55,10 @@ type Options struct {
 	StatusMessage string
 	// ModelsStatus, when non-zero, makes the models endpoints fail so.
 	ModelsStatus int
+	// EchoAuthorization makes every error message (status errors, 401s and
+	// errors inside a stream) quote the request's Authorization header, as
+	// some servers and proxies do: the key must go no further.
+	EchoAuthorization bool
 
 	// FaultAfter is the number of tokens sent before the mid-stream faults
 	// below strike.
@@ -88,6 +93,11 @@ type Options struct {
 	// JSONForStream answers streaming requests with one JSON document, as
 	// servers that ignore "stream" do (OpenAI).
 	JSONForStream bool
+	// LingerAfterDone waits this long after "data: [DONE]" before ending
+	// the response (OpenAI), so the end of the HTTP answer comes apart
+	// from the end of the stream, as with servers that do some
+	// bookkeeping last.
+	LingerAfterDone time.Duration
 }
 
 // Option configures a Server. An Options value is itself an Option (it
@@ -162,6 +172,8 @@ type Stats struct {
 	// Canceled counts generation requests whose client went away (or
 	// cancelled) before the response was complete.
 	Canceled int
+	// Connections counts the TCP connections clients opened.
+	Connections int
 }
 
 // Request is a recorded generation request.
@@ -207,7 +219,13 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("GET /api/version", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"version":"0.0.0-testupstream"}`))
 	})
-	s.srv = httptest.NewServer(mux)
+	s.srv = httptest.NewUnstartedServer(mux)
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.count(func(st *Stats) { st.Connections++ })
+		}
+	}
+	s.srv.Start()
 	s.URL = s.srv.URL
 	t.Cleanup(s.Close)
 	return s
@@ -312,6 +330,14 @@ func (o Options) resolveModel(m string) (string, bool) {
 		}
 	}
 	return m, false
+}
+
+// errorText is msg as the server words it for r.
+func errorText(o Options, r *http.Request, msg string) string {
+	if o.EchoAuthorization {
+		return msg + " (request had Authorization: " + r.Header.Get("Authorization") + ")"
+	}
+	return msg
 }
 
 func authorized(o Options, r *http.Request) bool {

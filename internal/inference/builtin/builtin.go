@@ -118,6 +118,9 @@ func (g *Generator) Chats() bool {
 	return !g.tmpl.IsBuiltin() || g.tmpl.Family() != chattemplate.FamilyPlain
 }
 
+// DefaultModel names the model a request without one gets: the loaded one.
+func (g *Generator) DefaultModel(context.Context) (string, error) { return g.id, nil }
+
 // Models lists the one loaded model.
 func (g *Generator) Models(context.Context) ([]chat.ModelInfo, error) {
 	return []chat.ModelInfo{{ID: g.id, OwnedBy: ownedBy, ContextLength: g.ContextLength()}}, nil
