@@ -3,21 +3,25 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error so the HTTP edge can map it to a status code once.
 type Kind int
 
 const (
-	KindInternal    Kind = iota // a bug or an unexpected failure: 500
-	KindInvalid                 // the request is wrong: 400
-	KindNotFound                // no such conversation, message or model: 404
-	KindConflict                // the state forbids it now (a reply is running): 409
-	KindTooLarge                // over a configured size limit: 413
-	KindRateLimited             // over a configured rate limit: 429
-	KindUnavailable             // a dependency (model, database) is down: 503
-	KindUpstream                // a dependency answered with garbage or broke off: 502
-	KindTimeout                 // a configured time limit ran out: 504
+	KindInternal         Kind = iota // a bug or an unexpected failure: 500
+	KindInvalid                      // the request is wrong: 400
+	KindNotFound                     // no such conversation, message or model: 404
+	KindConflict                     // the state forbids it now (a reply is running): 409
+	KindTooLarge                     // over a configured size limit: 413
+	KindRateLimited                  // over a configured rate limit: 429
+	KindUnavailable                  // a dependency (model, database) is down: 503
+	KindUpstream                     // a dependency answered with garbage or broke off: 502
+	KindTimeout                      // a configured time limit ran out: 504
+	KindUnauthenticated              // no valid session or API key: 401
+	KindForbidden                    // signed in, but not allowed to do this: 403
+	KindUnsupportedMedia             // a body that is not JSON: 415
 )
 
 func (k Kind) String() string {
@@ -38,6 +42,12 @@ func (k Kind) String() string {
 		return "upstream_error"
 	case KindTimeout:
 		return "timeout_error"
+	case KindUnauthenticated:
+		return "authentication_error"
+	case KindForbidden:
+		return "permission_error"
+	case KindUnsupportedMedia:
+		return "invalid_request_error"
 	default:
 		return "internal_error"
 	}
@@ -51,6 +61,9 @@ type Error struct {
 	Code    string
 	Message string
 	Err     error
+	// RetryAfter, for KindRateLimited, is how long the client should wait
+	// before trying again (0: the edge's default).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -104,4 +117,14 @@ func CodeOf(err error) string {
 		return e.Code
 	}
 	return ""
+}
+
+// RetryAfterOf returns the RetryAfter of the first *Error in err's chain,
+// or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

@@ -14,8 +14,10 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -51,6 +53,12 @@ func StatusOf(k chat.Kind) int {
 		return http.StatusBadGateway
 	case chat.KindTimeout:
 		return http.StatusGatewayTimeout
+	case chat.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case chat.KindForbidden:
+		return http.StatusForbidden
+	case chat.KindUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
 	default:
 		return http.StatusInternalServerError
 	}
@@ -74,6 +82,12 @@ func KindOfStatus(status int) chat.Kind {
 		return chat.KindTimeout
 	case status == http.StatusBadGateway:
 		return chat.KindUpstream
+	case status == http.StatusUnauthorized:
+		return chat.KindUnauthenticated
+	case status == http.StatusForbidden:
+		return chat.KindForbidden
+	case status == http.StatusUnsupportedMediaType:
+		return chat.KindUnsupportedMedia
 	case status >= 500:
 		return chat.KindUnavailable
 	default:
@@ -106,8 +120,17 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			slog.String("method", r.Method), slog.String("path", r.URL.Path),
 			slog.Int("status", status), slog.Any("err", err))
 	}
-	if k == chat.KindRateLimited {
-		w.Header().Set("Retry-After", "1")
+	switch k {
+	case chat.KindRateLimited:
+		// Whole seconds, rounded up: waiting less would be refused again.
+		secs := int64(1)
+		if d := chat.RetryAfterOf(err); d > time.Second {
+			secs = int64((d + time.Second - 1) / time.Second)
+		}
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	case chat.KindUnauthenticated:
+		// RFC 9110: a 401 names the scheme that would work.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
 	}
 	w.Header().Set(HeaderParleyError, "1")
 	WriteJSON(w, status, ErrorBodyOf(err))
@@ -126,10 +149,13 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v) // the client went away; nothing left to tell it
 }
 
-// checkJSONType refuses a body that says it is something other than JSON.
+// checkJSONType refuses (415) a body declared as anything but JSON: a page
+// of another site can send form and text/plain bodies with a user's
+// cookies, but not application/json.
 func checkJSONType(r *http.Request) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") && !strings.HasPrefix(ct, "text/plain") {
-		return chat.Errorf(chat.KindInvalid, "Content-Type must be application/json, not %q", ct)
+	if ct := r.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
+		return &chat.Error{Kind: chat.KindUnsupportedMedia, Code: "unsupported_media_type",
+			Message: fmt.Sprintf("Content-Type must be application/json, not %q", ct[:min(len(ct), 100)])}
 	}
 	return nil
 }
@@ -168,7 +194,8 @@ func ReadBody(r *http.Request, maxBytes int64) (body []byte, release func(), err
 
 // DecodeJSON reads one JSON object of at most maxBytes from r's body into v,
 // refusing unknown fields and trailing data. Failures are *chat.Error of
-// KindInvalid, or KindTooLarge when the body is over the limit.
+// KindInvalid, KindTooLarge when the body is over the limit, or
+// KindUnsupportedMedia when it is declared as anything but JSON.
 func DecodeJSON(r *http.Request, v any, maxBytes int64) error {
 	if err := checkJSONType(r); err != nil {
 		return err
@@ -186,6 +213,13 @@ func DecodeJSON(r *http.Request, v any, maxBytes int64) error {
 		return decodeError(err, maxBytes)
 	}
 	return nil
+}
+
+// isJSON reports whether a Content-Type value is application/json, with
+// or without parameters.
+func isJSON(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/json")
 }
 
 func decodeError(err error, maxBytes int64) error {
