@@ -17,7 +17,8 @@ import (
 
 // NewAPIProxy returns the handler that forwards the UI's /api/, /v1/ and
 // /chat requests to the api service at apiURL in split mode. Replies stream
-// through unbuffered (SSE), the request id travels along, and when the api
+// through unbuffered (SSE), the request id, cookies and Authorization travel
+// along (the api authenticates; this service does not), and when the api
 // cannot be reached the browser gets an OpenAI-style JSON error it can show,
 // never an empty page. The proxy runs full duplex (see httpx.FullDuplex),
 // or a busy web service would cut streams.
@@ -35,7 +36,17 @@ func NewAPIProxy(apiURL string, log *slog.Logger) (http.Handler, error) {
 	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
+			// The chain of addresses proxies in front of this one wrote is
+			// kept and this hop's peer added: the api counts failed logins
+			// per client, and finds the client by walking it back through
+			// the proxies it trusts.
+			pr.Out.Header["X-Forwarded-For"] = pr.In.Header["X-Forwarded-For"]
 			pr.SetXForwarded()
+			// HTTPS ended at a proxy in front (nginx, a load balancer): the
+			// api still marks the session cookie Secure.
+			if httpx.Secure(pr.In) {
+				pr.Out.Header.Set("X-Forwarded-Proto", "https")
+			}
 			// The header the browser sent is copied already; this covers
 			// the id httpx.Middleware generated when it sent none.
 			if id := httpx.RequestID(pr.In.Context()); id != "" {

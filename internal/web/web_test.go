@@ -297,6 +297,49 @@ func TestAPIProxyStreamsAndPassesRequestID(t *testing.T) {
 	}
 }
 
+// What the api needs to know who is asking reaches it unchanged: the
+// session cookie, the API key, the cookie it sets, whether the browser
+// used HTTPS, and the chain of client addresses.
+func TestAPIProxyPassesCredentials(t *testing.T) {
+	var got http.Header
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		http.SetCookie(w, &http.Cookie{Name: "parley_session", Value: "new-token", HttpOnly: true})
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(api.Close)
+	proxy, err := NewAPIProxy(api.URL, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newTestServer(t, proxy)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/auth/login", strings.NewReader(`{}`))
+	req.AddCookie(&http.Cookie{Name: "parley_session", Value: "old-token"})
+	req.Header.Set("Authorization", "Bearer pk-secret")
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.Header.Set("X-Forwarded-For", "203.0.113.5")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if c := res.Cookies(); len(c) != 1 || c[0].Value != "new-token" || !c[0].HttpOnly {
+		t.Errorf("cookies back through the proxy: %v", res.Header["Set-Cookie"])
+	}
+	if c, err := (&http.Request{Header: got}).Cookie("parley_session"); err != nil || c.Value != "old-token" {
+		t.Errorf("api got cookie %v, %v", c, err)
+	}
+	if got.Get("Authorization") != "Bearer pk-secret" {
+		t.Errorf("api got Authorization %q", got.Get("Authorization"))
+	}
+	if got.Get("X-Forwarded-Proto") != "https" {
+		t.Errorf("api got X-Forwarded-Proto %q", got.Get("X-Forwarded-Proto"))
+	}
+	if xff := got.Get("X-Forwarded-For"); xff != "203.0.113.5, 127.0.0.1" {
+		t.Errorf("api got X-Forwarded-For %q, want the client's chain and this hop", xff)
+	}
+}
+
 func TestAPIProxyUnreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
