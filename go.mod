@@ -9,6 +9,7 @@ require (
 	github.com/dlclark/regexp2/v2 v2.13.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/openai/openai-go/v3 v3.98.0
+	golang.org/x/crypto v0.57.0
 	golang.org/x/sys v0.50.0
 	modernc.org/sqlite v1.62.0
 )

@@ -1,16 +1,21 @@
 // Package api is the HTTP edge of Parley's api service: the seed's
 // POST /chat, the conversation API under /api/conversations with its
-// server-sent reply streams, and the mount point of the OpenAI-compatible
-// /v1 routes. Handlers are thin: they decode, call one method of
-// conversation.Service, and write JSON or SSE; every error goes back
-// through httpx.WriteError. The conversation logic itself (durability,
-// running replies) lives in conversation.
+// server-sent reply streams, accounts under /api/auth, /api/admin and
+// /api/keys, and the mount point of the OpenAI-compatible /v1 routes.
+// Every route but signup, login, logout and the auth options goes through
+// auth's Require, and works on the conversations of the principal it
+// names. Handlers are thin: they decode, call one method of
+// conversation.Service or account.Service, and write JSON or SSE; every
+// error goes back through httpx.WriteError. The rules themselves live in
+// conversation and account.
 package api
 
 import (
 	"log/slog"
 	"net/http"
 
+	"github.com/parley-chat/parley/internal/account"
+	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
@@ -18,22 +23,27 @@ import (
 
 // server holds the dependencies of the handlers.
 type server struct {
-	cfg Config
-	svc *conversation.Service
-	gen chat.Generator
-	log *slog.Logger
+	cfg      Config
+	svc      *conversation.Service
+	accounts *account.Service
+	authn    *auth.Authenticator
+	gen      chat.Generator
+	log      *slog.Logger
 }
 
 // New returns the api service's routes: POST /chat, /api/conversations/...,
-// GET /api/models (what gen, the generator behind svc, can serve) and
+// GET /api/models (what gen, the generator behind svc, can serve),
+// /api/auth/..., /api/admin/users/..., /api/keys/... (over accounts) and
 // /v1/... (delegated to v1, the OpenAI-compatible server the caller builds
-// over gen; nil answers 404 there). Unknown routes answer a JSON 404 and
-// known routes with the wrong method a JSON 405.
+// over gen; nil answers 404 there), all but the public auth routes behind
+// authn. Unknown routes answer a JSON 404 and known routes with the wrong
+// method a JSON 405.
 //
 // New adds neither httpx.Middleware (request ids, access log, recovery)
 // nor the health endpoints: the caller wraps and mounts the handler once
 // for everything the process serves.
-func New(cfg Config, svc *conversation.Service, gen chat.Generator, v1 http.Handler, log *slog.Logger) http.Handler {
+func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn *auth.Authenticator,
+	gen chat.Generator, v1 http.Handler, log *slog.Logger) http.Handler {
 	def := DefaultConfig()
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = def.MaxBodyBytes
@@ -44,9 +54,25 @@ func New(cfg Config, svc *conversation.Service, gen chat.Generator, v1 http.Hand
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &server{cfg: cfg, svc: svc, gen: gen, log: log}
+	s := &server{cfg: cfg, svc: svc, accounts: accounts, authn: authn, gen: gen, log: log}
 	mux := http.NewServeMux()
-	handle := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, h)) }
+	public := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, h)) }
+	handle := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, authn.Require(httpx.Handle(log, h))) }
+
+	public("POST /api/auth/signup", s.signup)
+	public("POST /api/auth/login", s.login)
+	public("POST /api/auth/logout", s.logout)
+	public("GET /api/auth/options", s.authOptions)
+	handle("GET /api/auth/me", s.me)
+
+	handle("GET /api/admin/users", s.listUsers)
+	handle("POST /api/admin/users", s.createUser)
+	handle("PATCH /api/admin/users/{id}", s.updateUser)
+	handle("DELETE /api/admin/users/{id}", s.deleteUser)
+
+	handle("POST /api/keys", s.createKey)
+	handle("GET /api/keys", s.listKeys)
+	handle("DELETE /api/keys/{id}", s.deleteKey)
 
 	handle("POST /chat", s.chat)
 
@@ -67,7 +93,7 @@ func New(cfg Config, svc *conversation.Service, gen chat.Generator, v1 http.Hand
 	if v1 == nil {
 		v1 = httpx.NotFound(log)
 	}
-	mux.Handle("/v1/", v1)
+	mux.Handle("/v1/", authn.Require(v1))
 	return fallback(mux, log)
 }
 

@@ -33,7 +33,7 @@ func (s *server) createConversation(w http.ResponseWriter, r *http.Request) erro
 	if b.Model != nil {
 		c.Model = *b.Model
 	}
-	c, err := s.svc.CreateConversation(r.Context(), c)
+	c, err := s.svc.CreateConversation(r.Context(), owner(r), c)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (s *server) listConversations(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	page, err := s.svc.ListConversations(r.Context(), opts)
+	page, err := s.svc.ListConversations(r.Context(), owner(r), opts)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func listOptions(r *http.Request) (chat.ListOptions, error) {
 }
 
 func (s *server) getConversation(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.svc.GetConversation(r.Context(), r.PathValue("id"))
+	v, err := s.svc.GetConversation(r.Context(), owner(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (s *server) updateConversation(w http.ResponseWriter, r *http.Request) erro
 	if err := httpx.DecodeJSON(r, &b, s.cfg.MaxBodyBytes); err != nil {
 		return err
 	}
-	c, err := s.svc.UpdateConversation(r.Context(), r.PathValue("id"),
+	c, err := s.svc.UpdateConversation(r.Context(), owner(r), r.PathValue("id"),
 		chat.ConversationPatch{Title: b.Title, SystemPrompt: b.SystemPrompt, Model: b.Model})
 	if err != nil {
 		return err
@@ -103,7 +103,7 @@ func (s *server) updateConversation(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *server) deleteConversation(w http.ResponseWriter, r *http.Request) error {
-	if err := s.svc.DeleteConversation(r.Context(), r.PathValue("id")); err != nil {
+	if err := s.svc.DeleteConversation(r.Context(), owner(r), r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -111,7 +111,7 @@ func (s *server) deleteConversation(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *server) undo(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.svc.Undo(r.Context(), r.PathValue("id"))
+	v, err := s.svc.Undo(r.Context(), owner(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func (s *server) undo(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) clear(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.svc.Clear(r.Context(), r.PathValue("id"))
+	v, err := s.svc.Clear(r.Context(), owner(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (s *server) clear(w http.ResponseWriter, r *http.Request) error {
 // stop ends the running reply and answers once it is stored as stopped, so
 // a client that reloads right after sees the final state.
 func (s *server) stop(w http.ResponseWriter, r *http.Request) error {
-	stopped, err := s.svc.Stop(r.Context(), r.PathValue("id"))
+	stopped, err := s.svc.Stop(r.Context(), owner(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

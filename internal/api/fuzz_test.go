@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
@@ -61,8 +63,9 @@ func FuzzHandlersDecodeJSON(f *testing.F) {
 	svc := conversation.NewService(db, gen, conversation.Config{MaxMessageBytes: 4 << 10}, log)
 	f.Cleanup(func() { svc.Shutdown(context.Background()) })
 	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: 16 << 10}, log)
-	h := httpx.Middleware(log, api.New(api.Config{MaxBodyBytes: 16 << 10}, svc, gen, v1, log))
-	conv, err := svc.CreateConversation(context.Background(), chat.Conversation{})
+	accounts, authn := newAuth(f, db, auth.ModeNone, account.Config{})
+	h := httpx.Middleware(log, api.New(api.Config{MaxBodyBytes: 16 << 10}, svc, accounts, authn, gen, v1, log))
+	conv, err := svc.CreateConversation(context.Background(), account.LocalID, chat.Conversation{})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -100,4 +103,8 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"POST", "/api/conversations/{id}/regenerate"},
 	{"POST", "/v1/chat/completions"},
 	{"POST", "/v1/completions"},
+	{"POST", "/api/auth/signup"},
+	{"POST", "/api/auth/login"},
+	{"POST", "/api/keys"},
+	{"PATCH", "/api/admin/users/{id}"},
 }

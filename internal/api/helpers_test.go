@@ -9,12 +9,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
@@ -31,27 +34,62 @@ type env struct {
 	store *sqlite.DB
 	svc   *conversation.Service
 	srv   *httptest.Server
+	// client sends the requests of do, call and open; in password mode
+	// tests sign it in (it keeps cookies) or give it a key.
+	client *http.Client
+	// bearer, when set, is sent as Authorization: Bearer.
+	bearer string
 }
 
 type envOptions struct {
 	api      api.Config
 	svc      conversation.Config
+	accounts account.Config
+	// auth is the mode; "" is none, as every test before accounts.
+	auth     string
 	upstream []testupstream.Option
 	v1       http.Handler
 }
 
+// cheapPasswords make password hashes fast: tests hash many.
+var cheapPasswords = account.PasswordParams{Memory: 64, Time: 1, Threads: 1}
+
+// newAuth returns the account service and authenticator of mode over db.
+func newAuth(t testing.TB, db *sqlite.DB, mode string, cfg account.Config) (*account.Service, *auth.Authenticator) {
+	t.Helper()
+	if cfg.Password == (account.PasswordParams{}) {
+		cfg.Password = cheapPasswords
+	}
+	accounts := account.NewService(db, cfg, slog.New(slog.DiscardHandler))
+	authn, err := auth.New(auth.Config{TrustedProxies: "127.0.0.1"}, mode, accounts, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return accounts, authn
+}
+
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	log := slog.New(slog.DiscardHandler)
-	up := testupstream.New(t, o.upstream...)
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "api.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return newEnvOn(t, db, o)
+}
+
+// newEnvOn is newEnv over an open database, as an api started again on it.
+func newEnvOn(t *testing.T, db *sqlite.DB, o envOptions) *env {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	up := testupstream.New(t, o.upstream...)
 	gen := openai.NewClient(up.URL, "", nil)
 	svc := conversation.NewService(db, gen, o.svc, log)
-	srv := httptest.NewServer(httpx.Middleware(log, api.New(o.api, svc, gen, o.v1, log)))
+	if o.auth == "" {
+		o.auth = auth.ModeNone
+	}
+	accounts, authn := newAuth(t, db, o.auth, o.accounts)
+	srv := httptest.NewServer(httpx.Middleware(log, api.New(o.api, svc, accounts, authn, gen, o.v1, log)))
 	t.Cleanup(srv.Close)
 	// Runs first: ends hanging replies so their streams (and srv.Close) end.
 	t.Cleanup(func() {
@@ -59,7 +97,7 @@ func newEnv(t *testing.T, o envOptions) *env {
 		defer cancel()
 		svc.Shutdown(ctx)
 	})
-	return &env{t: t, up: up, store: db, svc: svc, srv: srv}
+	return &env{t: t, up: up, store: db, svc: svc, srv: srv, client: &http.Client{}}
 }
 
 // do sends a request with a raw body ("" for none) and returns the
@@ -77,7 +115,7 @@ func (e *env) do(method, path, body string) (*http.Response, []byte) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.send(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -113,11 +151,19 @@ func (e *env) open(ctx context.Context, method, path, body string) *http.Respons
 		e.t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.send(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	return resp
+}
+
+// send sends req as the env's client, with its key if it has one.
+func (e *env) send(req *http.Request) (*http.Response, error) {
+	if e.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+e.bearer)
+	}
+	return e.client.Do(req)
 }
 
 func (e *env) create(body string) chat.Conversation {
@@ -140,14 +186,24 @@ func (e *env) get(id string) shown {
 	return c
 }
 
-// waitIdle waits for the running reply of a conversation, if any, to end.
+// waitIdle waits for the running reply of a conversation of the local
+// user, if any, to end.
 func (e *env) waitIdle(id string) {
 	e.t.Helper()
-	if rp, ok, _ := e.svc.Join(e.t.Context(), id); ok {
+	if rp, ok, _ := e.svc.Join(e.t.Context(), account.LocalID, id); ok {
 		if _, err := rp.Wait(e.t.Context()); err != nil && chat.KindOf(err) == chat.KindInternal {
 			e.t.Logf("reply ended with %v", err)
 		}
 	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func errorBody(t *testing.T, b []byte) httpx.ErrorDetail {

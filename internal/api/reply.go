@@ -50,7 +50,7 @@ func (s *server) sendMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &b, s.cfg.MaxBodyBytes); err != nil {
 		return err
 	}
-	rp, err := s.svc.Send(r.Context(), r.PathValue("id"), b.Content, replyOptions(b.Model))
+	rp, err := s.svc.Send(r.Context(), owner(r), r.PathValue("id"), b.Content, replyOptions(b.Model))
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (s *server) editMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &b, s.cfg.MaxBodyBytes); err != nil {
 		return err
 	}
-	rp, err := s.svc.Edit(r.Context(), r.PathValue("id"), r.PathValue("message_id"), b.Content, replyOptions(b.Model))
+	rp, err := s.svc.Edit(r.Context(), owner(r), r.PathValue("id"), r.PathValue("message_id"), b.Content, replyOptions(b.Model))
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func (s *server) regenerate(w http.ResponseWriter, r *http.Request) error {
 	if err := s.decodeOptional(r, &b); err != nil {
 		return err
 	}
-	rp, err := s.svc.Regenerate(r.Context(), r.PathValue("id"), replyOptions(b.Model))
+	rp, err := s.svc.Regenerate(r.Context(), owner(r), r.PathValue("id"), replyOptions(b.Model))
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *server) regenerate(w http.ResponseWriter, r *http.Request) error {
 
 // attach streams the running reply of a conversation from the text so far.
 func (s *server) attach(w http.ResponseWriter, r *http.Request) error {
-	rp, running, err := s.svc.Join(r.Context(), r.PathValue("id"))
+	rp, running, err := s.svc.Join(r.Context(), owner(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}

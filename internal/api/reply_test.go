@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/testupstream"
@@ -210,7 +211,7 @@ func TestAttachAfterReload(t *testing.T) {
 	if a.Content != sofar || a.Status != chat.StatusStreaming {
 		t.Fatalf("attached at %+v, want content %q", a, sofar)
 	}
-	e.svc.Stop(t.Context(), c.ID) // the hanging upstream call only ends when cancelled
+	e.svc.Stop(t.Context(), account.LocalID, c.ID) // the hanging upstream call only ends when cancelled
 	ev, ok = sr.nextEvent()
 	if !ok || ev.Name != "done" {
 		t.Fatalf("after stop: %+v", ev)
@@ -334,7 +335,7 @@ func TestKeepAliveWhileModelIsSilent(t *testing.T) {
 		}
 		comments++
 	}
-	e.svc.Stop(t.Context(), c.ID)
+	e.svc.Stop(t.Context(), account.LocalID, c.ID)
 	if ev, ok := sr.nextEvent(); !ok || ev.Name != "done" {
 		t.Fatalf("after stop: %+v", ev)
 	}

@@ -30,7 +30,7 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &req, s.cfg.MaxBodyBytes); err != nil {
 		return err
 	}
-	ans, err := s.svc.Ask(r.Context(), req.ConversationID, req.Message)
+	ans, err := s.svc.Ask(r.Context(), owner(r), req.ConversationID, req.Message)
 	if ans.ConversationID != "" {
 		w.Header().Set(HeaderConversationID, ans.ConversationID)
 	}

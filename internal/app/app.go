@@ -17,7 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/conversation"
@@ -52,7 +54,9 @@ func Run(ctx context.Context, target string, cfg Config, logOut io.Writer) error
 }
 
 // Serve is Run on a listener the caller opened (tests use 127.0.0.1:0).
+// The auth mode, when not set, follows the address it actually listens on.
 func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log *slog.Logger) error {
+	cfg.Auth.Mode = cfg.Auth.ModeFor(ln.Addr().String())
 	svc, err := Build(ctx, target, cfg, log)
 	if err != nil {
 		ln.Close()
@@ -174,14 +178,19 @@ func (s *Service) buildServe(ctx context.Context, cfg Config, log *slog.Logger) 
 	return nil
 }
 
-// apiHandler builds the api service over gen: the store, the conversation
-// service, /v1 and the health endpoints.
+// apiHandler builds the api service over gen: the store, the account and
+// conversation services, authentication, /v1 and the health endpoints.
 func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator, log *slog.Logger) (http.Handler, error) {
 	st, err := openStore(ctx, cfg.Store, cfg.SQLite)
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, st.Close)
+	accounts := account.NewService(st, cfg.Accounts, log)
+	authn, err := s.authenticator(ctx, cfg, accounts, log)
+	if err != nil {
+		return nil, err
+	}
 	svc := conversation.NewService(st, gen, cfg.Conversation, log)
 	s.Shutdown = svc.Shutdown
 	// Normally Shutdown has run by now; if serving never began, this stops
@@ -194,7 +203,7 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	})
 	// /v1 on the api keeps the api's limits.
 	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.API.MaxBodyBytes, MaxTokens: cfg.Conversation.MaxTokens}, log)
-	h := api.New(cfg.API, svc, gen, v1, log)
+	h := api.New(cfg.API, svc, accounts, authn, gen, v1, log)
 	mux := http.NewServeMux()
 	// Ready when the database answers and the model backend lists a model.
 	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{
@@ -205,9 +214,36 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	return mux, nil
 }
 
+// authenticator is the api's authentication in the mode cfg names, or the
+// one its address implies.
+func (s *Service) authenticator(ctx context.Context, cfg Config, accounts *account.Service, log *slog.Logger) (*auth.Authenticator, error) {
+	mode := cfg.Auth.ModeFor(cfg.Server.Addr)
+	switch mode {
+	case auth.ModeNone:
+		// The local user owns what none mode stores; an admin may have
+		// deleted it while the database served in password mode.
+		if err := accounts.EnsureLocal(ctx); err != nil {
+			return nil, fmt.Errorf("prepare the local user: %w", err)
+		}
+		log.Info("auth: none; everyone who reaches this service is the local user", "addr", cfg.Server.Addr)
+	case auth.ModePassword:
+		log.Info("auth: password; requests need a session or an API key", "signup", cfg.Accounts.Signup)
+		if first, err := accounts.FirstSignupPending(ctx); err == nil && first {
+			log.Warn("no account yet: the first one signed up (POST /api/auth/signup) becomes the admin; make it now")
+		}
+	}
+	return auth.New(cfg.Auth, mode, accounts, log)
+}
+
+// database is what a SQL store is: conversations and accounts.
+type database interface {
+	chat.Store
+	account.Store
+}
+
 // openStore opens the database cfg names: a postgres:// URL or a SQLite
 // file path.
-func openStore(ctx context.Context, cfg store.Config, opts sqlite.Options) (chat.Store, error) {
+func openStore(ctx context.Context, cfg store.Config, opts sqlite.Options) (database, error) {
 	if cfg.Postgres() {
 		db, err := postgres.Open(ctx, cfg.Database)
 		if err != nil {

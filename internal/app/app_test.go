@@ -190,3 +190,42 @@ func postJSON(t *testing.T, url, body string) (int, []byte) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }
+
+// The api asks for accounts unless it listens on loopback only, or is
+// told otherwise.
+func TestAuthModeFollowsAddress(t *testing.T) {
+	up := testupstream.New(t)
+	for _, tt := range []struct {
+		addr, mode string
+		status     int
+	}{
+		{"127.0.0.1:8081", "", 200},
+		{"0.0.0.0:8081", "", 401},
+		{":8081", "", 401},
+		{"0.0.0.0:8081", "none", 200},
+		{"127.0.0.1:8081", "password", 401},
+	} {
+		var cfg Config
+		fs, check := NewFlagSet(TargetAPI, &cfg, func(string) string { return "" })
+		fs.SetOutput(io.Discard)
+		args := []string{"--addr", tt.addr, "--model-url", up.URL, "--database", filepath.Join(t.TempDir(), "p.db")}
+		if tt.mode != "" {
+			args = append(args, "--auth", tt.mode)
+		}
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		if err := check(); err != nil {
+			t.Fatal(err)
+		}
+		srv := serveBuilt(t, TargetAPI, cfg)
+		resp, err := http.Get(srv.URL + "/api/conversations")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("--addr %s --auth %q: GET /api/conversations = %d, want %d", tt.addr, tt.mode, resp.StatusCode, tt.status)
+		}
+	}
+}

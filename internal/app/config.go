@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/httpx"
@@ -36,6 +38,8 @@ type Config struct {
 	SQLite       sqlite.Options
 	API          api.Config
 	Conversation conversation.Config
+	Auth         auth.Config
+	Accounts     account.Config
 	// Router lists the model services (api only; serve has its backend in
 	// the process).
 	Router inference.RouterConfig
@@ -81,7 +85,7 @@ type component interface {
 
 // components are the configs target uses, whose flags its flag set has.
 func (c *Config) components(target string) []component {
-	apiService := []component{&c.Store, &c.SQLite, &c.API, &c.Conversation}
+	apiService := []component{&c.Store, &c.SQLite, &c.API, &c.Conversation, &c.Auth, &c.Accounts}
 	modelService := []component{&c.Backend, &c.Upstream, &c.Ollama, &c.Models, &c.Builtin}
 	out := []component{&c.Log}
 	switch target {

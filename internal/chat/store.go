@@ -5,11 +5,40 @@ import (
 	"time"
 )
 
-// Store keeps conversations and messages. Implementations must be safe for
-// concurrent use and return *Error values of KindNotFound for unknown ids and
-// KindInvalid for arguments they refuse; other failures (the database is
-// unreachable) are KindUnavailable. storetest holds the conformance suite.
+// Store keeps every user's conversations. It hands them out per owner
+// only (For), so that no code can read or change a conversation without
+// naming whose it is: another owner's conversation is simply not there.
+// Implementations must be safe for concurrent use; storetest holds the
+// conformance suite.
 type Store interface {
+	// For returns the conversations of owner, a user id. An owner that
+	// names no user has none, and cannot create any.
+	For(owner string) Conversations
+
+	// InterruptExpired ends every reply of the conversation (of all
+	// conversations when conversationID is "") that streams under a lease
+	// that has run out, except those whose ids are in spare (the caller
+	// runs them itself): status StatusInterrupted with errText, its text
+	// kept. Each reply is ended by one conditional write, so of processes
+	// sweeping at once exactly one ends it. It returns the ended messages
+	// (id and conversation id only). It is the sweep of the processes
+	// running replies, and spans owners; it ends only replies whose
+	// process is gone.
+	InterruptExpired(ctx context.Context, conversationID, errText string, spare []string) ([]Message, error)
+
+	// Ping reports whether the database answers (used by /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Conversations are one owner's conversations and their messages. Every
+// method sees only that owner's: an id of another owner's conversation is
+// KindNotFound, exactly like an id that exists nowhere. Methods return
+// *Error values of KindNotFound for unknown ids and KindInvalid for
+// arguments they refuse; other failures (the database is unreachable) are
+// KindUnavailable.
+type Conversations interface {
 	// CreateConversation stores c. ID, CreatedAt and UpdatedAt are filled in
 	// when empty; the stored conversation is returned.
 	CreateConversation(ctx context.Context, c Conversation) (Conversation, error)
@@ -53,23 +82,10 @@ type Store interface {
 	// KindConflict with code CodeLeaseLost (KindNotFound when the message
 	// is gone). Saving a final status ends the lease.
 	SaveReply(ctx context.Context, m Message, lease Lease) error
-	// InterruptExpired ends every reply of the conversation (of all
-	// conversations when conversationID is "") that streams under a lease
-	// that has run out, except those whose ids are in spare (the caller
-	// runs them itself): status StatusInterrupted with errText, its text
-	// kept. Each reply is ended by one conditional write, so of processes
-	// sweeping at once exactly one ends it. It returns the ended messages
-	// (id and conversation id only).
-	InterruptExpired(ctx context.Context, conversationID, errText string, spare []string) ([]Message, error)
-
-	// Ping reports whether the database answers (used by /readyz).
-	Ping(ctx context.Context) error
-	// Close releases the store's resources.
-	Close() error
 }
 
-// Lease is how a process holds a reply it generates: the owner's id,
-// unique per process, and how long the hold lasts unless renewed. Leases
+// Lease is how a process holds a reply it generates: the holder's id,
+// unique per process (not to be confused with a conversation's owner), and how long the hold lasts unless renewed. Leases
 // are timed by the database's clock, which all processes share.
 type Lease struct {
 	Owner string

@@ -98,7 +98,7 @@ func (s *Service) keepSaved(ctx context.Context, r *Run) {
 			continue
 		}
 		sctx, cancel := context.WithTimeout(ctx, storeCallTimeout)
-		err := s.store.SaveReply(sctx, msg, lease)
+		err := r.convs.SaveReply(sctx, msg, lease)
 		cancel()
 		switch {
 		case err == nil:
@@ -137,7 +137,8 @@ func earliest(a, b time.Time) time.Time {
 	return a
 }
 
-// saveFinal stores the reply's final state m, which ended with runErr, and
+// saveFinal stores the reply's final state m, which ended with runErr, in
+// convs (its owner's conversations), and
 // returns what its followers are to be told: m as stored, or what the
 // store holds instead. A failed save is retried with backoff (the
 // database may come back) until deadline (the reply's time limit; a reply
@@ -145,7 +146,7 @@ func earliest(a, b time.Time) time.Time {
 // stops waiting; if it never succeeds the reply is reported failed as
 // "could not be saved" (its followers keep the text they were sent),
 // never as complete.
-func (s *Service) saveFinal(m chat.Message, runErr error, deadline time.Time) (chat.Message, error) {
+func (s *Service) saveFinal(convs chat.Conversations, m chat.Message, runErr error, deadline time.Time) (chat.Message, error) {
 	deadline = later(deadline, time.Now().Add(min(finalSaveTimeout, s.cfg.ReplyTimeout)))
 	pause := 100 * time.Millisecond
 	var err error
@@ -153,7 +154,7 @@ func (s *Service) saveFinal(m chat.Message, runErr error, deadline time.Time) (c
 		// Each attempt gets its full time, also after shutdown stopped
 		// waiting: that only ends the retries.
 		ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout)
-		err = s.store.SaveReply(ctx, m, s.lease())
+		err = convs.SaveReply(ctx, m, s.lease())
 		cancel()
 		switch {
 		case err == nil:
@@ -162,7 +163,7 @@ func (s *Service) saveFinal(m chat.Message, runErr error, deadline time.Time) (c
 			}
 			return m, runErr
 		case chat.CodeOf(err) == chat.CodeLeaseLost:
-			return s.lostReply(m)
+			return s.lostReply(convs, m)
 		case chat.KindOf(err) == chat.KindNotFound:
 			// Its conversation was deleted or cleared elsewhere meanwhile:
 			// there is nothing left to store it in.
@@ -196,10 +197,10 @@ func later(a, b time.Time) time.Time {
 
 // lostReply is what the followers of a reply that lost its lease are
 // told: the reply as the process that ended it stored it.
-func (s *Service) lostReply(m chat.Message) (chat.Message, error) {
+func (s *Service) lostReply(convs chat.Conversations, m chat.Message) (chat.Message, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), storeCallTimeout)
 	defer cancel()
-	c, err := s.store.GetConversation(ctx, m.ConversationID)
+	c, err := convs.GetConversation(ctx, m.ConversationID)
 	if chat.KindOf(err) == chat.KindNotFound {
 		m.Status, m.Error = chat.StatusStopped, ""
 		return m, nil

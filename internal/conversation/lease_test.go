@@ -20,13 +20,13 @@ import (
 func leftover(t *testing.T, db chat.Store, convID, text string, ttl time.Duration) chat.Message {
 	t.Helper()
 	lease := chat.Lease{Owner: "elsewhere", TTL: ttl}
-	_, m, err := db.StartReply(t.Context(), chat.NewReply{ConversationID: convID,
+	_, m, err := db.For(owner).StartReply(t.Context(), chat.NewReply{ConversationID: convID,
 		User: &chat.Message{Role: chat.RoleUser, Content: "question"}, Reply: chat.Message{Role: chat.RoleAssistant}, Lease: lease})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Content = text
-	if err := db.SaveReply(t.Context(), m, lease); err != nil {
+	if err := db.For(owner).SaveReply(t.Context(), m, lease); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -34,7 +34,7 @@ func leftover(t *testing.T, db chat.Store, convID, text string, ttl time.Duratio
 
 func newStoredConversation(t *testing.T, db chat.Store) chat.Conversation {
 	t.Helper()
-	c, err := db.CreateConversation(t.Context(), chat.Conversation{})
+	c, err := db.For(owner).CreateConversation(t.Context(), chat.Conversation{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,21 +64,21 @@ func TestReadEndsRepliesWhoseLeaseRanOut(t *testing.T) {
 
 	live := newStoredConversation(t, db)
 	leftover(t, db, live.ID, "still going", time.Minute)
-	v, err := svc.GetConversation(t.Context(), live.ID)
+	v, err := svc.GetConversation(t.Context(), owner, live.ID)
 	if err != nil || !v.Running || v.Messages[1].Status != chat.StatusStreaming {
 		t.Fatalf("conversation with a reply running elsewhere: running %v, %+v (%v)", v.Running, v.Messages, err)
 	}
-	if _, err := svc.Send(t.Context(), live.ID, "more", conversation.ReplyOptions{}); chat.KindOf(err) != chat.KindConflict {
+	if _, err := svc.Send(t.Context(), owner, live.ID, "more", conversation.ReplyOptions{}); chat.KindOf(err) != chat.KindConflict {
 		t.Errorf("Send beside a reply running elsewhere: %v, want conflict", err)
 	}
-	if _, err := svc.Undo(t.Context(), live.ID); chat.KindOf(err) != chat.KindConflict {
+	if _, err := svc.Undo(t.Context(), owner, live.ID); chat.KindOf(err) != chat.KindConflict {
 		t.Errorf("Undo beside a reply running elsewhere: %v, want conflict", err)
 	}
 
 	dead := newStoredConversation(t, db)
 	leftover(t, db, dead.ID, "cut off", time.Millisecond)
 	time.Sleep(5 * time.Millisecond)
-	v, err = svc.GetConversation(t.Context(), dead.ID)
+	v, err = svc.GetConversation(t.Context(), owner, dead.ID)
 	if err != nil || v.Running || len(v.Messages) != 2 {
 		t.Fatalf("conversation with a dead reply: running %v, %+v (%v)", v.Running, v.Messages, err)
 	}
@@ -91,7 +91,7 @@ func TestReadEndsRepliesWhoseLeaseRanOut(t *testing.T) {
 	// Retry replaces it; an interrupted reply is no part of the prompt.
 	gen := &scripted{pieces: []string{"again"}}
 	svc2 := newService(t, db, gen, conversation.Config{SweepInterval: time.Hour})
-	rp, err := svc2.Regenerate(t.Context(), dead.ID, conversation.ReplyOptions{})
+	rp, err := svc2.Regenerate(t.Context(), owner, dead.ID, conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,13 +115,13 @@ func TestOneReplyPerConversationAcrossReplicas(t *testing.T) {
 	run := send(t, a, c.ID, "first")
 	<-genA.paused
 	before := len(mustView(t, b, c.ID).Messages)
-	_, err := b.Send(t.Context(), c.ID, "second", conversation.ReplyOptions{})
+	_, err := b.Send(t.Context(), owner, c.ID, "second", conversation.ReplyOptions{})
 	wantConflict(t, "Send", err)
-	_, err = b.Regenerate(t.Context(), c.ID, conversation.ReplyOptions{})
+	_, err = b.Regenerate(t.Context(), owner, c.ID, conversation.ReplyOptions{})
 	wantConflict(t, "Regenerate", err)
-	_, err = b.Edit(t.Context(), c.ID, run.User.ID, "edited", conversation.ReplyOptions{})
+	_, err = b.Edit(t.Context(), owner, c.ID, run.User.ID, "edited", conversation.ReplyOptions{})
 	wantConflict(t, "Edit", err)
-	_, err = b.Clear(t.Context(), c.ID)
+	_, err = b.Clear(t.Context(), owner, c.ID)
 	wantConflict(t, "Clear", err)
 	v := mustView(t, b, c.ID)
 	if !v.Running || len(v.Messages) != before {
@@ -131,7 +131,7 @@ func TestOneReplyPerConversationAcrossReplicas(t *testing.T) {
 	if _, err := run.Wait(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	rp, err := b.Send(t.Context(), c.ID, "second", conversation.ReplyOptions{})
+	rp, err := b.Send(t.Context(), owner, c.ID, "second", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatalf("Send after the reply ended: %v", err)
 	}
@@ -142,7 +142,7 @@ func TestOneReplyPerConversationAcrossReplicas(t *testing.T) {
 
 func mustView(t *testing.T, svc *conversation.Service, id string) conversation.View {
 	t.Helper()
-	v, err := svc.GetConversation(t.Context(), id)
+	v, err := svc.GetConversation(t.Context(), owner, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestLostLeaseDoesNotOverwrite(t *testing.T) {
 	m := awaitStored(t, db, c.ID, func(m chat.Message) bool { return m.Content == "ab" })
 	// What another replica's sweep does once the lease has run out.
 	m.Status, m.Error = chat.StatusInterrupted, "ended elsewhere"
-	if err := db.UpdateMessage(t.Context(), m); err != nil {
+	if err := db.For(owner).UpdateMessage(t.Context(), m); err != nil {
 		t.Fatal(err)
 	}
 	close(gen.release)

@@ -27,31 +27,31 @@ type Reply struct {
 	Assistant chat.Message
 }
 
-// Send stores content as the user's next message and starts the reply. The
-// message is committed before the model is called, so it survives any
-// failure of the model.
-func (s *Service) Send(ctx context.Context, conversationID, content string, opts ReplyOptions) (Reply, error) {
+// Send stores content as the user's next message in owner's conversation
+// and starts the reply. The message is committed before the model is
+// called, so it survives any failure of the model.
+func (s *Service) Send(ctx context.Context, owner, conversationID, content string, opts ReplyOptions) (Reply, error) {
 	if err := s.validateContent(content); err != nil {
 		return Reply{}, err
 	}
 	if !chat.ValidID(conversationID) {
 		return Reply{}, errConversationNotFound()
 	}
-	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (change, error) {
+	return s.startRun(ctx, owner, conversationID, opts, func(c *chat.Conversation) (change, error) {
 		return change{user: userMessage(c, content)}, nil
 	})
 }
 
 // Edit replaces the user message messageID (and everything after it) with
 // content and starts a new reply.
-func (s *Service) Edit(ctx context.Context, conversationID, messageID, content string, opts ReplyOptions) (Reply, error) {
+func (s *Service) Edit(ctx context.Context, owner, conversationID, messageID, content string, opts ReplyOptions) (Reply, error) {
 	if err := s.validateContent(content); err != nil {
 		return Reply{}, err
 	}
 	if !chat.ValidID(conversationID) {
 		return Reply{}, errConversationNotFound()
 	}
-	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (change, error) {
+	return s.startRun(ctx, owner, conversationID, opts, func(c *chat.Conversation) (change, error) {
 		i := indexOf(c.Messages, messageID)
 		if i < 0 {
 			return change{}, &chat.Error{Kind: chat.KindNotFound, Code: "message_not_found", Message: "message not found"}
@@ -65,11 +65,11 @@ func (s *Service) Edit(ctx context.Context, conversationID, messageID, content s
 }
 
 // Regenerate drops the last reply and starts a new one (the seed's Retry).
-func (s *Service) Regenerate(ctx context.Context, conversationID string, opts ReplyOptions) (Reply, error) {
+func (s *Service) Regenerate(ctx context.Context, owner, conversationID string, opts ReplyOptions) (Reply, error) {
 	if !chat.ValidID(conversationID) {
 		return Reply{}, errConversationNotFound()
 	}
-	return s.startRun(ctx, conversationID, opts, func(c *chat.Conversation) (change, error) {
+	return s.startRun(ctx, owner, conversationID, opts, func(c *chat.Conversation) (change, error) {
 		var ch change
 		n := len(c.Messages)
 		if n > 0 && c.Messages[n-1].Role == chat.RoleAssistant {
@@ -114,19 +114,19 @@ type Answer struct {
 // waits for the whole reply. Once the message is stored the answer names
 // its conversation, even when the reply fails or ctx ends first; the reply
 // then goes on and is stored.
-func (s *Service) Ask(ctx context.Context, conversationID, content string) (Answer, error) {
+func (s *Service) Ask(ctx context.Context, owner, conversationID, content string) (Answer, error) {
 	// Refuse a bad message before creating a conversation for it.
 	if err := s.validateContent(content); err != nil {
 		return Answer{}, err
 	}
 	if conversationID == "" {
-		c, err := s.CreateConversation(ctx, chat.Conversation{})
+		c, err := s.CreateConversation(ctx, owner, chat.Conversation{})
 		if err != nil {
 			return Answer{}, err
 		}
 		conversationID = c.ID
 	}
-	rp, err := s.Send(ctx, conversationID, content, ReplyOptions{})
+	rp, err := s.Send(ctx, owner, conversationID, content, ReplyOptions{})
 	if err != nil {
 		return Answer{}, err
 	}
@@ -142,14 +142,14 @@ func (s *Service) Ask(ctx context.Context, conversationID, content string) (Answ
 // stopped, and reports whether one was running. A reply that had started
 // is waited for until its final state is stored (or ctx ends), so that a
 // client reading the conversation right after sees it stopped.
-func (s *Service) Stop(ctx context.Context, conversationID string) (bool, error) {
+func (s *Service) Stop(ctx context.Context, owner, conversationID string) (bool, error) {
 	if !chat.ValidID(conversationID) {
 		return false, errConversationNotFound()
 	}
-	r, ok := s.runs.get(conversationID)
+	r, ok := s.runs.get(owner, conversationID)
 	if !ok {
 		// Nothing runs; still tell an unknown conversation from an idle one.
-		if _, err := s.store.GetConversation(ctx, conversationID); err != nil {
+		if _, err := s.store.For(owner).GetConversation(ctx, conversationID); err != nil {
 			return false, conversationErr(err)
 		}
 		return false, nil
@@ -169,14 +169,14 @@ func (s *Service) Stop(ctx context.Context, conversationID string) (bool, error)
 // Join returns the running reply of a conversation for a client that
 // joins it now (after a reload): its Assistant is the reply so far. ok is
 // false when no reply runs, or one is still being prepared.
-func (s *Service) Join(ctx context.Context, conversationID string) (Reply, bool, error) {
-	if r, live, running := s.runs.started(conversationID); running {
+func (s *Service) Join(ctx context.Context, owner, conversationID string) (Reply, bool, error) {
+	if r, live, running := s.runs.started(owner, conversationID); running {
 		return Reply{Run: r, Assistant: live}, true, nil
 	}
 	if !chat.ValidID(conversationID) {
 		return Reply{}, false, errConversationNotFound()
 	}
-	if _, err := s.store.GetConversation(ctx, conversationID); err != nil {
+	if _, err := s.store.For(owner).GetConversation(ctx, conversationID); err != nil {
 		return Reply{}, false, conversationErr(err)
 	}
 	return Reply{}, false, nil
@@ -186,13 +186,15 @@ func (s *Service) Join(ctx context.Context, conversationID string) (Reply, bool,
 // history changes (the user message to store, the reply to drop), stores
 // that together with the assistant placeholder under this process's lease
 // and starts generation in its own goroutine.
-func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions, prepare func(c *chat.Conversation) (change, error)) (Reply, error) {
+func (s *Service) startRun(ctx context.Context, owner, convID string, opts ReplyOptions, prepare func(c *chat.Conversation) (change, error)) (Reply, error) {
 	// The cancel function exists before the run is visible, so Stop,
 	// Shutdown and DeleteConversation can end it even while it prepares;
 	// the reply then ends at once as stopped.
 	// The reply outlives the request but keeps its values (request id).
 	runCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
-	r := &Run{ConversationID: convID, done: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
+	convs := s.store.For(owner)
+	r := &Run{ConversationID: convID, owner: owner, convs: convs,
+		done: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
 	if err := s.runs.reserve(r); err != nil { // reserve the conversation while preparing
 		cancel(nil)
 		return Reply{}, err
@@ -205,7 +207,7 @@ func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions
 		s.runs.release(r)
 		return Reply{}, err
 	}
-	conv, _, err := s.current(ctx, convID)
+	conv, _, err := s.current(ctx, owner, convID)
 	if err != nil {
 		return fail(err)
 	}
@@ -217,7 +219,7 @@ func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions
 	model := firstNonEmpty(opts.Model, conv.Model, s.cfg.DefaultModel)
 	// Committed before the model is called, so the user's message
 	// survives any failure of the model.
-	user, asst, err := s.store.StartReply(ctx, chat.NewReply{ConversationID: convID, From: ch.from, User: ch.user,
+	user, asst, err := convs.StartReply(ctx, chat.NewReply{ConversationID: convID, From: ch.from, User: ch.user,
 		Reply: chat.Message{Role: chat.RoleAssistant, Status: chat.StatusStreaming, Model: model}, Lease: s.lease()})
 	if err != nil {
 		if chat.KindOf(err) == chat.KindInternal && ch.user != nil {
@@ -226,7 +228,7 @@ func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions
 		return fail(err)
 	}
 	if user != nil && title == "" {
-		s.setTitle(ctx, convID, user.Content)
+		s.setTitle(ctx, convs, convID, user.Content)
 	}
 	r.update(func(m *chat.Message) { *m = asst }) // from now on Join sees the run
 	req := chat.GenerateRequest{Model: model, Messages: promptOf(conv), Params: opts.Params}
@@ -251,9 +253,9 @@ func (s *Service) startRun(ctx context.Context, convID string, opts ReplyOptions
 }
 
 // setTitle names a conversation after its first message.
-func (s *Service) setTitle(ctx context.Context, convID, content string) {
+func (s *Service) setTitle(ctx context.Context, convs chat.Conversations, convID, content string) {
 	title := titleFrom(content)
-	if _, err := s.store.UpdateConversation(ctx, convID, chat.ConversationPatch{Title: &title}); err != nil {
+	if _, err := convs.UpdateConversation(ctx, convID, chat.ConversationPatch{Title: &title}); err != nil {
 		s.log.Warn("set conversation title", "conversation_id", convID, "err", err)
 	}
 }

@@ -15,6 +15,10 @@ import (
 type Run struct {
 	// ConversationID is the conversation the reply belongs to.
 	ConversationID string
+	// owner is the user whose conversation it is, and convs their
+	// conversations, where the reply is saved.
+	owner string
+	convs chat.Conversations
 
 	cancel context.CancelCauseFunc
 	done   chan struct{}
@@ -184,9 +188,9 @@ func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest
 	case errors.Is(cause, errDeleted):
 		// Nothing is left to store it in.
 	case errors.Is(cause, errLeaseLost):
-		final, err = s.lostReply(final)
+		final, err = s.lostReply(r.convs, final)
 	default:
-		final, err = s.saveFinal(final, err, deadline)
+		final, err = s.saveFinal(r.convs, final, err, deadline)
 	}
 	r.finish(final, err)
 

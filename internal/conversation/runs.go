@@ -13,9 +13,13 @@ import (
 // shutdown. Across processes the store keeps one reply per conversation
 // (Store.StartReply and the reply's lease); this is the same rule within
 // the process, checked before the database is asked.
+//
+// Runs are known by owner and conversation: a conversation has one owner,
+// so for its owner this is one run per conversation, while another user
+// naming the same id neither finds the run nor is held up by it.
 type runs struct {
 	mu      sync.Mutex
-	byConv  map[string]*Run
+	byConv  map[runKey]*Run
 	closing bool
 	wg      sync.WaitGroup // one per reserved run, done on release
 
@@ -25,9 +29,14 @@ type runs struct {
 	hardStop context.CancelFunc
 }
 
+// runKey names the run of one owner's conversation.
+type runKey struct{ owner, conversationID string }
+
+func (r *Run) key() runKey { return runKey{r.owner, r.ConversationID} }
+
 func newRuns() *runs {
 	hard, stop := context.WithCancel(context.Background())
-	return &runs{byConv: make(map[string]*Run), hard: hard, hardStop: stop}
+	return &runs{byConv: make(map[runKey]*Run), hard: hard, hardStop: stop}
 }
 
 // reserve makes r the run of its conversation. It fails while another
@@ -38,10 +47,10 @@ func (rs *runs) reserve(r *Run) error {
 	switch {
 	case rs.closing:
 		return chat.Errorf(chat.KindUnavailable, "the server is shutting down; try again in a moment")
-	case rs.byConv[r.ConversationID] != nil:
+	case rs.byConv[r.key()] != nil:
 		return errRunning()
 	}
-	rs.byConv[r.ConversationID] = r
+	rs.byConv[r.key()] = r
 	rs.wg.Add(1)
 	return nil
 }
@@ -49,18 +58,18 @@ func (rs *runs) reserve(r *Run) error {
 // release frees r's conversation, then tells r's followers it has ended.
 func (rs *runs) release(r *Run) {
 	rs.mu.Lock()
-	delete(rs.byConv, r.ConversationID)
+	delete(rs.byConv, r.key())
 	rs.mu.Unlock()
 	close(r.done)
 	rs.wg.Done()
 }
 
-// get returns the run that holds a conversation, started or still
+// get returns the run that holds owner's conversation, started or still
 // preparing: both forbid other changes to its history.
-func (rs *runs) get(conversationID string) (*Run, bool) {
+func (rs *runs) get(owner, conversationID string) (*Run, bool) {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
-	r, ok := rs.byConv[conversationID]
+	r, ok := rs.byConv[runKey{owner, conversationID}]
 	return r, ok
 }
 
@@ -77,11 +86,11 @@ func (rs *runs) messageIDs() []string {
 	return ids
 }
 
-// started returns the run of a conversation and the reply as it is now,
-// if the run has stored its assistant message; a run still preparing is
-// left out, since there is nothing to show of it yet.
-func (rs *runs) started(conversationID string) (*Run, chat.Message, bool) {
-	r, ok := rs.get(conversationID)
+// started returns the run of owner's conversation and the reply as it is
+// now, if the run has stored its assistant message; a run still preparing
+// is left out, since there is nothing to show of it yet.
+func (rs *runs) started(owner, conversationID string) (*Run, chat.Message, bool) {
+	r, ok := rs.get(owner, conversationID)
 	if !ok {
 		return nil, chat.Message{}, false
 	}

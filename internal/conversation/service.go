@@ -120,50 +120,52 @@ func viewOf(c chat.Conversation, live chat.Message, running bool) View {
 	return v
 }
 
-// CreateConversation validates and stores a new conversation.
-func (s *Service) CreateConversation(ctx context.Context, c chat.Conversation) (chat.Conversation, error) {
+// CreateConversation validates and stores a new conversation of owner.
+func (s *Service) CreateConversation(ctx context.Context, owner string, c chat.Conversation) (chat.Conversation, error) {
 	p := chat.ConversationPatch{Title: &c.Title, SystemPrompt: &c.SystemPrompt, Model: &c.Model}
 	if err := s.validatePatch(p); err != nil {
 		return chat.Conversation{}, err
 	}
 	c.ID, c.Messages = "", nil
 	c.Title = strings.TrimSpace(c.Title)
-	return s.store.CreateConversation(ctx, c)
+	return s.store.For(owner).CreateConversation(ctx, c)
 }
 
-// GetConversation returns a conversation with its messages, the running
-// reply among them as it is now. Running is also true while another
-// replica runs a reply of it.
-func (s *Service) GetConversation(ctx context.Context, id string) (View, error) {
+// GetConversation returns a conversation of owner with its messages, the
+// running reply among them as it is now. Running is also true while
+// another replica runs a reply of it.
+func (s *Service) GetConversation(ctx context.Context, owner, id string) (View, error) {
 	if !chat.ValidID(id) {
 		return View{}, errConversationNotFound()
 	}
-	c, was, err := s.current(ctx, id)
+	c, was, err := s.current(ctx, owner, id)
 	if err != nil {
 		return View{}, err
 	}
 	// Looked up after the read: a reply that ended meanwhile is then
 	// current in the store, one still running is ahead of it.
-	_, live, running := s.runs.started(id)
+	_, live, running := s.runs.started(owner, id)
 	return viewOf(c, live, running || streamingElsewhere(c, was, live.ID)), nil
 }
 
-// current reads a conversation, first ending those of its replies whose
-// lease ran out: a reply streaming in the store that this process does
-// not run is run by another replica, or was left by a process that died,
-// and its lease tells which. It also returns the id of the reply this
-// process ran when the read began ("" for none), which the read may show
-// streaming although it has ended since.
-func (s *Service) current(ctx context.Context, id string) (chat.Conversation, string, error) {
-	_, was, _ := s.runs.started(id)
-	c, err := s.store.GetConversation(ctx, id)
+// current reads a conversation of owner, ending those of its replies
+// whose lease ran out: a reply streaming in the store that this process
+// does not run is run by another replica, or was left by a process that
+// died, and its lease tells which. It also returns the id of the reply
+// this process ran when the read began ("" for none), which the read may
+// show streaming although it has ended since.
+func (s *Service) current(ctx context.Context, owner, id string) (chat.Conversation, string, error) {
+	_, was, _ := s.runs.started(owner, id)
+	convs := s.store.For(owner)
+	c, err := convs.GetConversation(ctx, id)
 	if err != nil {
 		return c, was.ID, conversationErr(err)
 	}
+	// Only now, the conversation being owner's, may its replies be ended.
 	if !streamingElsewhere(c, was.ID) || !s.interruptExpired(ctx, id) {
 		return c, was.ID, nil
 	}
-	c, err = s.store.GetConversation(ctx, id)
+	c, err = convs.GetConversation(ctx, id)
 	return c, was.ID, conversationErr(err)
 }
 
@@ -178,17 +180,18 @@ func streamingElsewhere(c chat.Conversation, local ...string) bool {
 	return false
 }
 
-// ListConversations returns a page of conversations, newest activity first.
-func (s *Service) ListConversations(ctx context.Context, opts chat.ListOptions) (chat.Page, error) {
+// ListConversations returns a page of owner's conversations, newest
+// activity first.
+func (s *Service) ListConversations(ctx context.Context, owner string, opts chat.ListOptions) (chat.Page, error) {
 	if len(opts.Query) > 1000 {
 		return chat.Page{}, chat.Errorf(chat.KindInvalid, "search query is longer than 1000 bytes")
 	}
-	return s.store.ListConversations(ctx, opts)
+	return s.store.For(owner).ListConversations(ctx, opts)
 }
 
 // UpdateConversation renames a conversation or changes its system prompt or
 // model.
-func (s *Service) UpdateConversation(ctx context.Context, id string, p chat.ConversationPatch) (chat.Conversation, error) {
+func (s *Service) UpdateConversation(ctx context.Context, owner, id string, p chat.ConversationPatch) (chat.Conversation, error) {
 	if !chat.ValidID(id) {
 		return chat.Conversation{}, errConversationNotFound()
 	}
@@ -199,16 +202,16 @@ func (s *Service) UpdateConversation(ctx context.Context, id string, p chat.Conv
 		t := strings.TrimSpace(*p.Title)
 		p.Title = &t
 	}
-	c, err := s.store.UpdateConversation(ctx, id, p)
+	c, err := s.store.For(owner).UpdateConversation(ctx, id, p)
 	return c, conversationErr(err)
 }
 
 // DeleteConversation stops a running reply, then deletes the conversation.
-func (s *Service) DeleteConversation(ctx context.Context, id string) error {
+func (s *Service) DeleteConversation(ctx context.Context, owner, id string) error {
 	if !chat.ValidID(id) {
 		return errConversationNotFound()
 	}
-	if r, ok := s.runs.get(id); ok {
+	if r, ok := s.runs.get(owner, id); ok {
 		r.cancel(errDeleted)
 		select {
 		case <-r.done:
@@ -216,49 +219,50 @@ func (s *Service) DeleteConversation(ctx context.Context, id string) error {
 			return ctx.Err()
 		}
 	}
-	return conversationErr(s.store.DeleteConversation(ctx, id))
+	return conversationErr(s.store.For(owner).DeleteConversation(ctx, id))
 }
 
 // Undo removes the last user message and everything after it.
-func (s *Service) Undo(ctx context.Context, conversationID string) (View, error) {
-	return s.editHistory(ctx, conversationID, func(c chat.Conversation) error {
+func (s *Service) Undo(ctx context.Context, owner, conversationID string) (View, error) {
+	return s.editHistory(ctx, owner, conversationID, func(convs chat.Conversations, c chat.Conversation) error {
 		for i := len(c.Messages) - 1; i >= 0; i-- {
 			if c.Messages[i].Role == chat.RoleUser {
-				return s.store.DeleteMessagesFrom(ctx, c.ID, c.Messages[i].ID)
+				return convs.DeleteMessagesFrom(ctx, c.ID, c.Messages[i].ID)
 			}
 		}
 		if len(c.Messages) > 0 { // only assistant/system messages: drop them all
-			return s.store.ClearMessages(ctx, c.ID)
+			return convs.ClearMessages(ctx, c.ID)
 		}
 		return nil
 	})
 }
 
 // Clear removes every message of a conversation.
-func (s *Service) Clear(ctx context.Context, conversationID string) (View, error) {
-	return s.editHistory(ctx, conversationID, func(c chat.Conversation) error {
-		return s.store.ClearMessages(ctx, c.ID)
+func (s *Service) Clear(ctx context.Context, owner, conversationID string) (View, error) {
+	return s.editHistory(ctx, owner, conversationID, func(convs chat.Conversations, c chat.Conversation) error {
+		return convs.ClearMessages(ctx, c.ID)
 	})
 }
 
 // editHistory changes the stored history while no reply runs: a running
 // reply would write into a message that is gone.
-func (s *Service) editHistory(ctx context.Context, id string, change func(chat.Conversation) error) (View, error) {
+func (s *Service) editHistory(ctx context.Context, owner, id string, change func(chat.Conversations, chat.Conversation) error) (View, error) {
 	if !chat.ValidID(id) {
 		return View{}, errConversationNotFound()
 	}
-	if _, running := s.runs.get(id); running {
+	if _, running := s.runs.get(owner, id); running {
 		return View{}, errRunning()
 	}
-	c, _, err := s.current(ctx, id)
+	c, _, err := s.current(ctx, owner, id)
 	if err != nil {
 		return View{}, err
 	}
+	convs := s.store.For(owner)
 	// The store refuses the change while another replica runs a reply.
-	if err := change(c); err != nil {
+	if err := change(convs, c); err != nil {
 		return View{}, err
 	}
-	c, err = s.store.GetConversation(ctx, id)
+	c, err = convs.GetConversation(ctx, id)
 	if err != nil {
 		return View{}, err
 	}

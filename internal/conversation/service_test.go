@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/store/sqlite"
@@ -83,6 +84,10 @@ func pausing(after int, pieces ...string) *scripted {
 	return &scripted{pieces: pieces, pauseAfter: after, paused: make(chan struct{}), release: make(chan struct{})}
 }
 
+// owner is whose conversations the tests use: the local user, who exists
+// in every new database.
+const owner = account.LocalID
+
 func openStore(t *testing.T) *sqlite.DB {
 	t.Helper()
 	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "chat.db"), sqlite.Options{})
@@ -106,7 +111,7 @@ func newService(t *testing.T, db chat.Store, gen chat.Generator, cfg conversatio
 
 func newConversation(t *testing.T, svc *conversation.Service, c chat.Conversation) chat.Conversation {
 	t.Helper()
-	c, err := svc.CreateConversation(t.Context(), c)
+	c, err := svc.CreateConversation(t.Context(), owner, c)
 	if err != nil {
 		t.Fatalf("create conversation: %v", err)
 	}
@@ -115,7 +120,7 @@ func newConversation(t *testing.T, svc *conversation.Service, c chat.Conversatio
 
 func lastMessage(t *testing.T, db chat.Store, id string) chat.Message {
 	t.Helper()
-	c, err := db.GetConversation(context.Background(), id)
+	c, err := db.For(owner).GetConversation(context.Background(), id)
 	if err != nil {
 		t.Fatalf("get conversation: %v", err)
 	}
@@ -128,7 +133,7 @@ func lastMessage(t *testing.T, db chat.Store, id string) chat.Message {
 // send sends content to the conversation and returns the reply started.
 func send(t *testing.T, svc *conversation.Service, convID, content string) conversation.Reply {
 	t.Helper()
-	rp, err := svc.Send(t.Context(), convID, content, conversation.ReplyOptions{})
+	rp, err := svc.Send(t.Context(), owner, convID, content, conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatalf("Send(%q): %v", content, err)
 	}
@@ -159,14 +164,14 @@ func TestUserMessageCommittedBeforeModelIsCalled(t *testing.T) {
 	c := newConversation(t, svc, chat.Conversation{})
 	var seen []chat.Message
 	gen.before = func(chat.GenerateRequest) {
-		got, err := db.GetConversation(context.Background(), c.ID)
+		got, err := db.For(owner).GetConversation(context.Background(), c.ID)
 		if err != nil {
 			t.Errorf("store read inside Generate: %v", err)
 			return
 		}
 		seen = got.Messages
 	}
-	run, err := svc.Send(t.Context(), c.ID, "remember me", conversation.ReplyOptions{})
+	run, err := svc.Send(t.Context(), owner, c.ID, "remember me", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +189,7 @@ func TestStreamingReplyIsSavedPeriodically(t *testing.T) {
 	gen := pausing(3, "one ", "two ", "three ", "four")
 	svc := newService(t, db, gen, conversation.Config{SaveInterval: time.Nanosecond})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "count", conversation.ReplyOptions{})
+	run, err := svc.Send(t.Context(), owner, c.ID, "count", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +214,7 @@ func TestShutdownStopsRunningRepliesAndSavesThem(t *testing.T) {
 	gen := pausing(1, "partial ", "never")
 	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
+	run, err := svc.Send(t.Context(), owner, c.ID, "hi", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +230,7 @@ func TestShutdownStopsRunningRepliesAndSavesThem(t *testing.T) {
 	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusStopped || m.Content != "partial " {
 		t.Fatalf("after shutdown the reply is %q (%s), want %q stopped", m.Content, m.Status, "partial ")
 	}
-	if _, err := svc.Send(t.Context(), c.ID, "again", conversation.ReplyOptions{}); chat.KindOf(err) != chat.KindUnavailable {
+	if _, err := svc.Send(t.Context(), owner, c.ID, "again", conversation.ReplyOptions{}); chat.KindOf(err) != chat.KindUnavailable {
 		t.Fatalf("Send after Shutdown: %v, want KindUnavailable", err)
 	}
 }
@@ -235,7 +240,7 @@ func TestReplyTimeoutFails(t *testing.T) {
 	gen := pausing(1, "slow ", "never")
 	svc := newService(t, db, gen, conversation.Config{ReplyTimeout: 30 * time.Millisecond})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
+	run, err := svc.Send(t.Context(), owner, c.ID, "hi", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +258,7 @@ func TestModelFailureKeepsUserMessage(t *testing.T) {
 	down := chat.E(chat.KindUnavailable, "model backend unreachable", errors.New("dial tcp: refused"))
 	svc := newService(t, db, &scripted{fail: down}, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "are you there?", conversation.ReplyOptions{})
+	run, err := svc.Send(t.Context(), owner, c.ID, "are you there?", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +266,7 @@ func TestModelFailureKeepsUserMessage(t *testing.T) {
 	if chat.KindOf(err) != chat.KindUnavailable || msg.Status != chat.StatusFailed || msg.Error != "model backend unreachable" {
 		t.Fatalf("failed reply %+v, %v", msg, err)
 	}
-	got, err := svc.GetConversation(t.Context(), c.ID)
+	got, err := svc.GetConversation(t.Context(), owner, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,14 +280,14 @@ func TestStopAndFollow(t *testing.T) {
 	gen := pausing(2, "a", "b", "c")
 	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
+	run, err := svc.Send(t.Context(), owner, c.ID, "hi", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Send(t.Context(), c.ID, "second", conversation.ReplyOptions{}); chat.KindOf(err) != chat.KindConflict {
+	if _, err := svc.Send(t.Context(), owner, c.ID, "second", conversation.ReplyOptions{}); chat.KindOf(err) != chat.KindConflict {
 		t.Fatalf("Send while running: %v, want conflict", err)
 	}
-	if _, err := svc.Undo(t.Context(), c.ID); chat.KindOf(err) != chat.KindConflict {
+	if _, err := svc.Undo(t.Context(), owner, c.ID); chat.KindOf(err) != chat.KindConflict {
 		t.Fatalf("Undo while running: %v, want conflict", err)
 	}
 	<-gen.paused
@@ -290,7 +295,7 @@ func TestStopAndFollow(t *testing.T) {
 	// that its own wait is what is tested.
 	stopped := make(chan bool, 1)
 	go func() {
-		ok, err := svc.Stop(context.Background(), c.ID)
+		ok, err := svc.Stop(context.Background(), owner, c.ID)
 		if err != nil {
 			t.Errorf("Stop: %v", err)
 		}
@@ -303,7 +308,7 @@ func TestStopAndFollow(t *testing.T) {
 	}
 	// Once Follow has seen the end, the conversation is free and the
 	// final state stored: a client acting on "done" must not race it.
-	if _, running, err := svc.Join(t.Context(), c.ID); running || err != nil {
+	if _, running, err := svc.Join(t.Context(), owner, c.ID); running || err != nil {
 		t.Fatalf("run still attached after Follow returned (%v)", err)
 	}
 	if m := lastMessage(t, db, c.ID); m.Status != chat.StatusStopped || m.Content != "ab" {
@@ -312,7 +317,7 @@ func TestStopAndFollow(t *testing.T) {
 	if !<-stopped {
 		t.Fatal("Stop found nothing running")
 	}
-	if ok, err := svc.Stop(t.Context(), c.ID); ok || err != nil {
+	if ok, err := svc.Stop(t.Context(), owner, c.ID); ok || err != nil {
 		t.Fatalf("Stop after the reply ended: %v, %v; want false", ok, err)
 	}
 }
@@ -326,13 +331,13 @@ func TestStoppedReplyKeepsTokenCountAndLatency(t *testing.T) {
 		gen.usageAtEnd = usageAtEnd
 		svc := newService(t, db, gen, conversation.Config{})
 		c := newConversation(t, svc, chat.Conversation{})
-		run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
+		run, err := svc.Send(t.Context(), owner, c.ID, "hi", conversation.ReplyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		<-gen.paused
 		time.Sleep(2 * time.Millisecond) // so the duration cannot round to 0 ms
-		if ok, err := svc.Stop(t.Context(), c.ID); !ok || err != nil {
+		if ok, err := svc.Stop(t.Context(), owner, c.ID); !ok || err != nil {
 			t.Fatalf("Stop: %v, %v", ok, err)
 		}
 		select {
@@ -352,16 +357,16 @@ func TestDeleteWhileRunning(t *testing.T) {
 	gen := pausing(1, "a", "b")
 	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{})
-	run, err := svc.Send(t.Context(), c.ID, "hi", conversation.ReplyOptions{})
+	run, err := svc.Send(t.Context(), owner, c.ID, "hi", conversation.ReplyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-gen.paused
-	if err := svc.DeleteConversation(t.Context(), c.ID); err != nil {
+	if err := svc.DeleteConversation(t.Context(), owner, c.ID); err != nil {
 		t.Fatal(err)
 	}
 	<-run.Done()
-	if _, err := svc.GetConversation(t.Context(), c.ID); chat.KindOf(err) != chat.KindNotFound {
+	if _, err := svc.GetConversation(t.Context(), owner, c.ID); chat.KindOf(err) != chat.KindNotFound {
 		t.Fatalf("get deleted conversation: %v", err)
 	}
 }
@@ -383,14 +388,14 @@ func TestTitleFromFirstMessage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newConversation(t, svc, chat.Conversation{Title: tt.preset})
-			run, err := svc.Send(t.Context(), c.ID, tt.content, conversation.ReplyOptions{})
+			run, err := svc.Send(t.Context(), owner, c.ID, tt.content, conversation.ReplyOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if _, err := run.Wait(t.Context()); err != nil {
 				t.Fatal(err)
 			}
-			got, err := svc.GetConversation(t.Context(), c.ID)
+			got, err := svc.GetConversation(t.Context(), owner, c.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -407,7 +412,7 @@ func TestSystemPromptAndHistoryReachTheModel(t *testing.T) {
 	svc := newService(t, db, gen, conversation.Config{})
 	c := newConversation(t, svc, chat.Conversation{SystemPrompt: "Be brief.", Model: "m1"})
 	for _, content := range []string{"one", "two"} {
-		run, err := svc.Send(t.Context(), c.ID, content, conversation.ReplyOptions{})
+		run, err := svc.Send(t.Context(), owner, c.ID, content, conversation.ReplyOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -446,12 +451,12 @@ func TestValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := svc.Send(t.Context(), tt.convID, tt.content, conversation.ReplyOptions{}); chat.KindOf(err) != tt.kind {
+			if _, err := svc.Send(t.Context(), owner, tt.convID, tt.content, conversation.ReplyOptions{}); chat.KindOf(err) != tt.kind {
 				t.Fatalf("Send: %v, want kind %v", err, tt.kind)
 			}
 		})
 	}
-	if got, _ := svc.GetConversation(t.Context(), c.ID); len(got.Messages) != 0 {
+	if got, _ := svc.GetConversation(t.Context(), owner, c.ID); len(got.Messages) != 0 {
 		t.Fatalf("refused messages were stored: %+v", got.Messages)
 	}
 }
@@ -465,10 +470,19 @@ type pausingStore struct {
 	release chan struct{}
 }
 
-func (s *pausingStore) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, chat.Message, error) {
-	close(s.paused)
-	<-s.release
-	return s.Store.StartReply(ctx, r)
+func (s *pausingStore) For(owner string) chat.Conversations {
+	return pausingConversations{Conversations: s.Store.For(owner), s: s}
+}
+
+type pausingConversations struct {
+	chat.Conversations
+	s *pausingStore
+}
+
+func (c pausingConversations) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, chat.Message, error) {
+	close(c.s.paused)
+	<-c.s.release
+	return c.Conversations.StartReply(ctx, r)
 }
 
 func TestStopWhilePreparing(t *testing.T) {
@@ -482,17 +496,17 @@ func TestStopWhilePreparing(t *testing.T) {
 	}
 	res := make(chan sent, 1)
 	go func() {
-		run, err := svc.Send(context.Background(), c.ID, "hi", conversation.ReplyOptions{})
+		run, err := svc.Send(context.Background(), owner, c.ID, "hi", conversation.ReplyOptions{})
 		res <- sent{run, err}
 	}()
 	<-db.paused
-	if _, err := svc.Clear(t.Context(), c.ID); chat.KindOf(err) != chat.KindConflict {
+	if _, err := svc.Clear(t.Context(), owner, c.ID); chat.KindOf(err) != chat.KindConflict {
 		t.Fatalf("Clear while preparing: %v, want conflict", err)
 	}
-	if _, ok, err := svc.Join(t.Context(), c.ID); ok || err != nil {
+	if _, ok, err := svc.Join(t.Context(), owner, c.ID); ok || err != nil {
 		t.Fatalf("Join returned a reply that has not started (%v)", err)
 	}
-	if ok, err := svc.Stop(t.Context(), c.ID); !ok || err != nil {
+	if ok, err := svc.Stop(t.Context(), owner, c.ID); !ok || err != nil {
 		t.Fatalf("Stop did not see the reply being prepared: %v, %v", ok, err)
 	}
 	close(db.release)

@@ -4,12 +4,37 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
 
 const convColumns = `id, title, system_prompt, model, created_at, updated_at`
+
+// owned is one owner's conversations: every statement names the owner, so
+// another owner's rows are neither seen nor changed — they answer
+// KindNotFound, like ids that exist nowhere.
+type owned struct {
+	*DB
+	owner string
+}
+
+// For returns the conversations of owner, a user id.
+func (d *DB) For(owner string) chat.Conversations { return owned{DB: d, owner: owner} }
+
+// ready reports a closed store, or an owner that cannot be one: every
+// owner is a user id, so an empty one is a bug that must not widen or
+// blur what a statement sees.
+func (o owned) ready() error {
+	if o.closed.Load() {
+		return o.dl.Closed()
+	}
+	if !chat.ValidID(o.owner) {
+		return chat.E(chat.KindInternal, "internal error", fmt.Errorf("store: conversations of the invalid owner %q", o.owner))
+	}
+	return nil
+}
 
 func scanConversation(r scanner) (chat.Conversation, error) {
 	var c chat.Conversation
@@ -18,20 +43,23 @@ func scanConversation(r scanner) (chat.Conversation, error) {
 }
 
 // CreateConversation stores c, filling its id and times when empty.
-func (d *DB) CreateConversation(ctx context.Context, c chat.Conversation) (chat.Conversation, error) {
-	if d.closed.Load() {
-		return chat.Conversation{}, d.dl.Closed()
+func (d owned) CreateConversation(ctx context.Context, c chat.Conversation) (chat.Conversation, error) {
+	if err := d.ready(); err != nil {
+		return chat.Conversation{}, err
 	}
 	c, err := PrepareConversation(c)
 	if err != nil {
 		return chat.Conversation{}, err
 	}
-	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`) VALUES (?, ?, ?, ?, ?, ?)`),
-		c.ID, c.Title, c.SystemPrompt, c.Model, d.dl.Time(c.CreatedAt), d.dl.Time(c.UpdatedAt))
+	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+		c.ID, c.Title, c.SystemPrompt, c.Model, d.dl.Time(c.CreatedAt), d.dl.Time(c.UpdatedAt), d.owner)
 	if err != nil {
 		err = d.classify(ctx, "create conversation", err)
-		if chat.KindOf(err) == chat.KindConflict {
+		switch chat.KindOf(err) {
+		case chat.KindConflict:
 			return chat.Conversation{}, chat.E(chat.KindConflict, "a conversation with this id already exists", err)
+		case chat.KindNotFound: // the reference to users: the owner was deleted meanwhile
+			return chat.Conversation{}, chat.E(chat.KindNotFound, "user not found", err)
 		}
 		return chat.Conversation{}, err
 	}
@@ -41,9 +69,9 @@ func (d *DB) CreateConversation(ctx context.Context, c chat.Conversation) (chat.
 // GetConversation returns the conversation and its messages in order, read
 // in one transaction (Dialect.ReadTx) so they are consistent with each
 // other.
-func (d *DB) GetConversation(ctx context.Context, id string) (chat.Conversation, error) {
-	if d.closed.Load() {
-		return chat.Conversation{}, d.dl.Closed()
+func (d owned) GetConversation(ctx context.Context, id string) (chat.Conversation, error) {
+	if err := d.ready(); err != nil {
+		return chat.Conversation{}, err
 	}
 	if !chat.ValidID(id) {
 		return chat.Conversation{}, NotFound("conversation")
@@ -53,14 +81,14 @@ func (d *DB) GetConversation(ctx context.Context, id string) (chat.Conversation,
 		return chat.Conversation{}, d.classify(ctx, "begin read", err)
 	}
 	defer tx.Rollback()
-	c, err := scanConversation(tx.QueryRowContext(ctx, d.q(`SELECT `+convColumns+` FROM conversations WHERE id = ?`), id))
+	c, err := scanConversation(tx.QueryRowContext(ctx, d.q(`SELECT `+convColumns+` FROM conversations WHERE id = ? AND owner_id = ?`), id, d.owner))
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Conversation{}, NotFound("conversation")
 	}
 	if err != nil {
 		return chat.Conversation{}, d.classify(ctx, "get conversation", err)
 	}
-	c.Messages, err = list(ctx, d, tx, "get messages", scanMessage,
+	c.Messages, err = list(ctx, d.DB, tx, "get messages", scanMessage,
 		`SELECT `+msgColumns+` FROM messages WHERE conversation_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return chat.Conversation{}, err
@@ -72,13 +100,13 @@ func (d *DB) GetConversation(ctx context.Context, id string) (chat.Conversation,
 }
 
 // ListConversations returns one page, newest activity first.
-func (d *DB) ListConversations(ctx context.Context, opts chat.ListOptions) (chat.Page, error) {
-	if d.closed.Load() {
-		return chat.Page{}, d.dl.Closed()
+func (d owned) ListConversations(ctx context.Context, opts chat.ListOptions) (chat.Page, error) {
+	if err := d.ready(); err != nil {
+		return chat.Page{}, err
 	}
 	limit := Limit(opts.Limit)
-	var where []string
-	var args []any
+	where := []string{`c.owner_id = ?`}
+	args := []any{d.owner}
 	if opts.Cursor != "" {
 		cur, err := DecodeCursor(opts.Cursor)
 		if err != nil {
@@ -93,14 +121,11 @@ func (d *DB) ListConversations(ctx context.Context, opts chat.ListOptions) (chat
 			SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content `+d.dl.ILike+` ? ESCAPE '\'))`)
 		args = append(args, pat, pat)
 	}
-	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at FROM conversations c`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	q += ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
+	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at FROM conversations c
+		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
 	args = append(args, limit+1) // one more tells whether a next page exists
 
-	convs, err := list(ctx, d, d.read, "list conversations", scanConversation, q, args...)
+	convs, err := list(ctx, d.DB, d.read, "list conversations", scanConversation, q, args...)
 	if err != nil {
 		return chat.Page{}, err
 	}
@@ -108,9 +133,9 @@ func (d *DB) ListConversations(ctx context.Context, opts chat.ListOptions) (chat
 }
 
 // UpdateConversation applies p and bumps UpdatedAt.
-func (d *DB) UpdateConversation(ctx context.Context, id string, p chat.ConversationPatch) (chat.Conversation, error) {
-	if d.closed.Load() {
-		return chat.Conversation{}, d.dl.Closed()
+func (d owned) UpdateConversation(ctx context.Context, id string, p chat.ConversationPatch) (chat.Conversation, error) {
+	if err := d.ready(); err != nil {
+		return chat.Conversation{}, err
 	}
 	if !chat.ValidID(id) {
 		return chat.Conversation{}, NotFound("conversation")
@@ -125,8 +150,8 @@ func (d *DB) UpdateConversation(ctx context.Context, id string, p chat.Conversat
 			system_prompt = COALESCE(?, system_prompt),
 			model = COALESCE(?, model),
 			updated_at = `+d.dl.Greatest+`(updated_at, ?)
-		WHERE id = ? RETURNING `+convColumns),
-		p.Title, p.SystemPrompt, p.Model, d.now(), id))
+		WHERE id = ? AND owner_id = ? RETURNING `+convColumns),
+		p.Title, p.SystemPrompt, p.Model, d.now(), id, d.owner))
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Conversation{}, NotFound("conversation")
 	}
@@ -138,20 +163,23 @@ func (d *DB) UpdateConversation(ctx context.Context, id string, p chat.Conversat
 
 // DeleteConversation removes the conversation; its messages go with it
 // (ON DELETE CASCADE).
-func (d *DB) DeleteConversation(ctx context.Context, id string) error {
-	if d.closed.Load() {
-		return d.dl.Closed()
+func (d owned) DeleteConversation(ctx context.Context, id string) error {
+	if err := d.ready(); err != nil {
+		return err
 	}
 	if !chat.ValidID(id) {
 		return NotFound("conversation")
 	}
-	return d.exec(ctx, d.write, "delete conversation", "conversation", `DELETE FROM conversations WHERE id = ?`, id)
+	return d.exec(ctx, d.write, "delete conversation", "conversation", `DELETE FROM conversations WHERE id = ? AND owner_id = ?`, id, d.owner)
 }
 
-// touch records activity on a conversation, or reports it unknown. In a
-// transaction it also takes the conversation's row lock until commit, so
-// that a concurrent append cannot slip a message in.
-func (d *DB) touch(ctx context.Context, tx *sql.Tx, conversationID string) error {
+// touch records activity on a conversation of the owner, or reports it
+// unknown. In a transaction it also takes the conversation's row lock
+// until commit, so that a concurrent append cannot slip a message in; the
+// statements after it in that transaction may then rely on the
+// conversation being the owner's.
+func (d owned) touch(ctx context.Context, tx *sql.Tx, conversationID string) error {
 	return d.exec(ctx, tx, "touch conversation", "conversation",
-		`UPDATE conversations SET updated_at = `+d.dl.Greatest+`(updated_at, ?) WHERE id = ?`, d.now(), conversationID)
+		`UPDATE conversations SET updated_at = `+d.dl.Greatest+`(updated_at, ?) WHERE id = ? AND owner_id = ?`,
+		d.now(), conversationID, d.owner)
 }

@@ -135,6 +135,24 @@ func (d timeDest) Scan(src any) error {
 
 func scanTime(t *time.Time) timeDest { return timeDest{t} }
 
+// optionalTimeDest scans a stored time that may be NULL (never happened).
+type optionalTimeDest struct{ t **time.Time }
+
+func (d optionalTimeDest) Scan(src any) error {
+	if src == nil {
+		*d.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := scanTime(&t).Scan(src); err != nil {
+		return err
+	}
+	*d.t = &t
+	return nil
+}
+
+func scanOptionalTime(t **time.Time) optionalTimeDest { return optionalTimeDest{t} }
+
 // Migrate brings the schema of db up to date with the numbered files
 // migrations/*.sql of files (see package migrate).
 func (dl *Dialect) Migrate(ctx context.Context, db *sql.DB, files fs.FS) error {

@@ -23,9 +23,9 @@ func scanMessage(r scanner) (chat.Message, error) {
 // row (PostgreSQL) or the database's write lock (SQLite) until commit, so
 // concurrent appends to one conversation, from any process, take turns and
 // get distinct, increasing seqs.
-func (d *DB) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
-	if d.closed.Load() {
-		return chat.Message{}, d.dl.Closed()
+func (d owned) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, error) {
+	if err := d.ready(); err != nil {
+		return chat.Message{}, err
 	}
 	m, err := PrepareMessage(m)
 	if err != nil {
@@ -42,11 +42,11 @@ func (d *DB) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, e
 
 // appendIn adds m, prepared, after the conversation's last message inside
 // tx, held under lease (none when lease.Owner is "").
-func (d *DB) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease chat.Lease) error {
+func (d owned) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease chat.Lease) error {
 	var seq int64
 	err := tx.QueryRowContext(ctx, d.q(`UPDATE conversations
 		SET next_seq = next_seq + 1, updated_at = `+d.dl.Greatest+`(updated_at, ?)
-		WHERE id = ? RETURNING next_seq`), d.now(), m.ConversationID).Scan(&seq)
+		WHERE id = ? AND owner_id = ? RETURNING next_seq`), d.now(), m.ConversationID, d.owner).Scan(&seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return NotFound("conversation")
 	}
@@ -73,21 +73,26 @@ func (d *DB) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease cha
 
 // UpdateMessage overwrites the mutable fields of m and sets its UpdatedAt.
 // m.ID and m.ConversationID identify the message; a message of another
-// conversation is KindNotFound.
-func (d *DB) UpdateMessage(ctx context.Context, m chat.Message) error {
+// conversation, or of another owner's, is KindNotFound.
+func (d owned) UpdateMessage(ctx context.Context, m chat.Message) error {
 	if err := d.checkUpdate(m); err != nil {
 		return err
 	}
 	return d.exec(ctx, d.write, "update message", "message",
-		`UPDATE messages SET `+msgSet+` WHERE id = ? AND conversation_id = ?`,
-		append(d.msgSetArgs(m), m.ID, m.ConversationID)...)
+		`UPDATE messages SET `+msgSet+` WHERE id = ? AND conversation_id = ? AND `+ownedBy,
+		append(d.msgSetArgs(m), m.ID, m.ConversationID, m.ConversationID, d.owner)...)
 }
 
-// checkUpdate refuses to write m: on a closed store, with ids that cannot
-// name a message, or with fields that cannot be stored.
-func (d *DB) checkUpdate(m chat.Message) error {
-	if d.closed.Load() {
-		return d.dl.Closed()
+// ownedBy, with the arguments conversation id and owner, limits a
+// statement on messages to those of the owner's conversation.
+const ownedBy = `EXISTS (SELECT 1 FROM conversations c WHERE c.id = ? AND c.owner_id = ?)`
+
+// checkUpdate refuses to write m: on a closed store or without an owner,
+// with ids that cannot name a message, or with fields that cannot be
+// stored.
+func (d owned) checkUpdate(m chat.Message) error {
+	if err := d.ready(); err != nil {
+		return err
 	}
 	if !chat.ValidID(m.ID) || !chat.ValidID(m.ConversationID) {
 		return NotFound("message")
@@ -107,9 +112,9 @@ func (d *DB) msgSetArgs(m chat.Message) []any {
 
 // DeleteMessagesFrom removes messageID and every later message of the
 // conversation.
-func (d *DB) DeleteMessagesFrom(ctx context.Context, conversationID, messageID string) error {
-	if d.closed.Load() {
-		return d.dl.Closed()
+func (d owned) DeleteMessagesFrom(ctx context.Context, conversationID, messageID string) error {
+	if err := d.ready(); err != nil {
+		return err
 	}
 	if !chat.ValidID(conversationID) || !chat.ValidID(messageID) {
 		return NotFound("message")
@@ -136,9 +141,9 @@ func (d *DB) deleteFrom(ctx context.Context, tx *sql.Tx, conversationID, message
 }
 
 // ClearMessages removes every message of the conversation.
-func (d *DB) ClearMessages(ctx context.Context, conversationID string) error {
-	if d.closed.Load() {
-		return d.dl.Closed()
+func (d owned) ClearMessages(ctx context.Context, conversationID string) error {
+	if err := d.ready(); err != nil {
+		return err
 	}
 	if !chat.ValidID(conversationID) {
 		return NotFound("conversation")

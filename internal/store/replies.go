@@ -58,9 +58,9 @@ func (d *DB) refuseRunning(ctx context.Context, tx *sql.Tx, conversationID strin
 // StartReply removes r.From and what follows it, appends r.User and
 // r.Reply under r.Lease, all in one transaction, unless another reply of
 // the conversation streams under a live lease.
-func (d *DB) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, chat.Message, error) {
-	if d.closed.Load() {
-		return nil, chat.Message{}, d.dl.Closed()
+func (d owned) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, chat.Message, error) {
+	if err := d.ready(); err != nil {
+		return nil, chat.Message{}, err
 	}
 	if !chat.ValidID(r.ConversationID) {
 		return nil, chat.Message{}, NotFound("conversation")
@@ -114,7 +114,7 @@ func (d *DB) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, ch
 
 // SaveReply writes m while it streams under lease.Owner, renewing the
 // lease, or ending it when m's status is final.
-func (d *DB) SaveReply(ctx context.Context, m chat.Message, lease chat.Lease) error {
+func (d owned) SaveReply(ctx context.Context, m chat.Message, lease chat.Lease) error {
 	if err := d.checkUpdate(m); err != nil {
 		return err
 	}
@@ -128,8 +128,8 @@ func (d *DB) SaveReply(ctx context.Context, m chat.Message, lease chat.Lease) er
 		owner, until, untilArg = "", "?", d.dl.Time(noLease)
 	}
 	res, err := d.write.ExecContext(ctx, d.q(`UPDATE messages SET `+msgSet+`, lease_owner = ?, lease_until = `+until+`
-		WHERE id = ? AND conversation_id = ? AND status = 'streaming' AND lease_owner = ?`),
-		append(d.msgSetArgs(m), owner, untilArg, m.ID, m.ConversationID, lease.Owner)...)
+		WHERE id = ? AND conversation_id = ? AND status = 'streaming' AND lease_owner = ? AND `+ownedBy),
+		append(d.msgSetArgs(m), owner, untilArg, m.ID, m.ConversationID, lease.Owner, m.ConversationID, d.owner)...)
 	if err != nil {
 		return d.classify(ctx, "save reply", err)
 	}
@@ -142,8 +142,8 @@ func (d *DB) SaveReply(ctx context.Context, m chat.Message, lease chat.Lease) er
 	}
 	// Nothing matched: tell a message that is gone from one held no more.
 	var one int
-	err = d.write.QueryRowContext(ctx, d.q(`SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?`),
-		m.ID, m.ConversationID).Scan(&one)
+	err = d.write.QueryRowContext(ctx, d.q(`SELECT 1 FROM messages WHERE id = ? AND conversation_id = ? AND `+ownedBy),
+		m.ID, m.ConversationID, m.ConversationID, d.owner).Scan(&one)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return NotFound("message")

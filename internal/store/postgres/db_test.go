@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/sharedtest"
@@ -81,7 +82,7 @@ func openURL(t *testing.T, u string) *DB {
 
 func TestConformance(t *testing.T) {
 	testURL(t) // skip once here rather than in every subtest
-	storetest.Run(t, func(t *testing.T) chat.Store { return openURL(t, freshSchema(t)) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openURL(t, freshSchema(t)) })
 }
 
 func TestOpen(t *testing.T) {
@@ -155,7 +156,8 @@ func BenchmarkStore(b *testing.B) {
 	})
 }
 
-// A database written by the first schema version is upgraded in place.
+// A database written by the first schema version is upgraded in place:
+// its rows are kept, and its conversations become the first admin's.
 func TestUpgradeFromVersion1(t *testing.T) {
 	u := freshSchema(t)
 	ms, err := migrate.Load(migrationFiles, "migrations")

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 )
 
@@ -21,7 +22,7 @@ func TestPoolClosedIsUnavailable(t *testing.T) {
 	if k := chat.KindOf(d.Ping(t.Context())); k != chat.KindUnavailable {
 		t.Errorf("Ping kind = %v, want unavailable", k)
 	}
-	_, err = d.CreateConversation(t.Context(), chat.Conversation{})
+	_, err = d.For(account.LocalID).CreateConversation(t.Context(), chat.Conversation{})
 	if k := chat.KindOf(err); k != chat.KindUnavailable {
 		t.Errorf("CreateConversation kind = %v (%v), want unavailable", k, err)
 	}

@@ -232,7 +232,10 @@ func kind(err error) chat.Kind {
 	switch se.Code() {
 	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
 		return chat.KindConflict
-	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY,
+		// The only trigger that refuses anything stands in for the foreign
+		// key of conversations.owner_id (see 0003_accounts.sql).
+		sqlite3.SQLITE_CONSTRAINT_TRIGGER:
 		return chat.KindNotFound
 	}
 	switch se.Code() & 0xff { // primary result code

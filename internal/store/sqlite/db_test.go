@@ -4,7 +4,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/store/storetest"
 )
 
@@ -19,5 +18,5 @@ func openTemp(t *testing.T) *DB {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) chat.Store { return openTemp(t) })
+	storetest.Run(t, func(t *testing.T) storetest.Store { return openTemp(t) })
 }

@@ -10,13 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/store/migrate"
 	"github.com/parley-chat/parley/internal/store/storetest"
 )
 
 func TestConformanceInMemory(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) chat.Store {
+	storetest.Run(t, func(t *testing.T) storetest.Store {
 		d, err := Open(t.Context(), ":memory:", Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -144,7 +145,7 @@ func TestTwoHandlesOneFile(t *testing.T) {
 		t.Cleanup(func() { d.Close() })
 		stores = append(stores, d)
 	}
-	c, err := stores[0].CreateConversation(ctx, chat.Conversation{Title: "shared"})
+	c, err := stores[0].For(account.LocalID).CreateConversation(ctx, chat.Conversation{Title: "shared"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestTwoHandlesOneFile(t *testing.T) {
 	for _, d := range stores {
 		wg.Go(func() {
 			for range 30 {
-				if _, err := d.AppendMessage(ctx, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "x"}); err != nil {
+				if _, err := d.For(account.LocalID).AppendMessage(ctx, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "x"}); err != nil {
 					errs <- err
 					return
 				}
@@ -165,7 +166,7 @@ func TestTwoHandlesOneFile(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	got, err := stores[1].GetConversation(ctx, c.ID)
+	got, err := stores[1].For(account.LocalID).GetConversation(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +277,8 @@ func TestSync(t *testing.T) {
 	}
 }
 
-// A database written by the first schema version is upgraded in place.
+// A database written by the first schema version is upgraded in place:
+// its rows are kept, and its conversations become the first admin's.
 func TestUpgradeFromVersion1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "parley.db")
 	ms, err := migrate.Load(migrationFiles, "migrations")

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 )
 
@@ -12,8 +13,9 @@ import (
 // api makes them, so that every implementation is measured the same way.
 // open is as for Run.
 func Bench(b *testing.B, open func(b *testing.B) chat.Store) {
+	conversations := local(open)
 	b.Run("AppendMessage", func(b *testing.B) {
-		st := open(b)
+		st := conversations(b)
 		c := benchConversation(b, st, 0)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
@@ -27,7 +29,7 @@ func Bench(b *testing.B, open func(b *testing.B) chat.Store) {
 	})
 	b.Run("UpdateMessage", func(b *testing.B) {
 		// What a streaming reply does, many times over.
-		st := open(b)
+		st := conversations(b)
 		c := benchConversation(b, st, 1)
 		m := c.Messages[0]
 		b.ResetTimer()
@@ -44,7 +46,7 @@ func Bench(b *testing.B, open func(b *testing.B) chat.Store) {
 		})
 	})
 	b.Run("GetConversation", func(b *testing.B) {
-		st := open(b)
+		st := conversations(b)
 		c := benchConversation(b, st, 50)
 		b.ResetTimer()
 		b.RunParallel(func(pb *testing.PB) {
@@ -57,7 +59,7 @@ func Bench(b *testing.B, open func(b *testing.B) chat.Store) {
 		})
 	})
 	b.Run("ListConversations", func(b *testing.B) {
-		st := open(b)
+		st := conversations(b)
 		for range 100 {
 			benchConversation(b, st, 0)
 		}
@@ -75,7 +77,7 @@ func Bench(b *testing.B, open func(b *testing.B) chat.Store) {
 
 // benchConversation creates a conversation with n messages of about 500
 // bytes each.
-func benchConversation(b *testing.B, st chat.Store, n int) chat.Conversation {
+func benchConversation(b *testing.B, st chat.Conversations, n int) chat.Conversation {
 	b.Helper()
 	ctx := context.Background()
 	c, err := st.CreateConversation(ctx, chat.Conversation{Title: "bench"})
@@ -90,4 +92,10 @@ func benchConversation(b *testing.B, st chat.Store, n int) chat.Conversation {
 		c.Messages = append(c.Messages, m)
 	}
 	return c
+}
+
+// local makes open give the local user's conversations, which is what
+// every benchmark measures.
+func local(open func(b *testing.B) chat.Store) func(b *testing.B) chat.Conversations {
+	return func(b *testing.B) chat.Conversations { return open(b).For(account.LocalID) }
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func (s suite) testCreateGet(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	fixedID := chat.NewID()
 	// A time in another zone with sub-millisecond digits: the store keeps
 	// the instant, in UTC, at millisecond precision.
@@ -64,7 +64,7 @@ func (s suite) testCreateGet(t *testing.T) {
 }
 
 func (s suite) testCreateRefused(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	existing := mustCreate(t, st, chat.Conversation{Title: "first"})
 	tests := []struct {
 		name  string
@@ -105,7 +105,7 @@ func sortNewestFirst(cs []chat.Conversation) {
 // seedConversations creates n conversations in random order, with
 // UpdatedAt values that collide in groups of three so that the ID tie-break
 // and the cursor's handling of equal times are exercised.
-func seedConversations(t *testing.T, st chat.Store, n int, title func(i int) string) []chat.Conversation {
+func seedConversations(t *testing.T, st chat.Conversations, n int, title func(i int) string) []chat.Conversation {
 	t.Helper()
 	order := rand.Perm(n)
 	out := make([]chat.Conversation, 0, n)
@@ -118,7 +118,7 @@ func seedConversations(t *testing.T, st chat.Store, n int, title func(i int) str
 }
 
 func (s suite) testListOrderAndPages(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	if p, err := st.ListConversations(ctxT(t), chat.ListOptions{}); err != nil || len(p.Conversations) != 0 || p.NextCursor != "" {
 		t.Fatalf("empty store: page %+v, %v; want no conversations and no cursor", p, err)
 	}
@@ -163,7 +163,7 @@ func (s suite) testListOrderAndPages(t *testing.T) {
 }
 
 func (s suite) testListLimits(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	seedConversations(t, st, 205, func(i int) string { return fmt.Sprintf("c%d", i) })
 	tests := []struct {
 		limit int
@@ -192,7 +192,7 @@ func (s suite) testListLimits(t *testing.T) {
 }
 
 func (s suite) testListBadCursor(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	seedConversations(t, st, 3, func(i int) string { return "c" })
 	for _, cur := range []string{"!!!", "bm90IGEgY3Vyc29y", "%00", "'; DROP TABLE conversations; --", strings.Repeat("A", 5000)} {
 		_, err := st.ListConversations(ctxT(t), chat.ListOptions{Cursor: cur})
@@ -204,7 +204,7 @@ func (s suite) testListBadCursor(t *testing.T) {
 }
 
 func (s suite) testSearch(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	mk := func(title string, contents ...string) string {
 		c := mustCreate(t, st, chat.Conversation{Title: title})
 		for i, content := range contents {
@@ -263,7 +263,7 @@ func (s suite) testSearch(t *testing.T) {
 }
 
 func (s suite) testSearchPages(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	all := seedConversations(t, st, 30, func(i int) string {
 		if i%2 == 0 {
 			return fmt.Sprintf("needle %d", i)
@@ -294,7 +294,7 @@ func (s suite) testSearchPages(t *testing.T) {
 }
 
 func (s suite) testUpdateConversation(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	str := func(s string) *string { return &s }
 	tests := []struct {
 		name  string
@@ -351,7 +351,7 @@ func (s suite) testUpdateConversation(t *testing.T) {
 }
 
 func (s suite) testDeleteConversation(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	gone := mustCreate(t, st, chat.Conversation{Title: "gone"})
 	kept := mustCreate(t, st, chat.Conversation{Title: "kept"})
 	var goneMsgs []chat.Message

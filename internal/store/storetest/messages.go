@@ -10,7 +10,7 @@ import (
 )
 
 func (s suite) testAppendMessage(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{Title: "chat", CreatedAt: base, UpdatedAt: base})
 	other := mustCreate(t, st, chat.Conversation{Title: "other", CreatedAt: base, UpdatedAt: base})
 	givenID := chat.NewID()
@@ -73,7 +73,7 @@ func (s suite) testAppendMessage(t *testing.T) {
 }
 
 func (s suite) testAppendRefused(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{Title: "chat"})
 	first := mustAppend(t, st, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "first"})
 	tests := []struct {
@@ -104,7 +104,7 @@ func (s suite) testAppendRefused(t *testing.T) {
 }
 
 func (s suite) testUpdateMessage(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{Title: "chat"})
 	tests := []struct {
 		name   string
@@ -186,7 +186,7 @@ func (s suite) testUpdateMessage(t *testing.T) {
 }
 
 // seedMessages appends n messages named prefix0..prefixN-1.
-func seedMessages(t *testing.T, st chat.Store, convID, prefix string, n int) []chat.Message {
+func seedMessages(t *testing.T, st chat.Conversations, convID, prefix string, n int) []chat.Message {
 	t.Helper()
 	var out []chat.Message
 	for i := range n {
@@ -210,7 +210,7 @@ func (s suite) testDeleteMessagesFrom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := s.open(t)
+			st := s.conversations(t)
 			a := mustCreate(t, st, chat.Conversation{Title: "a"})
 			b := mustCreate(t, st, chat.Conversation{Title: "b"})
 			am := seedMessages(t, st, a.ID, "a", 5)
@@ -233,7 +233,7 @@ func (s suite) testDeleteMessagesFrom(t *testing.T) {
 		})
 	}
 	t.Run("refused", func(t *testing.T) {
-		st := s.open(t)
+		st := s.conversations(t)
 		a := mustCreate(t, st, chat.Conversation{Title: "a"})
 		b := mustCreate(t, st, chat.Conversation{Title: "b"})
 		am := seedMessages(t, st, a.ID, "a", 3)
@@ -262,7 +262,7 @@ func (s suite) testDeleteMessagesFrom(t *testing.T) {
 }
 
 func (s suite) testClearMessages(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	a := mustCreate(t, st, chat.Conversation{Title: "a", SystemPrompt: "sp"})
 	b := mustCreate(t, st, chat.Conversation{Title: "b"})
 	seedMessages(t, st, a.ID, "a", 4)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 )
 
@@ -55,8 +56,8 @@ func allVersions(latest int) []int {
 
 func testReopen(t *testing.T, db Database) {
 	st := openDB(t, db)
-	c := mustCreate(t, st, chat.Conversation{Title: "kept"})
-	m := mustAppend(t, st, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "still here"})
+	c := mustCreate(t, st.For(account.LocalID), chat.Conversation{Title: "kept"})
+	m := mustAppend(t, st.For(account.LocalID), chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "still here"})
 	if got := db.Versions(t, st); !slices.Equal(got, allVersions(db.Latest)) {
 		t.Fatalf("schema versions %v, want 1 to %d", got, db.Latest)
 	}
@@ -68,7 +69,7 @@ func testReopen(t *testing.T, db Database) {
 		if got := db.Versions(t, st); !slices.Equal(got, allVersions(db.Latest)) {
 			t.Fatalf("reopen %d: schema versions %v, want 1 to %d", i, got, db.Latest)
 		}
-		got := mustGet(t, st, c.ID)
+		got := mustGet(t, st.For(account.LocalID), c.ID)
 		if got.Title != "kept" || len(got.Messages) != 1 || got.Messages[0].ID != m.ID || got.Messages[0].Content != "still here" {
 			t.Fatalf("reopen %d: got %+v", i, got)
 		}
@@ -96,7 +97,7 @@ func testConcurrentOpen(t *testing.T, db Database) {
 		}
 		t.Cleanup(func() { st.Close() })
 		// Each replica works, and sees what the others wrote.
-		mustCreate(t, st, chat.Conversation{Title: "from a replica"})
+		mustCreate(t, st.For(account.LocalID), chat.Conversation{Title: "from a replica"})
 		if got := db.Versions(t, st); !slices.Equal(got, allVersions(db.Latest)) {
 			t.Errorf("replica %d: schema versions %v, want each of 1 to %d once", i, got, db.Latest)
 		}
@@ -104,7 +105,7 @@ func testConcurrentOpen(t *testing.T, db Database) {
 	if t.Failed() {
 		return
 	}
-	all, _ := listAll(t, stores[0], chat.ListOptions{})
+	all, _ := listAll(t, stores[0].For(account.LocalID), chat.ListOptions{})
 	if len(all) != replicas {
 		t.Errorf("listed %d conversations, want one from each of %d replicas", len(all), replicas)
 	}
@@ -121,4 +122,34 @@ func testNewerSchemaRefused(t *testing.T, db Database) {
 	if err == nil || !strings.Contains(err.Error(), "newer than this binary supports") {
 		t.Fatalf("Open of a newer schema = %v, want a clear refusal", err)
 	}
+}
+
+// checkUpgradedOwnership checks the conversations ids of a database made
+// before accounts existed, now opened as st: they belong to the local
+// user, the first account to sign up (ClaimLocal) gets them, and a later
+// account sees none of them.
+func checkUpgradedOwnership(t *testing.T, st Store, ids []string) {
+	t.Helper()
+	all, _ := listAll(t, st.For(account.LocalID), chat.ListOptions{})
+	if got := convIDs(all); !sameSet(got, ids) {
+		t.Fatalf("the local user lists %v after the upgrade, want %v", got, ids)
+	}
+	admin, claimed, err := st.ClaimLocal(ctxT(t), "first", "hash")
+	if err != nil || !claimed || admin.Role != account.RoleAdmin {
+		t.Fatalf("first signup after the upgrade: %+v, %v, %v", admin, claimed, err)
+	}
+	for _, id := range ids {
+		mustGet(t, st.For(admin.ID), id)
+	}
+	later := mustUser(t, st, "later", account.RoleUser)
+	if all, _ := listAll(t, st.For(later.ID), chat.ListOptions{}); len(all) != 0 {
+		t.Errorf("a later account lists %v", convIDs(all))
+	}
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 )
 
@@ -19,7 +20,7 @@ var (
 
 // mustStart starts a reply in convID under lease, after a user message
 // with content user ("" for none).
-func mustStart(t *testing.T, s chat.Store, convID, user string, lease chat.Lease) (*chat.Message, chat.Message) {
+func mustStart(t *testing.T, s chat.Conversations, convID, user string, lease chat.Lease) (*chat.Message, chat.Message) {
 	t.Helper()
 	r := chat.NewReply{ConversationID: convID, Reply: chat.Message{Role: chat.RoleAssistant, Model: "m"}, Lease: lease}
 	if user != "" {
@@ -44,7 +45,7 @@ func wantCode(t *testing.T, what string, err error, kind chat.Kind, code string)
 }
 
 func (s suite) testStartReply(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{Title: "chat", CreatedAt: base, UpdatedAt: base})
 	first := mustAppend(t, st, chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: "earlier"})
 	u, m := mustStart(t, st, c.ID, "hello", live)
@@ -84,7 +85,7 @@ func (s suite) testStartReply(t *testing.T) {
 }
 
 func (s suite) testStartReplyReplaces(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{})
 	ms := seedMessages(t, st, c.ID, "m", 4) // user, assistant, user, assistant
 	start := func(from string, user *chat.Message) (chat.Message, error) {
@@ -127,7 +128,7 @@ func (s suite) testStartReplyReplaces(t *testing.T) {
 // reply and no history change, from any process; once the lease has run
 // out, it does.
 func (s suite) testOneLiveReply(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{})
 	_, running := mustStart(t, st, c.ID, "first", live)
 	before := mustGet(t, st, c.ID).Messages
@@ -157,7 +158,8 @@ func (s suite) testOneLiveReply(t *testing.T) {
 }
 
 func (s suite) testSaveReply(t *testing.T) {
-	st := s.open(t)
+	root := s.open(t)
+	st := root.For(account.LocalID)
 	c := mustCreate(t, st, chat.Conversation{})
 	_, m := mustStart(t, st, c.ID, "q", expired)
 	// The owner saves, and its save renews the lease even after it ran
@@ -168,7 +170,7 @@ func (s suite) testSaveReply(t *testing.T) {
 	if err := st.SaveReply(ctxT(t), m, renewed); err != nil {
 		t.Fatal(err)
 	}
-	if ended, err := st.InterruptExpired(ctxT(t), c.ID, "gone", nil); err != nil || len(ended) != 0 {
+	if ended, err := root.InterruptExpired(ctxT(t), c.ID, "gone", nil); err != nil || len(ended) != 0 {
 		t.Fatalf("InterruptExpired after a renewal ended %v (%v), want none", ended, err)
 	}
 	got := mustGet(t, st, c.ID).Messages[1]
@@ -198,7 +200,8 @@ func (s suite) testSaveReply(t *testing.T) {
 }
 
 func (s suite) testInterruptExpired(t *testing.T) {
-	st := s.open(t)
+	root := s.open(t)
+	st := root.For(account.LocalID)
 	a := mustCreate(t, st, chat.Conversation{})
 	b := mustCreate(t, st, chat.Conversation{})
 	_, stale := mustStart(t, st, a.ID, "a", expired)
@@ -212,7 +215,7 @@ func (s suite) testInterruptExpired(t *testing.T) {
 	old := mustAppend(t, st, chat.Message{ConversationID: b.ID, Role: chat.RoleAssistant, Content: "old", Status: chat.StatusStreaming})
 	outlive()
 	// Scoped to a conversation, only its replies end.
-	ended, err := st.InterruptExpired(ctxT(t), a.ID, "the server stopped", nil)
+	ended, err := root.InterruptExpired(ctxT(t), a.ID, "the server stopped", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +233,7 @@ func (s suite) testInterruptExpired(t *testing.T) {
 		t.Fatalf("a lost lease overwrote the interrupted reply: %+v", got)
 	}
 	// Unscoped: the old one ends, the live one runs on.
-	ended, err = st.InterruptExpired(ctxT(t), "", "the server stopped", nil)
+	ended, err = root.InterruptExpired(ctxT(t), "", "the server stopped", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +245,7 @@ func (s suite) testInterruptExpired(t *testing.T) {
 			t.Errorf("a reply under a live lease was ended: %+v", m)
 		}
 	}
-	if ended, err := st.InterruptExpired(ctxT(t), "", "again", nil); err != nil || len(ended) != 0 {
+	if ended, err := root.InterruptExpired(ctxT(t), "", "again", nil); err != nil || len(ended) != 0 {
 		t.Errorf("a second sweep ended %v (%v)", ended, err)
 	}
 	// Replies the sweeper runs itself are spared, whatever their lease.
@@ -253,7 +256,7 @@ func (s suite) testInterruptExpired(t *testing.T) {
 	}
 	_, theirs := mustStart(t, st, mustCreate(t, st, chat.Conversation{}).ID, "q", expired)
 	outlive()
-	ended, err = st.InterruptExpired(ctxT(t), "", "the server stopped", mine)
+	ended, err = root.InterruptExpired(ctxT(t), "", "the server stopped", mine)
 	if err != nil || len(ended) != 1 || ended[0].ID != theirs.ID {
 		t.Errorf("InterruptExpired sparing %v ended %+v (%v), want only %s", mine, ended, err, theirs.ID)
 	}
@@ -261,7 +264,8 @@ func (s suite) testInterruptExpired(t *testing.T) {
 
 // Processes sweeping at the same moment end each reply exactly once.
 func (s suite) testInterruptExpiredOnce(t *testing.T) {
-	st := s.open(t)
+	root := s.open(t)
+	st := root.For(account.LocalID)
 	var want []string
 	for range 5 {
 		c := mustCreate(t, st, chat.Conversation{})
@@ -274,7 +278,7 @@ func (s suite) testInterruptExpiredOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
-			ended, err := st.InterruptExpired(ctxT(t), "", "sweep", nil)
+			ended, err := root.InterruptExpired(ctxT(t), "", "sweep", nil)
 			if err != nil {
 				t.Error(err)
 				return
@@ -305,16 +309,18 @@ type V1Rows struct {
 func NewV1Rows() V1Rows { return V1Rows{chat.NewID(), chat.NewID(), chat.NewID()} }
 
 // CheckUpgrade checks a store opened on a database of schema version 1
-// holding rows: every row is kept as it was, and the reply left streaming
-// by a crash, which no process holds, is ended by the first sweep.
-func CheckUpgrade(t *testing.T, st chat.Store, rows V1Rows) {
+// holding rows: every row is kept as it was, the reply left streaming by a
+// crash, which no process holds, is ended by the first sweep, and the
+// conversation is the first admin's.
+func CheckUpgrade(t *testing.T, root Store, rows V1Rows) {
 	t.Helper()
+	st := root.For(account.LocalID) // who owns what was stored before accounts
 	got := mustGet(t, st, rows.ConversationID)
 	if len(got.Messages) != 2 || got.Messages[0].ID != rows.UserID || got.Messages[0].Content != "question" ||
 		got.Messages[1].ID != rows.ReplyID || got.Messages[1].Content != "partial" || got.Messages[1].Status != chat.StatusStreaming {
 		t.Fatalf("after the upgrade: %+v", got.Messages)
 	}
-	ended, err := st.InterruptExpired(ctxT(t), "", "the server stopped", nil)
+	ended, err := root.InterruptExpired(ctxT(t), "", "the server stopped", nil)
 	if err != nil || len(ended) != 1 || ended[0].ID != rows.ReplyID {
 		t.Fatalf("first sweep after the upgrade ended %+v (%v), want %s", ended, err, rows.ReplyID)
 	}
@@ -323,4 +329,5 @@ func CheckUpgrade(t *testing.T, st chat.Store, rows V1Rows) {
 	}
 	// The new rows work beside the old ones.
 	mustStart(t, st, rows.ConversationID, "next", live)
+	checkUpgradedOwnership(t, root, []string{rows.ConversationID})
 }

@@ -10,11 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 )
 
 // idOps calls every Store method that takes an id with the given ids.
-func idOps(st chat.Store, convID, msgID string) []struct {
+func idOps(st chat.Conversations, convID, msgID string) []struct {
 	name string
 	call func(ctx context.Context) error
 } {
@@ -51,7 +52,7 @@ func idOps(st chat.Store, convID, msgID string) []struct {
 }
 
 func (s suite) testUnknownIDs(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	// A populated store, so "unknown" cannot pass by the tables being empty.
 	c := mustCreate(t, st, chat.Conversation{Title: "present"})
 	seedMessages(t, st, c.ID, "m", 2)
@@ -64,7 +65,7 @@ func (s suite) testUnknownIDs(t *testing.T) {
 }
 
 func (s suite) testMalformedIDs(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{Title: "present"})
 	ms := seedMessages(t, st, c.ID, "m", 2)
 	malformed := []string{
@@ -102,7 +103,7 @@ func (s suite) testMalformedIDs(t *testing.T) {
 }
 
 func (s suite) testContentRoundTrip(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	var huge strings.Builder
 	for huge.Len() < 4<<20 {
 		huge.WriteString("Ünïcødé ✓ 日本語テキスト 🦙🔥 עברית مرحبا \u200d\ufeff e\u0301 \"q\" 'a' \\n\r\n\t%_;--\n")
@@ -146,7 +147,7 @@ func (s suite) testContentRoundTrip(t *testing.T) {
 }
 
 func (s suite) testConcurrentAppends(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{Title: "busy"})
 	const writers, each = 8, 25
 	var wg sync.WaitGroup
@@ -210,7 +211,7 @@ func (s suite) testConcurrentAppends(t *testing.T) {
 }
 
 func (s suite) testConcurrentConversations(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	const workers, each = 6, 10
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -250,25 +251,28 @@ func (s suite) testPing(t *testing.T) {
 }
 
 func (s suite) testClosed(t *testing.T) {
-	st := s.open(t)
+	root := s.open(t)
+	st := root.For(account.LocalID)
 	c := mustCreate(t, st, chat.Conversation{Title: "x"})
-	if err := st.Close(); err != nil {
+	if err := root.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	wantKind(t, "Ping after Close", st.Ping(ctxT(t)), chat.KindUnavailable)
+	wantKind(t, "Ping after Close", root.Ping(ctxT(t)), chat.KindUnavailable)
 	_, err := st.GetConversation(ctxT(t), c.ID)
 	wantKind(t, "GetConversation after Close", err, chat.KindUnavailable)
 	_, err = st.AppendMessage(ctxT(t), chat.Message{ConversationID: c.ID, Role: chat.RoleUser})
 	wantKind(t, "AppendMessage after Close", err, chat.KindUnavailable)
 	_, err = st.ListConversations(ctxT(t), chat.ListOptions{})
 	wantKind(t, "ListConversations after Close", err, chat.KindUnavailable)
-	if err := st.Close(); err != nil {
+	_, err = root.GetUser(ctxT(t), account.LocalID)
+	wantKind(t, "GetUser after Close", err, chat.KindUnavailable)
+	if err := root.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
 }
 
 func (s suite) testCanceledContext(t *testing.T) {
-	st := s.open(t)
+	st := s.conversations(t)
 	c := mustCreate(t, st, chat.Conversation{Title: "x"})
 	ctx, cancel := context.WithCancel(ctxT(t))
 	cancel()

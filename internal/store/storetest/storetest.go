@@ -1,7 +1,8 @@
-// Package storetest is the conformance suite for chat.Store: every
-// implementation (SQLite, PostgreSQL, and any future one) runs Run against a
-// fresh, real database and must pass all of it, so that the rest of Parley
-// can rely on one behaviour whatever the deployment.
+// Package storetest is the conformance suite for chat.Store and
+// account.Store: every implementation (SQLite, PostgreSQL, and any future
+// one) runs Run against a fresh, real database and must pass all of it, so
+// that the rest of Parley can rely on one behaviour whatever the
+// deployment — above all, that one user's conversations are never another's.
 package storetest
 
 import (
@@ -11,13 +12,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 )
+
+// Store is what a SQL store is: conversations and accounts in one
+// database.
+type Store interface {
+	chat.Store
+	account.Store
+}
 
 // Run runs the whole suite. open must return a new, empty store for each
 // call and arrange for it to be closed (t.Cleanup); the suite may also close
 // it itself, so Close must tolerate being called twice.
-func Run(t *testing.T, open func(t *testing.T) chat.Store) {
+func Run(t *testing.T, open func(t *testing.T) Store) {
 	s := suite{open: open}
 	tests := []struct {
 		name string
@@ -51,6 +60,15 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 		{"Ping", s.testPing},
 		{"Closed", s.testClosed},
 		{"CanceledContext", s.testCanceledContext},
+		{"Isolation", s.testIsolation},
+		{"IsolationOfIDs", s.testIsolationOfIDs},
+		{"DeleteUserTakesConversations", s.testDeleteUserTakesConversations},
+		{"NoOwner", s.testNoOwner},
+		{"Users", s.testUsers},
+		{"ClaimLocal", s.testClaimLocal},
+		{"ConcurrentClaims", s.testConcurrentClaims},
+		{"Sessions", s.testSessions},
+		{"Keys", s.testKeys},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.fn)
@@ -58,7 +76,13 @@ func Run(t *testing.T, open func(t *testing.T) chat.Store) {
 }
 
 type suite struct {
-	open func(t *testing.T) chat.Store
+	open func(t *testing.T) Store
+}
+
+// conversations opens a new store and returns the conversations of the
+// local user, who exists in every new database.
+func (s suite) conversations(t *testing.T) chat.Conversations {
+	return s.open(t).For(account.LocalID)
 }
 
 // base is a fixed past instant; tests that check "UpdatedAt was bumped"
@@ -68,7 +92,7 @@ var base = time.Date(2024, 3, 10, 12, 0, 0, 0, time.UTC)
 
 func ctxT(t *testing.T) context.Context { return t.Context() }
 
-func mustCreate(t *testing.T, s chat.Store, c chat.Conversation) chat.Conversation {
+func mustCreate(t *testing.T, s chat.Conversations, c chat.Conversation) chat.Conversation {
 	t.Helper()
 	got, err := s.CreateConversation(ctxT(t), c)
 	if err != nil {
@@ -77,7 +101,7 @@ func mustCreate(t *testing.T, s chat.Store, c chat.Conversation) chat.Conversati
 	return got
 }
 
-func mustAppend(t *testing.T, s chat.Store, m chat.Message) chat.Message {
+func mustAppend(t *testing.T, s chat.Conversations, m chat.Message) chat.Message {
 	t.Helper()
 	got, err := s.AppendMessage(ctxT(t), m)
 	if err != nil {
@@ -86,7 +110,7 @@ func mustAppend(t *testing.T, s chat.Store, m chat.Message) chat.Message {
 	return got
 }
 
-func mustGet(t *testing.T, s chat.Store, id string) chat.Conversation {
+func mustGet(t *testing.T, s chat.Conversations, id string) chat.Conversation {
 	t.Helper()
 	got, err := s.GetConversation(ctxT(t), id)
 	if err != nil {
@@ -174,7 +198,7 @@ func msgContents(ms []chat.Message) []string {
 
 // listAll walks every page of a listing, failing on repeated cursors so a
 // broken implementation cannot loop forever.
-func listAll(t *testing.T, s chat.Store, opts chat.ListOptions) (all []chat.Conversation, pages int) {
+func listAll(t *testing.T, s chat.Conversations, opts chat.ListOptions) (all []chat.Conversation, pages int) {
 	t.Helper()
 	seen := map[string]bool{}
 	for {

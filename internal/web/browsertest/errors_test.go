@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/store/sqlite"
 	"github.com/parley-chat/parley/internal/testupstream"
@@ -85,17 +86,17 @@ func TestInterruptedReplyShowsErrorAndRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := db.CreateConversation(t.Context(), chat.Conversation{Title: "cut off"})
+	c, err := db.For(account.LocalID).CreateConversation(t.Context(), chat.Conversation{Title: "cut off"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// What a process killed mid-reply leaves: its lease runs out at once.
 	lease := chat.Lease{Owner: "killed", TTL: time.Millisecond}
-	_, m, err := db.StartReply(t.Context(), chat.NewReply{ConversationID: c.ID,
+	_, m, err := db.For(account.LocalID).StartReply(t.Context(), chat.NewReply{ConversationID: c.ID,
 		User: &chat.Message{Role: chat.RoleUser, Content: "tell me more"}, Reply: chat.Message{Role: chat.RoleAssistant}, Lease: lease})
 	if err == nil {
 		m.Content = "half an answer"
-		err = db.SaveReply(t.Context(), m, lease)
+		err = db.For(account.LocalID).SaveReply(t.Context(), m, lease)
 	}
 	db.Close()
 	if err != nil {
