@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -151,9 +152,18 @@ func checkStack(t *testing.T, d *docker, tag, testdata string) {
 	p := d.newProject(t, vars, override)
 	// Compose v1 returns once the containers run; readiness is polled below.
 	p.compose(3*time.Minute, "up", "-d")
-	c := &client{t: t, base: "http://" + vars["PARLEY_WEB_PORT"]}
+	jar, _ := cookiejar.New(nil)
+	c := &client{t: t, base: "http://" + vars["PARLEY_WEB_PORT"], http: http.Client{Jar: jar}}
 	p.waitHealthy("model", 2*time.Minute)
 	c.waitReady(2 * time.Minute)
+
+	// The api listens on every interface of its container, so accounts
+	// are on; the first signup is the admin (docs/DEPLOY.md), and its
+	// session cookie comes back through web.
+	if status, _, body := c.do("GET", "/api/conversations", nil); status != 401 {
+		t.Fatalf("GET /api/conversations before signing in = %d, want 401\n%s", status, body)
+	}
+	c.mustJSON("POST", "/api/auth/signup", map[string]any{"username": "admin", "password": "docker test password"}, 201, &struct{}{})
 
 	// The page, then a chat, as a browser does through the web port.
 	status, ctype, body := c.do("GET", "/", nil)
@@ -309,8 +319,9 @@ type client struct {
 	http http.Client
 }
 
+// with is c in subtest t, signed in as c is.
 func (c *client) with(t *testing.T) *client {
-	return &client{t: t, base: c.base}
+	return &client{t: t, base: c.base, http: http.Client{Jar: c.http.Jar}}
 }
 
 func (c *client) do(method, path string, body any) (int, string, []byte) {
