@@ -24,6 +24,11 @@ import (
 //
 //	<!-- not run: starts docker containers -->
 //
+// A block that needs a server started with other flags says which; the
+// blocks naming the same flags share one such server, in document order:
+//
+//	<!-- run against: parley serve --auth password -->
+//
 // The blocks run in bash (-e, pipefail) in an empty directory, with the
 // parley binary on PATH and a curl that reaches the test server for
 // localhost:8080, fails on an HTTP error status, and refuses a body sent
@@ -46,6 +51,9 @@ type example struct {
 	line   int // of the opening fence
 	script string
 	skip   string // the reason it is not run, if any
+	// flags are the flags of the server it runs against beyond the
+	// default one's ("" for that one).
+	flags string
 }
 
 func (e example) name() string {
@@ -55,6 +63,7 @@ func (e example) name() string {
 var (
 	fenceRE  = regexp.MustCompile("^```(sh|bash|shell)\\s*$")
 	markerRE = regexp.MustCompile(`^<!--\s*not run:\s*(.*?)\s*-->$`)
+	serverRE = regexp.MustCompile(`^<!--\s*run against: parley serve\s*(.*?)\s*-->$`)
 )
 
 // parseExamples finds the shell blocks of a markdown file and the markers
@@ -68,7 +77,7 @@ func parseExamples(file string) ([]example, error) {
 	var out []example
 	var cur *example // the shell block being read
 	inFence := false // inside any fenced block
-	var marker string
+	var marker, flags string
 	markerLine := 0
 	for i, line := range strings.Split(string(data), "\n") {
 		n, trimmed := i+1, strings.TrimSpace(line)
@@ -85,18 +94,23 @@ func parseExamples(file string) ([]example, error) {
 		case strings.HasPrefix(trimmed, "```"):
 			inFence = true
 			if fenceRE.MatchString(trimmed) {
-				cur = &example{file: file, line: n, skip: marker}
-			} else if marker != "" {
-				return nil, fmt.Errorf("%s:%d: a not-run marker before a %q block, which is never run anyway", file, markerLine, trimmed)
+				cur = &example{file: file, line: n, skip: marker, flags: flags}
+			} else if marker != "" || flags != "" {
+				return nil, fmt.Errorf("%s:%d: a marker before a %q block, which is never run anyway", file, markerLine, trimmed)
 			}
-			marker = ""
+			marker, flags = "", ""
 		case markerRE.MatchString(trimmed):
 			marker, markerLine = markerRE.FindStringSubmatch(trimmed)[1], n
 			if marker == "" {
 				return nil, fmt.Errorf("%s:%d: a not-run marker must say why", file, n)
 			}
-		case trimmed != "" && marker != "":
-			return nil, fmt.Errorf("%s:%d: the not-run marker is not right before a shell block", file, markerLine)
+		case serverRE.MatchString(trimmed):
+			flags, markerLine = serverRE.FindStringSubmatch(trimmed)[1], n
+			if flags == "" {
+				return nil, fmt.Errorf("%s:%d: a run-against marker must name the flags", file, n)
+			}
+		case trimmed != "" && (marker != "" || flags != ""):
+			return nil, fmt.Errorf("%s:%d: the marker is not right before a shell block", file, markerLine)
 		}
 	}
 	if inFence {
@@ -126,9 +140,12 @@ func TestDocsExamples(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(modelsDir, "qwen2.5-0.5b-instruct-q4_k_m.gguf"), model, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := start(t, "serve", freeAddr(t), true, "serve", "--models-dir", modelsDir,
-		"--database", filepath.Join(t.TempDir(), "parley.db"), "--max-tokens", "64")
-	env := exampleEnv(t, srv.addr, modelsDir)
+	serve := func(flags ...string) []string {
+		srv := start(t, "serve", freeAddr(t), true, append([]string{"serve", "--models-dir", modelsDir,
+			"--database", filepath.Join(t.TempDir(), "parley.db"), "--max-tokens", "64"}, flags...)...)
+		return exampleEnv(t, srv.addr, modelsDir)
+	}
+	envs := map[string][]string{"": serve()}
 
 	ran := 0
 	for _, ex := range examples {
@@ -139,6 +156,11 @@ func TestDocsExamples(t *testing.T) {
 			continue
 		}
 		ran++
+		env, ok := envs[ex.flags]
+		if !ok {
+			env = serve(strings.Fields(ex.flags)...)
+			envs[ex.flags] = env
+		}
 		t.Run(ex.name(), func(t *testing.T) {
 			for _, tool := range []string{"curl", "jq"} {
 				if regexp.MustCompile(`\b` + tool + `\b`).MatchString(ex.script) {
@@ -250,14 +272,18 @@ func TestParseExamples(t *testing.T) {
 		return p
 	}
 	ex, err := parseExamples(write("# Doc\n\n```sh\ncurl a\n```\n```json\n<!-- not run: inside a block, just text -->\n```\n" +
-		"<!-- not run: needs docker -->\n```bash\ndocker ps\n```\n\n```\nplain\n```\n"))
-	if err != nil || len(ex) != 2 || ex[0].script != "curl a\n" || ex[0].skip != "" || ex[1].skip != "needs docker" || ex[1].line != 10 {
+		"<!-- not run: needs docker -->\n```bash\ndocker ps\n```\n\n```\nplain\n```\n" +
+		"<!-- run against: parley serve --auth password -->\n```sh\ncurl b\n```\n"))
+	if err != nil || len(ex) != 3 || ex[0].script != "curl a\n" || ex[0].skip != "" || ex[1].skip != "needs docker" || ex[1].line != 10 ||
+		ex[0].flags != "" || ex[2].flags != "--auth password" || ex[2].skip != "" {
 		t.Fatalf("examples %+v, %v", ex, err)
 	}
 	for _, bad := range []string{
 		"<!-- not run: why -->\nsome text\n```sh\nx\n```\n",
 		"<!-- not run: why -->\n```json\n{}\n```\n",
 		"<!-- not run: -->\n```sh\nx\n```\n",
+		"<!-- run against: parley serve -->\n```sh\nx\n```\n",
+		"<!-- run against: parley serve --auth password -->\ntext\n```sh\nx\n```\n",
 		"```sh\nx\n",
 	} {
 		if _, err := parseExamples(write(bad)); err == nil {
