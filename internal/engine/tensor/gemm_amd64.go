@@ -65,3 +65,113 @@ func archWiden(t Type, dst []float32, src []byte) int {
 	}
 	return n
 }
+
+//go:noescape
+func gemmQSp2AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
+
+//go:noescape
+func gemmQSp1AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
+
+//go:noescape
+func gemmQMp2AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
+
+//go:noescape
+func gemmQMp1AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
+
+//go:noescape
+func gemmQHp2AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
+
+//go:noescape
+func gemmQHp1AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
+
+// archGemmQ runs the quantized micro-kernel over np panels with VNNI, or
+// reports false. Arguments are checked by gemmQ.
+func archGemmQ(kind qKind, wt, xq []byte, nb, np, nv int, out []float32, ldc int) bool {
+	if isa < isaAVX512 {
+		return false
+	}
+	pb := nb * 640
+	p := 0
+	for ; np-p >= 2 && nv > 0; p, nv = p+2, nv-32 {
+		switch kind {
+		case qSym:
+			gemmQSp2AVX512(&wt[0], &xq[p*pb], nb, min(nv, 32), &out[p*16*ldc], ldc)
+		case qMin:
+			gemmQMp2AVX512(&wt[0], &xq[p*pb], nb, min(nv, 32), &out[p*16*ldc], ldc)
+		case qHalf:
+			gemmQHp2AVX512(&wt[0], &xq[p*pb], nb, min(nv, 32), &out[p*16*ldc], ldc)
+		}
+	}
+	if p < np && nv > 0 {
+		switch kind {
+		case qSym:
+			gemmQSp1AVX512(&wt[0], &xq[p*pb], nb, min(nv, 16), &out[p*16*ldc], ldc)
+		case qMin:
+			gemmQMp1AVX512(&wt[0], &xq[p*pb], nb, min(nv, 16), &out[p*16*ldc], ldc)
+		case qHalf:
+			gemmQHp1AVX512(&wt[0], &xq[p*pb], nb, min(nv, 16), &out[p*16*ldc], ldc)
+		}
+	}
+	return true
+}
+
+//go:noescape
+func decQ8_0AVX512(lv, meta, row *byte, nb int)
+
+//go:noescape
+func decQ4_0AVX512(lv, meta, row *byte, nb int)
+
+//go:noescape
+func decQ5_0AVX512(lv, meta, row *byte, nb int)
+
+//go:noescape
+func decQ4_KAVX512(lv, meta, row *byte, nsb int)
+
+//go:noescape
+func decQ6_KAVX512(lv, meta, row *byte, nsb int)
+
+// archDecodeTile decodes row r of a tile with AVX-512, or reports false:
+// levels, ncorr and, for the 32-element formats, the scales (the
+// K-quants' scales are left to the caller).
+func archDecodeTile(t Type, dst, row []byte, r, nb int) bool {
+	if isa < isaAVX512 || nb == 0 {
+		return false
+	}
+	var k func(lv, meta, row *byte, nb int)
+	tb, count := 176, nb
+	switch t {
+	case Q8_0:
+		k = decQ8_0AVX512
+	case Q4_0:
+		k = decQ4_0AVX512
+	case Q5_0:
+		k = decQ5_0AVX512
+	case Q4_K:
+		k, count = decQ4_KAVX512, nb/8
+	case Q6_K:
+		k, tb, count = decQ6_KAVX512, 192, nb/8
+	default:
+		return false
+	}
+	_ = dst[nb*tb-1]
+	_ = row[t.RowSize(32*nb)-1]
+	k(&dst[32*r], &dst[128+4*r], &row[0], count)
+	return true
+}
+
+//go:noescape
+func quantPackAVX512(x *float32, xq *byte, nb int)
+
+// archQuantPack quantizes x (nb blocks) into lane of the panel xq, or
+// reports false (then the caller quantizes and packs with the twins).
+func archQuantPack(xq []byte, x []float32, nb, lane int) bool {
+	if isa < isaAVX512 || nb == 0 {
+		return false
+	}
+	_, _ = x[32*nb-1], xq[nb*640-1]
+	if lane < 0 || lane >= 16 {
+		panic("tensor: quantPack lane out of range")
+	}
+	quantPackAVX512(&x[0], &xq[4*lane], nb)
+	return true
+}

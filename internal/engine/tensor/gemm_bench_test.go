@@ -12,6 +12,8 @@ import (
 // over the thread's CPU time (steadier than wall time on a shared machine).
 func BenchmarkGemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(41, 42))
+	pool := NewPool(1) // keeps the scratch between calls, as a model's pool does
+	defer pool.Close()
 	for _, typ := range []Type{F32, F16, Q8_0, Q4_0, Q5_0, Q4_K, Q6_K} {
 		for _, s := range [][2]int{{1536, 576}, {576, 1536}} {
 			rows, cols := s[0], s[1]
@@ -26,7 +28,7 @@ func BenchmarkGemm(b *testing.B) {
 					defer cpuTimer(b)()
 					c0 := threadCPU()
 					for b.Loop() {
-						(*Pool)(nil).MatMul(dst, m, x, n)
+						pool.MatMul(dst, m, x, n)
 					}
 					if ns := float64(threadCPU()-c0) / float64(b.N); ns > 0 {
 						b.ReportMetric(2*float64(rows*cols*n)/ns, "cpu-GFLOP/s")
@@ -55,6 +57,41 @@ func BenchmarkGemmKernel(b *testing.B) {
 			c0 := threadCPU()
 			for b.Loop() {
 				gemmF32(w, K, 1, xp, K, n/pw, n, out, gemmRows)
+			}
+			if ns := float64(threadCPU()-c0) / float64(b.N); ns > 0 {
+				b.ReportMetric(2*float64(gemmRows*K*n)/ns, "cpu-GFLOP/s")
+			}
+		})
+	}
+}
+
+// BenchmarkGemmQKernel times the quantized micro-kernel alone on one
+// tile against 64 vectors, for 576- and 1536-wide rows.
+func BenchmarkGemmQKernel(b *testing.B) {
+	r := rand.New(rand.NewPCG(45, 46))
+	for _, K := range []int{576, 1536} {
+		const n = 64
+		nb := K / 32
+		wt := make([]byte, nb*176)
+		m := randomMatrix(r, Q8_0, gemmRows, K)
+		for row := range gemmRows {
+			decodeQ8_0Tile(wt, m.RowBytes(row), row, nb)
+		}
+		pw := panelWidth()
+		a := newQ8Act(n * K)
+		quantizeAct(&a, randomVec(r, n*K))
+		views := make([]q8Act, n)
+		for v := range views {
+			views[v] = a.slice(v, K)
+		}
+		xq := make([]byte, (n+pw-1)/pw*gemmQPanelBytes(K, pw))
+		packQRef(xq, views, n, (n+pw-1)/pw, nb, pw)
+		out := make([]float32, n*gemmRows)
+		b.Run(fmt.Sprintf("K%d", K), func(b *testing.B) {
+			defer cpuTimer(b)()
+			c0 := threadCPU()
+			for b.Loop() {
+				gemmQ(qSym, wt, xq, nb, n/pw, n, out, gemmRows)
 			}
 			if ns := float64(threadCPU()-c0) / float64(b.N); ns > 0 {
 				b.ReportMetric(2*float64(gemmRows*K*n)/ns, "cpu-GFLOP/s")

@@ -1,6 +1,7 @@
 package tensor
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -168,4 +169,191 @@ func TestMatMulTiers(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestGemmQTileDecode checks every tile decoder against Dequantize: the
+// weight the tile stands for, d*q + m, must be the dequantized value bit
+// for bit.
+func TestGemmQTileDecode(t *testing.T) {
+	r := rand.New(rand.NewPCG(37, 38))
+	forEachISA(t, func(t *testing.T) { testTileDecode(t, r) })
+}
+
+func testTileDecode(t *testing.T, r *rand.Rand) {
+	for typ, qt := range qTiles {
+		const nsb = 2
+		nb := nsb * typ.BlockSize() / 32
+		m := randomMatrix(r, typ, gemmRows, 32*nb)
+		tile := guarded(t, nb*qt.kind.blockBytes())
+		want := make([]float32, m.Cols)
+		for row := range gemmRows {
+			src := guarded(t, len(m.RowBytes(row)))
+			copy(src, m.RowBytes(row))
+			qt.decode(tile, src, row, nb)
+			m.Row(row, want)
+			for i, w := range want {
+				b, e := i/32, i%32
+				tb := tile[b*qt.kind.blockBytes():]
+				q := float32(int8(tb[32*row+e]))
+				var sum int32
+				for k := range 32 {
+					sum += int32(int8(tb[32*row+k]))
+				}
+				var got float32
+				switch qt.kind {
+				case qHalf:
+					h := e / 16
+					got = f32at(tb, 144+32*h+4*row) * q
+					sum = 0
+					for k := 16 * h; k < 16*h+16; k++ {
+						sum += int32(int8(tb[32*row+k]))
+					}
+					if nc := int32(binary.LittleEndian.Uint32(tb[128+32*h+4*row:])); nc != -128*sum {
+						t.Fatalf("%v row %d block %d half %d: ncorr %d, levels sum %d", typ, row, b, h, nc, sum)
+					}
+				default:
+					got = f32at(tb, 144+4*row)*q + f32at(tb, 160+4*row)
+					if nc := int32(binary.LittleEndian.Uint32(tb[128+4*row:])); nc != -128*sum {
+						t.Fatalf("%v row %d block %d: ncorr %d, levels sum %d", typ, row, b, nc, sum)
+					}
+				}
+				if got != w { // -0 and +0 differ only in how they were rounded
+					t.Fatalf("%v row %d element %d: tile gives %v, Dequantize %v", typ, row, i, got, w)
+				}
+			}
+		}
+	}
+}
+
+// TestGemmQKernel compares the quantized micro-kernel of every tier with
+// a float64 evaluation of its formula, on random tiles (levels over the
+// whole int8 range) and panels.
+func TestGemmQKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(39, 40))
+	forEachISA(t, func(t *testing.T) {
+		pw := panelWidth()
+		for _, kind := range []qKind{qSym, qMin, qHalf} {
+			for _, nb := range []int{1, 2, 5, 18} {
+				for _, np := range []int{1, 2, 3, 5} {
+					for _, nv := range []int{np * pw, np*pw - 1, (np-1)*pw + 1} {
+						tb := kind.blockBytes()
+						wt := guarded(t, nb*tb)
+						for i := range wt {
+							wt[i] = byte(r.Uint32())
+						}
+						for b := range nb { // finite scales, ncorr as big as -128*Σq gets
+							for k := 128; k < tb; k += 4 {
+								if kind == qHalf && (k-128)%32 < 16 || kind != qHalf && k < 144 {
+									binary.LittleEndian.PutUint32(wt[b*tb+k:], uint32(r.Int32N(1<<20)-1<<19))
+									continue
+								}
+								putF32(wt[b*tb+k:], float32(r.NormFloat64()))
+							}
+						}
+						xq := guarded(t, np*nb*40*pw)
+						for i := range xq {
+							xq[i] = byte(r.Uint32())
+						}
+						for p := range np {
+							for b := range nb {
+								blk := xq[(p*nb+b)*40*pw:]
+								for k := 32 * pw; k < 40*pw; k += 4 {
+									putF32(blk[k:], float32(r.NormFloat64()))
+								}
+							}
+						}
+						ldc := gemmRows + 3
+						got := guardedF32(t, (nv-1)*ldc+gemmRows)
+						gemmQ(kind, wt, xq, nb, np, nv, got, ldc)
+						for v := range nv {
+							for row := range gemmRows {
+								want, mag := gemmQFloat64(kind, wt, xq, nb, pw, v, row)
+								if d := math.Abs(float64(got[v*ldc+row]) - want); d > 1e-5*mag+1e-30 {
+									t.Fatalf("kind %d nb %d np %d nv %d: vector %d row %d: %v, want %v",
+										kind, nb, np, nv, v, row, got[v*ldc+row], want)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// gemmQFloat64 evaluates gemmQRef's formula for one vector and row in
+// float64, with the magnitude of its terms.
+func gemmQFloat64(kind qKind, wt, xq []byte, nb, pw, v, row int) (sum, mag float64) {
+	p, lane := v/pw, v%pw
+	tb := kind.blockBytes()
+	for b := range nb {
+		t := wt[b*tb:]
+		x := xq[(p*nb+b)*40*pw:]
+		dx := float64(f32at(x, 32*pw+4*lane))
+		halves, gs := 1, 8
+		if kind == qHalf {
+			halves, gs = 2, 4
+		}
+		for h := range halves {
+			i := float64(int32(binary.LittleEndian.Uint32(t[128+32*h+4*row:])))
+			im := math.Abs(i)
+			for g := gs * h; g < gs*(h+1); g++ {
+				for k := range 4 {
+					prod := float64(x[g*4*pw+4*lane+k]) * float64(int8(t[32*row+4*g+k]))
+					i += prod
+					im += math.Abs(prod)
+				}
+			}
+			d := dx * float64(f32at(t, 144+32*h+4*row))
+			sum += d * i
+			mag += math.Abs(d) * (im + math.Abs(i))
+		}
+		if kind == qMin {
+			m := float64(f32at(x, 36*pw+4*lane)) * float64(f32at(t, 160+4*row))
+			sum += m
+			mag += math.Abs(m)
+		}
+	}
+	return sum, mag
+}
+
+// TestQuantPack checks the fused quantize-and-pack kernel against
+// quantizeActGeneric and packQRef byte for byte, with zero blocks, ties
+// and tiny values in the input.
+func TestQuantPack(t *testing.T) {
+	if isa < isaAVX512 {
+		t.Skip("no fused quantize-and-pack kernel on this CPU")
+	}
+	r := rand.New(rand.NewPCG(47, 48))
+	const pw = 16
+	for _, nb := range []int{1, 3, 18} {
+		for _, n := range []int{1, 7, 16} {
+			K := 32 * nb
+			x := randomVec(r, n*K)
+			clear(x[:32])
+			for i := 32; i < min(64, len(x)); i++ {
+				x[i] = float32(i-48) + 0.5
+			}
+			x[len(x)-1] *= 1e-30
+			views := make([]q8Act, n)
+			for v := range n {
+				views[v] = newQ8Act(K)
+				quantizeActGeneric(&views[v], x[v*K:(v+1)*K])
+			}
+			want := make([]byte, gemmQPanelBytes(K, pw))
+			packQRef(want, views, n, 1, nb, pw)
+			got := guarded(t, len(want))
+			if n < pw {
+				packQRef(got, nil, 0, 1, nb, pw)
+			}
+			for v := range n {
+				archQuantPack(got, x[v*K:(v+1)*K], nb, v)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("nb=%d n=%d: byte %d (block %d, offset %d) is %#x, want %#x", nb, n, i, i/640, i%640, got[i], want[i])
+				}
+			}
+		}
+	}
 }

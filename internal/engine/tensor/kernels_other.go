@@ -33,3 +33,9 @@ func archGemmF32(w []float32, rs, ks int, xp []float32, K, np, nv int, out []flo
 }
 
 func archWiden(t Type, dst []float32, src []byte) int { return 0 }
+
+func archGemmQ(kind qKind, wt, xq []byte, nb, np, nv int, out []float32, ldc int) bool { return false }
+
+func archDecodeTile(t Type, dst, row []byte, r, nb int) bool { return false }
+
+func archQuantPack(xq []byte, x []float32, nb, lane int) bool { return false }
