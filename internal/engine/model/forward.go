@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
@@ -87,72 +86,10 @@ const parallelAttentionWork = 1 << 14
 
 // attention computes causal multi-head attention for the n new tokens of
 // layer li, whose keys and values are already in the cache, into s.att.
-// The (token, head) pairs are independent, so they are spread over the
-// pool in chunks of one item, each thread taking the next free one (later
-// tokens attend over more positions, so items are uneven).
 func (s *Session) attention(li, pos0, n int) {
 	c := s.m.Config
-	items := n * c.Heads
-	ctx := pos0 + n
-	j := &s.attn
-	for w := range j.scores {
-		if cap(j.scores[w]) < ctx {
-			j.scores[w] = make([]float32, ctx, max(2*cap(j.scores[w]), ctx))
-		}
-	}
-	j.li, j.pos0, j.n = li, pos0, n
-	if items*ctx*c.HeadDim < s.m.parallelAttention {
-		j.Run(0, items)
-		return
-	}
-	s.m.pool.Run(items, 1, j)
-}
-
-// attendJob is one layer's attention as a tensor.Runner over (token,
-// head) items.
-type attendJob struct {
-	s           *Session
-	li, pos0, n int
-	// One scores buffer per thread that can be in Run at once.
-	scores [][]float32
-	busy   []atomic.Bool
-}
-
-func newAttendJob(s *Session, threads int) attendJob {
-	return attendJob{s: s, scores: make([][]float32, threads), busy: make([]atomic.Bool, threads)}
-}
-
-// Run computes items lo..hi with a free scores buffer.
-func (j *attendJob) Run(lo, hi int) {
-	for w := range j.busy {
-		if j.busy[w].CompareAndSwap(false, true) {
-			j.s.attend(j.li, j.pos0, j.n, lo, hi, j.scores[w])
-			j.busy[w].Store(false)
-			return
-		}
-	}
-	panic("model: more concurrent attention runs than pool threads")
-}
-
-// attend computes the (token, head) items lo..hi of the n new tokens,
-// using scores as scratch. Query head h reads KV head h/(Heads/HeadsKV)
-// (grouped-query attention).
-func (s *Session) attend(li, pos0, n, lo, hi int, scores []float32) {
-	c := s.m.Config
-	hd, qDim, kvDim := c.HeadDim, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
-	group := c.Heads / c.HeadsKV
-	keys := s.cache.Keys(li, pos0+n)
-	vals := s.cache.Values(li, pos0+n)
-	for it := lo; it < hi; it++ {
-		i, h := it/c.Heads, it%c.Heads
-		ctx := pos0 + i + 1 // causal: positions 0..pos0+i
-		sc := scores[:ctx]
-		qh := s.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
-		kvOff := (h / group) * hd
-		tensor.DotStrided(sc, qh, keys[kvOff:], kvDim, s.m.scale)
-		tensor.Softmax(sc)
-		out := s.att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-		clear(out)
-		tensor.AxpyStrided(out, sc, vals[kvOff:], kvDim)
-	}
+	s.m.pool.Attend(s.att, s.q, s.cache.Keys(li, pos0+n), s.cache.Values(li, pos0+n), n, pos0, tensor.Attention{
+		Heads: c.Heads, HeadsKV: c.HeadsKV, HeadDim: c.HeadDim, Scale: s.m.scale,
+		MinParallel: s.m.parallelAttention,
+	})
 }

@@ -76,7 +76,6 @@ type Session struct {
 	gate, up               []float32
 	logits                 []float32
 	prods                  [3]tensor.Product // MatMulMany arguments
-	attn                   attendJob
 }
 
 // NewSession starts an empty sequence holding at most ctxLen tokens
@@ -100,7 +99,6 @@ func (m *Model) NewSession(ctxLen int) (*Session, error) {
 		gate: make([]float32, n*c.FFN), up: make([]float32, n*c.FFN),
 		logits: make([]float32, c.Vocab),
 	}
-	s.attn = newAttendJob(s, m.pool.Threads())
 	return s, nil
 }
 

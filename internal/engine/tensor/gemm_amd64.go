@@ -10,6 +10,12 @@ package tensor
 func gemmF32p4AVX512(w *float32, rs, ks int, x *float32, k, nv int, out *float32, ldc int)
 
 //go:noescape
+func gemmF32p3AVX512(w *float32, rs, ks int, x *float32, k, nv int, out *float32, ldc int)
+
+//go:noescape
+func gemmF32p2AVX512(w *float32, rs, ks int, x *float32, k, nv int, out *float32, ldc int)
+
+//go:noescape
 func gemmF32p1AVX512(w *float32, rs, ks int, x *float32, k, nv int, out *float32, ldc int)
 
 //go:noescape
@@ -27,8 +33,15 @@ func archGemmF32(w []float32, rs, ks int, xp []float32, K, np, nv int, out []flo
 		for ; np-p >= 4 && nv > 0; p, nv = p+4, nv-64 {
 			gemmF32p4AVX512(&w[0], rs, ks, &xp[p*K*16], K, min(nv, 64), &out[p*16*ldc], ldc)
 		}
-		for ; p < np && nv > 0; p, nv = p+1, nv-16 {
-			gemmF32p1AVX512(&w[0], rs, ks, &xp[p*K*16], K, min(nv, 16), &out[p*16*ldc], ldc)
+		if nv > 0 {
+			switch np - p {
+			case 3:
+				gemmF32p3AVX512(&w[0], rs, ks, &xp[p*K*16], K, min(nv, 48), &out[p*16*ldc], ldc)
+			case 2:
+				gemmF32p2AVX512(&w[0], rs, ks, &xp[p*K*16], K, min(nv, 32), &out[p*16*ldc], ldc)
+			case 1:
+				gemmF32p1AVX512(&w[0], rs, ks, &xp[p*K*16], K, min(nv, 16), &out[p*16*ldc], ldc)
+			}
 		}
 	case isaAVX2:
 		p := 0

@@ -54,6 +54,7 @@ type Pool struct {
 	closed   atomic.Bool
 
 	mm matMulJob // scratch of the owning MatMul call
+	at attnJob   // scratch of the owning Attend call
 }
 
 // Runner is work split into items [0, total): Run does items [lo, hi).
