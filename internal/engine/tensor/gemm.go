@@ -47,7 +47,9 @@ func packF32(xp, x []float32, ldx, n, K int) {
 	if n < 1 || K < 1 || ldx < K || len(x) < (n-1)*ldx+K || len(xp) < (n+pw-1)/pw*pw*K {
 		panic(fmt.Sprintf("tensor: packF32 of %d vectors of %d (ldx %d) from %d into %d", n, K, ldx, len(x), len(xp)))
 	}
-	packF32Ref(xp, x, ldx, n, K, pw)
+	if !archPackF32(xp, x, ldx, n, K) {
+		packF32Ref(xp, x, ldx, n, K, pw)
+	}
 }
 
 // bytesF32 views little-endian float32 bytes as floats (GGUF data is

@@ -188,3 +188,29 @@ func archQuantPack(xq []byte, x []float32, nb, lane int) bool {
 	quantPackAVX512(&x[0], &xq[4*lane], nb)
 	return true
 }
+
+//go:noescape
+func packF32AVX512(xp, x *float32, ldx, n, k int)
+
+//go:noescape
+func packF32x16AVX512(xp, x *float32, ldx, kb int)
+
+// archPackF32 is packF32 with AVX-512, or reports false: full panels are
+// transposed sixteen columns at a time, partial panels and the last
+// columns gathered. Arguments are checked by packF32.
+func archPackF32(xp, x []float32, ldx, n, K int) bool {
+	if isa < isaAVX512 || ldx > 1<<26 {
+		return false
+	}
+	for p := 0; p < n; p += 16 {
+		k := 0
+		if n-p >= 16 && K >= 16 {
+			k = K &^ 15
+			packF32x16AVX512(&xp[p*K], &x[p*ldx], ldx, k/16)
+		}
+		if k < K {
+			packF32AVX512(&xp[p*K+k*16], &x[p*ldx+k], ldx, min(16, n-p), K-k)
+		}
+	}
+	return true
+}

@@ -99,3 +99,19 @@ func BenchmarkGemmQKernel(b *testing.B) {
 		})
 	}
 }
+
+func BenchmarkPackF32(b *testing.B) {
+	r := rand.New(rand.NewPCG(47, 48))
+	const n, K = 64, 576
+	x := randomVec(r, n*K)
+	for _, l := range tiers() {
+		b.Run(l.String(), func(b *testing.B) {
+			setISA(b, l)
+			xp := make([]float32, n*K)
+			b.SetBytes(4 * n * K)
+			for b.Loop() {
+				packF32(xp, x, K, n, K)
+			}
+		})
+	}
+}

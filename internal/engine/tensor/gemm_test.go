@@ -110,7 +110,7 @@ func TestPackF32(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		pw := panelWidth()
 		for _, n := range []int{1, 2, pw - 1, pw, pw + 1, 3*pw + 5} {
-			for _, K := range []int{1, 5, 64} {
+			for _, K := range []int{1, 5, 16, 37, 64} {
 				ldx := K + 2
 				x := randomVec(r, (n-1)*ldx+K)
 				np := (n + pw - 1) / pw

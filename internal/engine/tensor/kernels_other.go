@@ -39,3 +39,5 @@ func archGemmQ(kind qKind, wt, xq []byte, nb, np, nv int, out []float32, ldc int
 func archDecodeTile(t Type, dst, row []byte, r, nb int) bool { return false }
 
 func archQuantPack(xq []byte, x []float32, nb, lane int) bool { return false }
+
+func archPackF32(xp, x []float32, ldx, n, K int) bool { return false }
