@@ -357,3 +357,48 @@ func TestQuantPack(t *testing.T) {
 		}
 	}
 }
+
+// TestRowsKernels compares every tier's mat-vec row kernels with the
+// reference dot of each row, for every block count up to three groups of
+// eight, padded row strides and rows ending at a fault page.
+func TestRowsKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(55, 56))
+	forEachISA(t, func(t *testing.T) {
+		for _, typ := range quantTypes {
+			k := archRows(typ)
+			if k == nil {
+				continue
+			}
+			_, ref := genericKernel(typ)
+			per := typ.BlockSize() / 32
+			for nb := per; nb <= 25; nb += per {
+				cols := 32 * nb
+				rs := typ.RowSize(cols) + 7
+				const rows = 3
+				w := guarded(t, (rows-1)*rs+typ.RowSize(cols))
+				for row := range rows {
+					copy(w[row*rs:], randomBlocks(r, typ, nb/per))
+				}
+				a := newQ8Act(cols)
+				quantizeAct(&a, randomVec(r, cols))
+				got := make([]float32, rows)
+				k(got, w, rs, &a)
+				for row := range rows {
+					blk := w[row*rs : row*rs+typ.RowSize(cols)]
+					want := ref(blk, &a)
+					wf := make([]float32, cols)
+					if err := Dequantize(typ, blk, wf); err != nil {
+						t.Fatal(err)
+					}
+					var mag float64
+					for i := range wf {
+						mag += math.Abs(float64(wf[i]) * float64(a.d[i/32]) * float64(a.qs[i]))
+					}
+					if !closeEnough(got[row], want, mag) {
+						t.Fatalf("%v nb=%d row %d: %v, reference %v", typ, nb, row, got[row], want)
+					}
+				}
+			}
+		}
+	})
+}
