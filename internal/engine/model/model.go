@@ -76,6 +76,7 @@ type Session struct {
 	gate, up               []float32
 	logits                 []float32
 	prods                  [3]tensor.Product // MatMulMany arguments
+	tokens                 tokenJob          // per-token steps of forwardBatch
 }
 
 // NewSession starts an empty sequence holding at most ctxLen tokens
@@ -99,6 +100,7 @@ func (m *Model) NewSession(ctxLen int) (*Session, error) {
 		gate: make([]float32, n*c.FFN), up: make([]float32, n*c.FFN),
 		logits: make([]float32, c.Vocab),
 	}
+	s.tokens.s = s
 	return s, nil
 }
 
