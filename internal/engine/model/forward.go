@@ -16,16 +16,14 @@ func (s *Session) forwardBatch(tokens []int) error {
 	if err := s.cache.Reserve(n); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
-	E, qDim, kvDim := c.Embd, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
+	E, qDim, kvDim, F := c.Embd, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim, c.FFN
 	x, xb := s.x[:n*E], s.xb[:n*E]
 	q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
 	for i, t := range tokens {
 		m.w.embd.Row(t, x[i*E:(i+1)*E])
 	}
-	o := s.o[:n*E]
-	gate, up := s.gate[:n*c.FFN], s.up[:n*c.FFN]
 	j := &s.tokens
-	j.n, j.pos0 = n, pos0
+	j.n, j.pos0, j.first = n, pos0, 0
 	for li := range m.w.layers {
 		l := &m.w.layers[li]
 		j.li = li
@@ -37,14 +35,22 @@ func (s *Session) forwardBatch(tokens []int) error {
 		s.prods[2] = tensor.Product{Dst: v, W: l.wv}
 		m.pool.MatMulMany(s.prods[:3], xb, n)
 		j.run(stageQKV)
-		s.attention(li, pos0, n)
-		m.pool.MatMul(o, l.wo, s.att[:n*qDim], n)
+		if li == len(m.w.layers)-1 {
+			// Only the last token's output feeds the logits: with every
+			// key and value cached, the rest runs for it alone.
+			j.first = n - 1
+		}
+		f, nf := j.first, n-j.first
+		s.attention(li, pos0, f, n)
+		o := s.o[f*E : n*E]
+		m.pool.MatMul(o, l.wo, s.att[f*qDim:n*qDim], nf)
 		j.run(stageFFNNorm)
+		gate, up := s.gate[f*F:n*F], s.up[f*F:n*F]
 		s.prods[0] = tensor.Product{Dst: gate, W: l.gate}
 		s.prods[1] = tensor.Product{Dst: up, W: l.up}
-		m.pool.MatMulMany(s.prods[:2], xb, n)
+		m.pool.MatMulMany(s.prods[:2], xb[f*E:n*E], nf)
 		j.run(stageSwiGLU)
-		m.pool.MatMul(o, l.down, gate, n)
+		m.pool.MatMul(o, l.down, gate, nf)
 		j.run(stageResidual)
 	}
 	s.cache.Commit(n)
@@ -66,13 +72,13 @@ const (
 	stageResidual                   // x += o (FFN out); xb = RMSNorm(x) for the next layer
 )
 
-// tokenJob runs one stage of layer li over the tokens of a batch; as a
-// tensor.Runner its items are tokens.
+// tokenJob runs one stage of layer li over tokens first..n-1 of a batch;
+// as a tensor.Runner its items are those tokens, counted from first.
 type tokenJob struct {
-	s       *Session
-	li      int
-	n, pos0 int
-	stage   tokenStage
+	s              *Session
+	li             int
+	n, pos0, first int
+	stage          tokenStage
 }
 
 // tokenChunk is the tokens per pool item: each costs a few microseconds
@@ -81,7 +87,7 @@ const tokenChunk = 8
 
 func (j *tokenJob) run(stage tokenStage) {
 	j.stage = stage
-	j.s.m.pool.Run(j.n, tokenChunk, j)
+	j.s.m.pool.Run(j.n-j.first, tokenChunk, j)
 }
 
 func (j *tokenJob) Run(lo, hi int) {
@@ -89,7 +95,7 @@ func (j *tokenJob) Run(lo, hi int) {
 	m, c := s.m, s.m.Config
 	l := &m.w.layers[j.li]
 	E, qDim, kvDim, F := c.Embd, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim, c.FFN
-	for i := lo; i < hi; i++ {
+	for i := j.first + lo; i < j.first+hi; i++ {
 		x, xb, o := s.x[i*E:(i+1)*E], s.xb[i*E:(i+1)*E], s.o[i*E:(i+1)*E]
 		switch j.stage {
 		case stageAttnNorm:
@@ -139,11 +145,14 @@ func addBias(x, b []float32) {
 // on one goroutine: handing work to a helper costs about a microsecond.
 const parallelAttentionWork = 1 << 14
 
-// attention computes causal multi-head attention for the n new tokens of
-// layer li, whose keys and values are already in the cache, into s.att.
-func (s *Session) attention(li, pos0, n int) {
+// attention computes causal multi-head attention for new tokens f..n-1
+// (of n) of layer li, whose keys and values are already in the cache,
+// into s.att.
+func (s *Session) attention(li, pos0, f, n int) {
 	c := s.m.Config
-	s.m.pool.Attend(s.att, s.q, s.cache.Keys(li, pos0+n), s.cache.Values(li, pos0+n), n, pos0, tensor.Attention{
+	qDim := c.Heads * c.HeadDim
+	keys, vals := s.cache.Keys(li, pos0+n), s.cache.Values(li, pos0+n)
+	s.m.pool.Attend(s.att[f*qDim:], s.q[f*qDim:], keys, vals, n-f, pos0+f, tensor.Attention{
 		Heads: c.Heads, HeadsKV: c.HeadsKV, HeadDim: c.HeadDim, Scale: s.m.scale,
 		MinParallel: s.m.parallelAttention,
 	})
