@@ -185,44 +185,52 @@ func testTileDecode(t *testing.T, r *rand.Rand) {
 		nb := nsb * typ.BlockSize() / 32
 		m := randomMatrix(r, typ, gemmRows, 32*nb)
 		tile := guarded(t, nb*qt.kind.blockBytes())
-		want := make([]float32, m.Cols)
 		for row := range gemmRows {
 			src := guarded(t, len(m.RowBytes(row)))
 			copy(src, m.RowBytes(row))
 			qt.decode(tile, src, row, nb)
-			m.Row(row, want)
-			for i, w := range want {
-				b, e := i/32, i%32
-				tb := tile[b*qt.kind.blockBytes():]
-				q := float32(int8(tb[32*row+e]))
-				var sum int32
-				for k := range 32 {
-					sum += int32(int8(tb[32*row+k]))
-				}
-				var got float32
-				switch qt.kind {
-				case qHalf:
-					h := e / 16
-					got = f32at(tb, 144+32*h+4*row) * q
-					sum = 0
-					for k := 16 * h; k < 16*h+16; k++ {
-						sum += int32(int8(tb[32*row+k]))
-					}
-					if nc := int32(binary.LittleEndian.Uint32(tb[128+32*h+4*row:])); nc != -128*sum {
-						t.Fatalf("%v row %d block %d half %d: ncorr %d, levels sum %d", typ, row, b, h, nc, sum)
-					}
-				default:
-					got = f32at(tb, 144+4*row)*q + f32at(tb, 160+4*row)
-					if nc := int32(binary.LittleEndian.Uint32(tb[128+4*row:])); nc != -128*sum {
-						t.Fatalf("%v row %d block %d: ncorr %d, levels sum %d", typ, row, b, nc, sum)
-					}
-				}
-				if got != w { // -0 and +0 differ only in how they were rounded
-					t.Fatalf("%v row %d element %d: tile gives %v, Dequantize %v", typ, row, i, got, w)
-				}
+			if err := checkTileRow(typ, tile, src, row, nb); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}
+}
+
+// checkTileRow checks row r of a decoded tile against the encoded row:
+// the weight it stands for, d*q + m, must be Dequantize's value exactly,
+// and ncorr must be -128 times the levels' sum.
+func checkTileRow(typ Type, tile, src []byte, row, nb int) error {
+	kind := qTiles[typ].kind
+	want := make([]float32, 32*nb)
+	if err := Dequantize(typ, src, want); err != nil {
+		return err
+	}
+	for i, w := range want {
+		b, e := i/32, i%32
+		tb := tile[b*kind.blockBytes():]
+		q := float32(int8(tb[32*row+e]))
+		var got float32
+		lo, hi, meta := 0, 32, 128+4*row
+		switch kind {
+		case qHalf:
+			h := e / 16
+			lo, hi, meta = 16*h, 16*h+16, 128+32*h+4*row
+			got = f32at(tb, meta+16) * q
+		default:
+			got = f32at(tb, meta+16)*q + f32at(tb, meta+32)
+		}
+		var sum int32
+		for k := lo; k < hi; k++ {
+			sum += int32(int8(tb[32*row+k]))
+		}
+		if nc := int32(binary.LittleEndian.Uint32(tb[meta:])); nc != -128*sum {
+			return fmt.Errorf("%v row %d block %d: ncorr %d, levels sum %d", typ, row, b, nc, sum)
+		}
+		if got != w && !(math.IsNaN(float64(got)) && math.IsNaN(float64(w))) { // -0 == +0: rounding of a zero
+			return fmt.Errorf("%v row %d element %d: tile gives %v, Dequantize %v", typ, row, i, got, w)
+		}
+	}
+	return nil
 }
 
 // TestGemmQKernel compares the quantized micro-kernel of every tier with
