@@ -67,11 +67,11 @@ var qTiles = map[Type]*qTile{
 }
 
 // gemmQuantTile returns the tile decoder for t, or nil when t uses the
-// row kernels at this tier. On AVX2 without VNNI the row kernels' four-
-// vector products are as fast as a GEMM would be, so only AVX-512 (and
-// the generic tier, whose twins check the GEMM anywhere) take this path.
+// row kernels at this tier. The GEMM needs VNNI's u8×s8 dot products to
+// pay: on AVX2 the row kernels' four-vector products are as fast, and in
+// pure Go the twins are slower than the row references.
 func gemmQuantTile(t Type) *qTile {
-	if isa == isaAVX2 {
+	if isa < isaAVX512 {
 		return nil
 	}
 	return qTiles[t]
@@ -182,19 +182,14 @@ func gemmQ(kind qKind, wt, xq []byte, nb, np, nv int, out []float32, ldc int) {
 	}
 }
 
-// packQ quantizes and packs the vectors of panels lo..hi: straight from
-// x where the tier has a fused kernel (lanes past the last vector are
-// packed by packQRef from no vectors), else from the quantized views.
+// packQ quantizes and packs the vectors of panels lo..hi straight from x
+// (lanes past the last vector are packed by packQRef from no vectors).
 func (j *matMulJob) packQ(lo, hi int) {
 	pw, nb, cols := j.pw, j.cols/32, j.cols
 	pb := gemmQPanelBytes(cols, pw)
 	for p := lo; p < hi; p++ {
 		xq := j.xq[p*pb : (p+1)*pb]
 		v0, v1 := p*pw, min(j.n, (p+1)*pw)
-		if j.quantized {
-			packQRef(xq, j.views[v0:v1], v1-v0, 1, nb, pw)
-			continue
-		}
 		if v1-v0 < pw {
 			packQRef(xq, nil, 0, 1, nb, pw)
 		}

@@ -13,10 +13,9 @@ type matMulJob struct {
 	n, cols int
 	phase   jobPhase
 	// Row-kernel path: x quantized per vector.
-	act       q8Act
-	quantized bool    // act holds x (else the GEMM quantizes as it packs)
-	views     []q8Act // per vector
-	quads     []q8Act // per group of four vectors
+	act   q8Act
+	views []q8Act // per vector
+	quads []q8Act // per group of four vectors
 	// GEMM path: x packed into panels of pw vectors.
 	pw      int
 	xf      []float32 // float panels (gemm_ref.go)
@@ -93,12 +92,11 @@ func (j *matMulJob) run(p *Pool, prods []Product, x []float32, n int) {
 		m := modeOf(pr.W.Type, n)
 		j.ks = append(j.ks, k)
 		j.modes = append(j.modes, m)
-		quantize = quantize || (m == modeRows && k.fdot == nil) || (m == modeGemmQ && isa < isaAVX512)
+		quantize = quantize || (m == modeRows && k.fdot == nil)
 		packF = packF || m == modeGemmF
 		packQ = packQ || m == modeGemmQ
 	}
 	np := (n + j.pw - 1) / j.pw
-	j.quantized = quantize
 	if quantize {
 		j.prepareAct(n, cols)
 		j.phase = phaseQuantize
