@@ -214,3 +214,21 @@ func archPackF32(xp, x []float32, ldx, n, K int) bool {
 	}
 	return true
 }
+
+//go:noescape
+func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
+
+// archRowsAVX512 returns the AVX-512 mat-vec row kernel for t, or nil.
+func archRowsAVX512(t Type) rowsKernel {
+	if t != Q4_0 {
+		return nil
+	}
+	return func(dst []float32, w []byte, rs int, a *q8Act) {
+		nb := len(a.d)
+		if len(dst) == 0 || nb == 0 {
+			return
+		}
+		_, _, _ = w[(len(dst)-1)*rs+18*nb-1], a.qs[32*nb-1], a.sum[nb-1]
+		dotRowsQ4_0AVX512(&dst[0], &w[0], rs, len(dst), &a.qs[0], &a.d[0], nb, &a.sum[0])
+	}
+}

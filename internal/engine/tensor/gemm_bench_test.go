@@ -115,3 +115,25 @@ func BenchmarkPackF32(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRowKernels compares the tiers' mat-vec row kernels on a
+// 256x1024 matrix (in L2), in thread CPU time.
+func BenchmarkRowKernels(b *testing.B) {
+	r := rand.New(rand.NewPCG(49, 50))
+	const rows, cols = 256, 1024
+	for _, typ := range []Type{Q8_0, Q4_0} {
+		m := randomMatrix(r, typ, rows, cols)
+		x := randomVec(r, cols)
+		dst := make([]float32, rows)
+		for _, l := range tiers() {
+			b.Run(fmt.Sprintf("%v/%v", typ, l), func(b *testing.B) {
+				setISA(b, l)
+				b.SetBytes(int64(len(m.Data)))
+				defer cpuTimer(b)()
+				for b.Loop() {
+					(*Pool)(nil).MatVec(dst, m, x)
+				}
+			})
+		}
+	}
+}

@@ -228,6 +228,9 @@ func archRows(t Type) rowsKernel {
 	if !useAVX2() {
 		return nil
 	}
+	if isa >= isaAVX512 && t == Q4_0 {
+		return archRowsAVX512(t)
+	}
 	switch t {
 	case Q8_0:
 		return func(dst []float32, w []byte, rs int, a *q8Act) {
