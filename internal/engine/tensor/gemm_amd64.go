@@ -97,33 +97,25 @@ func gemmQHp2AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
 //go:noescape
 func gemmQHp1AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
 
+// gemmQKernels are the quantized micro-kernels for two panels and for
+// one, by kind.
+var gemmQKernels = [...][2]func(wt, x *byte, nb, nv int, out *float32, ldc int){
+	qSym:  {gemmQSp2AVX512, gemmQSp1AVX512},
+	qMin:  {gemmQMp2AVX512, gemmQMp1AVX512},
+	qHalf: {gemmQHp2AVX512, gemmQHp1AVX512},
+}
+
 // archGemmQ runs the quantized micro-kernel over np panels with VNNI, or
 // reports false. Arguments are checked by gemmQ.
 func archGemmQ(kind qKind, wt, xq []byte, nb, np, nv int, out []float32, ldc int) bool {
 	if isa < isaAVX512 {
 		return false
 	}
-	pb := nb * 640
-	p := 0
-	for ; np-p >= 2 && nv > 0; p, nv = p+2, nv-32 {
-		switch kind {
-		case qSym:
-			gemmQSp2AVX512(&wt[0], &xq[p*pb], nb, min(nv, 32), &out[p*16*ldc], ldc)
-		case qMin:
-			gemmQMp2AVX512(&wt[0], &xq[p*pb], nb, min(nv, 32), &out[p*16*ldc], ldc)
-		case qHalf:
-			gemmQHp2AVX512(&wt[0], &xq[p*pb], nb, min(nv, 32), &out[p*16*ldc], ldc)
-		}
-	}
-	if p < np && nv > 0 {
-		switch kind {
-		case qSym:
-			gemmQSp1AVX512(&wt[0], &xq[p*pb], nb, min(nv, 16), &out[p*16*ldc], ldc)
-		case qMin:
-			gemmQMp1AVX512(&wt[0], &xq[p*pb], nb, min(nv, 16), &out[p*16*ldc], ldc)
-		case qHalf:
-			gemmQHp1AVX512(&wt[0], &xq[p*pb], nb, min(nv, 16), &out[p*16*ldc], ldc)
-		}
+	k, pb := gemmQKernels[kind], nb*640
+	for p := 0; p < np && nv > 0; {
+		step := min(np-p, 2)
+		k[2-step](&wt[0], &xq[p*pb], nb, min(nv, 16*step), &out[p*16*ldc], ldc)
+		p, nv = p+step, nv-16*step
 	}
 	return true
 }

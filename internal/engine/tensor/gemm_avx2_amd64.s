@@ -5,17 +5,7 @@
 // AVX2 GEMM micro-kernels (twins in gemm_ref.go): a tile of four weight
 // rows against packed panels of 8 vectors, vectors in the lanes.
 
-// TRANS4Y turns rows a..d (lanes = vectors) into, per 128-bit half h,
-// the four rows of vector 4h (a), 4h+1 (b), 4h+2 (c), 4h+3 (d).
-#define TRANS4Y(a, b, c, d) \
-	VUNPCKLPS b, a, Y0 \
-	VUNPCKHPS b, a, Y1 \
-	VUNPCKLPS d, c, Y2 \
-	VUNPCKHPS d, c, Y3 \
-	VUNPCKLPD Y2, Y0, a \
-	VUNPCKHPD Y2, Y0, b \
-	VUNPCKLPD Y3, Y1, c \
-	VUNPCKHPD Y3, Y1, d
+#include "gemm_amd64.h"
 
 #define STY(reg, half, done) \
 	VEXTRACTF128 $half, reg, (BX) \
@@ -24,7 +14,7 @@
 	JZ           done
 
 #define STORE8(a, b, c, d, done) \
-	TRANS4Y(a, b, c, d) \
+	TRANS4(a, b, c, d, Y0, Y1, Y2, Y3) \
 	STY(a, 0, done) \
 	STY(b, 0, done) \
 	STY(c, 0, done) \
@@ -34,46 +24,37 @@
 	STY(c, 1, done) \
 	STY(d, 1, done)
 
-#define F32ARGS \
-	MOVQ w+0(FP), SI \
-	MOVQ rs+8(FP), R8 \
-	SHLQ $2, R8 \
-	LEAQ (R8)(R8*2), R9 \
-	MOVQ ks+16(FP), R12 \
-	SHLQ $2, R12 \
-	MOVQ x+24(FP), DI \
-	MOVQ k+32(FP), CX \
-	MOVQ CX, R10 \
-	SHLQ $5, R10
-
-#define STOREARGS \
-	MOVQ out+48(FP), BX \
-	MOVQ ldc+56(FP), DX \
-	SHLQ $2, DX \
-	MOVQ nv+40(FP), AX
-
 #define FMA3(mem, a0, a1, a2) \
 	VBROADCASTSS mem, Y3 \
 	VFMADD231PS  Y3, Y0, a0 \
 	VFMADD231PS  Y3, Y1, a1 \
 	VFMADD231PS  Y3, Y2, a2
 
+// FMAROWSY multiplies panel x by each of the four rows' weights at
+// (SI), broadcast in turn into Y3.
+#define FMAROWSY(x, a0, a1, a2, a3) \
+	VBROADCASTSS (SI), Y3 \
+	VFMADD231PS  Y3, x, a0 \
+	VBROADCASTSS (SI)(R8*1), Y3 \
+	VFMADD231PS  Y3, x, a1 \
+	VBROADCASTSS (SI)(R8*2), Y3 \
+	VFMADD231PS  Y3, x, a2 \
+	VBROADCASTSS (SI)(R9*1), Y3 \
+	VFMADD231PS  Y3, x, a3
+
+#define ZERO4Y(a, b, c, d) \
+	VXORPS a, a, a \
+	VXORPS b, b, b \
+	VXORPS c, c, c \
+	VXORPS d, d, d
+
 // func gemmF32p3AVX2(w *float32, rs, ks int, x *float32, k, nv int, out *float32, ldc int)
 // gemmF32Ref for np = 3; row r, panel p accumulates in Y(4+3r+p).
 TEXT ·gemmF32p3AVX2(SB), NOSPLIT, $0-64
-	F32ARGS
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	VXORPS Y12, Y12, Y12
-	VXORPS Y13, Y13, Y13
-	VXORPS Y14, Y14, Y14
-	VXORPS Y15, Y15, Y15
+	F32ARGS(5)
+	ZERO4Y(Y4, Y5, Y6, Y7)
+	ZERO4Y(Y8, Y9, Y10, Y11)
+	ZERO4Y(Y12, Y13, Y14, Y15)
 
 a3loop:
 	VMOVUPS (DI), Y0
@@ -88,7 +69,7 @@ a3loop:
 	DECQ CX
 	JNZ  a3loop
 
-	STOREARGS
+	F32STOREARGS
 	STORE8(Y4, Y7, Y10, Y13, a3done)
 	STORE8(Y5, Y8, Y11, Y14, a3done)
 	STORE8(Y6, Y9, Y12, Y15, a3done)
@@ -100,62 +81,35 @@ a3done:
 // func gemmF32p1AVX2(w *float32, rs, ks int, x *float32, k, nv int, out *float32, ldc int)
 // gemmF32Ref for np = 1; even and odd k accumulate apart (Y4-Y7, Y8-Y11).
 TEXT ·gemmF32p1AVX2(SB), NOSPLIT, $0-64
-	F32ARGS
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	F32ARGS(5)
+	ZERO4Y(Y4, Y5, Y6, Y7)
+	ZERO4Y(Y8, Y9, Y10, Y11)
 
 a1loop2:
-	CMPQ         CX, $2
-	JLT          a1tail
-	VMOVUPS      (DI), Y0
-	VMOVUPS      32(DI), Y1
-	VBROADCASTSS (SI), Y3
-	VFMADD231PS  Y3, Y0, Y4
-	VBROADCASTSS (SI)(R8*1), Y3
-	VFMADD231PS  Y3, Y0, Y5
-	VBROADCASTSS (SI)(R8*2), Y3
-	VFMADD231PS  Y3, Y0, Y6
-	VBROADCASTSS (SI)(R9*1), Y3
-	VFMADD231PS  Y3, Y0, Y7
-	ADDQ         R12, SI
-	VBROADCASTSS (SI), Y3
-	VFMADD231PS  Y3, Y1, Y8
-	VBROADCASTSS (SI)(R8*1), Y3
-	VFMADD231PS  Y3, Y1, Y9
-	VBROADCASTSS (SI)(R8*2), Y3
-	VFMADD231PS  Y3, Y1, Y10
-	VBROADCASTSS (SI)(R9*1), Y3
-	VFMADD231PS  Y3, Y1, Y11
-	ADDQ         R12, SI
-	ADDQ         $64, DI
-	SUBQ         $2, CX
-	JMP          a1loop2
+	CMPQ    CX, $2
+	JLT     a1tail
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	FMAROWSY(Y0, Y4, Y5, Y6, Y7)
+	ADDQ    R12, SI
+	FMAROWSY(Y1, Y8, Y9, Y10, Y11)
+	ADDQ    R12, SI
+	ADDQ    $64, DI
+	SUBQ    $2, CX
+	JMP     a1loop2
 
 a1tail:
-	TESTQ        CX, CX
-	JZ           a1sum
-	VMOVUPS      (DI), Y0
-	VBROADCASTSS (SI), Y3
-	VFMADD231PS  Y3, Y0, Y4
-	VBROADCASTSS (SI)(R8*1), Y3
-	VFMADD231PS  Y3, Y0, Y5
-	VBROADCASTSS (SI)(R8*2), Y3
-	VFMADD231PS  Y3, Y0, Y6
-	VBROADCASTSS (SI)(R9*1), Y3
-	VFMADD231PS  Y3, Y0, Y7
+	TESTQ   CX, CX
+	JZ      a1sum
+	VMOVUPS (DI), Y0
+	FMAROWSY(Y0, Y4, Y5, Y6, Y7)
 
 a1sum:
 	VADDPS Y8, Y4, Y4
 	VADDPS Y9, Y5, Y5
 	VADDPS Y10, Y6, Y6
 	VADDPS Y11, Y7, Y7
-	STOREARGS
+	F32STOREARGS
 	STORE8(Y4, Y5, Y6, Y7, a1done)
 
 a1done:

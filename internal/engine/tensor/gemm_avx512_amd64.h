@@ -3,17 +3,7 @@
 // four floats, DX is the distance between vectors (bytes), AX counts the
 // vectors to store.
 
-// TRANS4 turns rows a..d (lanes = vectors) into, per 128-bit chunk c,
-// the four rows of vector 4c (a), 4c+1 (b), 4c+2 (c), 4c+3 (d).
-#define TRANS4(a, b, c, d) \
-	VUNPCKLPS b, a, Z0 \
-	VUNPCKHPS b, a, Z1 \
-	VUNPCKLPS d, c, Z2 \
-	VUNPCKHPS d, c, Z3 \
-	VUNPCKLPD Z2, Z0, a \
-	VUNPCKHPD Z2, Z0, b \
-	VUNPCKLPD Z3, Z1, c \
-	VUNPCKHPD Z3, Z1, d
+#include "gemm_amd64.h"
 
 // ST stores the four rows of one vector at (BX), steps to the next
 // vector and leaves when AX vectors have been stored.
@@ -25,7 +15,7 @@
 
 // STORE16 transposes and stores one panel's tile.
 #define STORE16(a, b, c, d, done) \
-	TRANS4(a, b, c, d) \
+	TRANS4(a, b, c, d, Z0, Z1, Z2, Z3) \
 	ST(a, 0, done) \
 	ST(b, 0, done) \
 	ST(c, 0, done) \

@@ -244,23 +244,10 @@ qh1done:
 	VZEROUPPER
 	RET
 
-DATA qpabs<>+0(SB)/4, $0x7fffffff
-GLOBL qpabs<>(SB), RODATA|NOPTR, $4
-DATA qp127<>+0(SB)/4, $127.0
-GLOBL qp127<>(SB), RODATA|NOPTR, $4
-DATA qp1<>+0(SB)/4, $1.0
-GLOBL qp1<>(SB), RODATA|NOPTR, $4
+#include "quantize_amd64.h"
+
 DATA qpbias<>+0(SB)/4, $0x80808080
 GLOBL qpbias<>(SB), RODATA|NOPTR, $4
-DATA qpperm<>+0(SB)/4, $0
-DATA qpperm<>+4(SB)/4, $4
-DATA qpperm<>+8(SB)/4, $1
-DATA qpperm<>+12(SB)/4, $5
-DATA qpperm<>+16(SB)/4, $2
-DATA qpperm<>+20(SB)/4, $6
-DATA qpperm<>+24(SB)/4, $3
-DATA qpperm<>+28(SB)/4, $7
-GLOBL qpperm<>(SB), RODATA|NOPTR, $32
 
 // func quantPackAVX512(x *float32, xq *byte, nb int)
 // Quantizes one vector of nb 32-element blocks exactly as
@@ -272,48 +259,12 @@ TEXT ·quantPackAVX512(SB), NOSPLIT, $0-24
 	MOVQ         x+0(FP), SI
 	MOVQ         xq+8(FP), DI
 	MOVQ         nb+16(FP), CX
-	VBROADCASTSS qpabs<>(SB), Y15
-	VMOVSS       qp127<>(SB), X14
-	VMOVSS       qp1<>(SB), X13
-	VXORPS       X12, X12, X12
-	VMOVDQU      qpperm<>(SB), Y11
+	QUANT_SETUP
 	VPBROADCASTD qpbias<>(SB), Y10
 
 qploop:
-	VMOVUPS      (SI), Y1
-	VMOVUPS      32(SI), Y2
-	VMOVUPS      64(SI), Y3
-	VMOVUPS      96(SI), Y4
-	VANDPS       Y15, Y1, Y5
-	VANDPS       Y15, Y2, Y6
-	VANDPS       Y15, Y3, Y7
-	VANDPS       Y15, Y4, Y8
-	VMAXPS       Y6, Y5, Y5
-	VMAXPS       Y8, Y7, Y7
-	VMAXPS       Y7, Y5, Y5
-	VEXTRACTF128 $1, Y5, X6
-	VMAXPS       X6, X5, X5
-	VPSHUFD      $0x4e, X5, X6
-	VMAXPS       X6, X5, X5
-	VPSHUFD      $0xb1, X5, X6
-	VMAXSS       X6, X5, X5
-
-	// d = amax/127; id = 1/d, or 0 where d == 0.
-	VDIVSS       X14, X5, X6
-	VMOVSS       X6, 512(DI)
-	VDIVSS       X6, X13, X7
-	VCMPSS       $4, X12, X6, X8
-	VANDPS       X8, X7, X7
-	VBROADCASTSS X7, Y7
-
-	VMULPS    Y7, Y1, Y1
-	VMULPS    Y7, Y2, Y2
-	VMULPS    Y7, Y3, Y3
-	VMULPS    Y7, Y4, Y4
-	VCVTPS2DQ Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VCVTPS2DQ Y3, Y3
-	VCVTPS2DQ Y4, Y4
+	QUANT_BLOCK
+	VMOVSS X6, 512(DI)
 
 	// s = d * Σq.
 	VPADDD       Y2, Y1, Y5
@@ -329,11 +280,8 @@ qploop:
 	VMULSS       X6, X5, X5
 	VMOVSS       X5, 576(DI)
 
-	VPACKSSDW Y2, Y1, Y1
-	VPACKSSDW Y4, Y3, Y3
-	VPACKSSWB Y3, Y1, Y1
-	VPERMD    Y1, Y11, Y1
-	VPXOR     Y10, Y1, Y1
+	QUANT_PACK
+	VPXOR Y10, Y1, Y1
 
 	// Group g (dword g of the 32 levels) to 64*g.
 	VMOVD        X1, 0(DI)
