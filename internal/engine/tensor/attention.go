@@ -91,7 +91,7 @@ func (j *attnJob) run(p *Pool, out, q, keys, vals []float32, n, pos0 int, a Atte
 	}
 	for i := range j.scratch {
 		s := &j.scratch[i]
-		s.sc, s.xp, s.o = growCap(s.sc, sc), growCap(s.xp, xp), growCap(s.o, o)
+		s.sc, s.xp, s.o = grow(s.sc, sc), grow(s.xp, xp), grow(s.o, o)
 	}
 	// Work: about ctx/2 keys per query on average, twice (scores, sums).
 	if items == 1 || n*a.Heads*ctx*hd < a.MinParallel {
@@ -100,15 +100,6 @@ func (j *attnJob) run(p *Pool, out, q, keys, vals []float32, n, pos0 int, a Atte
 		p.runOwned(items, 1, j)
 	}
 	j.out, j.q, j.keys, j.vals = nil, nil, nil, nil
-}
-
-// growCap is grow that keeps a doubling capacity, as the context grows
-// by a token at a time.
-func growCap(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n, max(n, 2*cap(s)))
-	}
-	return s[:n]
 }
 
 func (j *attnJob) Run(lo, hi int) {

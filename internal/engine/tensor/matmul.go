@@ -114,7 +114,7 @@ func (j *matMulJob) run(p *Pool, prods []Product, x []float32, n int) {
 		p.runOwned(np, 1, j)
 	}
 	if packQ {
-		j.xq = growBytes(j.xq, np*gemmQPanelBytes(cols, j.pw))
+		j.xq = grow(j.xq, np*gemmQPanelBytes(cols, j.pw))
 		j.phase = phasePackQ
 		p.runOwned(np, 1, j)
 	}
@@ -125,16 +125,11 @@ func (j *matMulJob) run(p *Pool, prods []Product, x []float32, n int) {
 	j.x = nil
 }
 
-func grow(s []float32, n int) []float32 {
+// grow returns s resized to n, reallocating (at least doubling, as a
+// context grows token by token) only when its capacity is short.
+func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
-func growBytes(s []byte, n int) []byte {
-	if cap(s) < n {
-		return make([]byte, n)
+		return make([]T, n, max(n, 2*cap(s)))
 	}
 	return s[:n]
 }
@@ -214,7 +209,7 @@ func (j *matMulJob) plan(threads int) {
 	}
 	for i := range j.scratch {
 		s := &j.scratch[i]
-		s.wt, s.out, s.wq = grow(s.wt, wt), grow(s.out, out), growBytes(s.wq, wq)
+		s.wt, s.out, s.wq = grow(s.wt, wt), grow(s.out, out), grow(s.wq, wq)
 	}
 }
 
