@@ -6,8 +6,9 @@
 // rows rs bytes apart, x quantized (q8Act). Twin: dotQ4_0Generic. Eight
 // blocks go at a time: their integer dot products (VPDPBUSD of the
 // unsigned nibbles by x, one accumulator per block in Y8-Y15) are reduced
-// into one vector of eight block sums, the level offset subtracted as
-// 8·Σx, and the vector scaled by eight weight scales (gathered) times the
+// into one vector of eight block sums, the level offset is subtracted as
+// 8·Σx, and the vector is scaled by the eight weight scales (loaded one
+// by one, or gathered for a row's partial last group) times the
 // activation scales, so the float work is per eight blocks, not per
 // block. Registers: BX dst, SI the row, R13 rows left; per row R8
 // weights, R9 x, R10 x scales, R12 x sums, R11 blocks left; Y16 the
