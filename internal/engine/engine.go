@@ -34,7 +34,8 @@ type Options struct {
 	// trained window capped at DefaultContextLength. It never exceeds the
 	// trained window.
 	ContextLength int
-	// BatchSize is how many prompt tokens are processed together; 0 means 64.
+	// BatchSize is how many prompt tokens are processed together; 0 means
+	// model.DefaultBatchSize (512).
 	BatchSize int
 	// Threads is the kernels' parallelism; 0 means runtime.NumCPU().
 	Threads int

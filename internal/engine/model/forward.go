@@ -2,63 +2,56 @@ package model
 
 import (
 	"fmt"
-	"sync/atomic"
 
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
 // forwardBatch runs n <= batch tokens at positions Len()..Len()+n-1
-// through the network, leaving the last token's logits in s.logits.
+// through the network, leaving the last token's logits in s.logits. The
+// matrix products and attention run on the pool; so do, for a batch, the
+// per-token steps between them (norms, RoPE, residual adds).
 func (s *Session) forwardBatch(tokens []int) error {
 	m, c := s.m, s.m.Config
 	n, pos0 := len(tokens), s.cache.Len()
 	if err := s.cache.Reserve(n); err != nil {
 		return fmt.Errorf("model: %w", err)
 	}
-	E, qDim, kvDim := c.Embd, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
+	E, qDim, kvDim, F := c.Embd, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim, c.FFN
 	x, xb := s.x[:n*E], s.xb[:n*E]
 	q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
 	for i, t := range tokens {
 		m.w.embd.Row(t, x[i*E:(i+1)*E])
 	}
-	neox := c.RoPEStyle == RoPENeox
+	j := &s.tokens
+	j.n, j.pos0, j.first = n, pos0, 0
 	for li := range m.w.layers {
 		l := &m.w.layers[li]
-		for i := range n {
-			tensor.RMSNorm(xb[i*E:(i+1)*E], x[i*E:(i+1)*E], l.attnNorm, c.RMSEps)
+		j.li = li
+		if li == 0 {
+			j.run(stageAttnNorm)
 		}
 		s.prods[0] = tensor.Product{Dst: q, W: l.wq}
 		s.prods[1] = tensor.Product{Dst: k, W: l.wk}
 		s.prods[2] = tensor.Product{Dst: v, W: l.wv}
 		m.pool.MatMulMany(s.prods[:3], xb, n)
-		for i := range n {
-			qi, ki, vi := q[i*qDim:(i+1)*qDim], k[i*kvDim:(i+1)*kvDim], v[i*kvDim:(i+1)*kvDim]
-			addBias(qi, l.bq)
-			addBias(ki, l.bk)
-			addBias(vi, l.bv)
-			if l.qNorm != nil {
-				headNorm(qi, l.qNorm, c.HeadDim, c.RMSEps)
-				headNorm(ki, l.kNorm, c.HeadDim, c.RMSEps)
-			}
-			tensor.RoPE(qi, pos0+i, c.HeadDim, c.RoPEDim, m.freqs, neox)
-			tensor.RoPE(ki, pos0+i, c.HeadDim, c.RoPEDim, m.freqs, neox)
-			s.cache.Put(li, pos0+i, ki, vi)
+		j.run(stageQKV)
+		if li == len(m.w.layers)-1 {
+			// Only the last token's output feeds the logits: with every
+			// key and value cached, the rest runs for it alone.
+			j.first = n - 1
 		}
-		s.attention(li, pos0, n)
-		o := s.o[:n*E]
-		m.pool.MatMul(o, l.wo, s.att[:n*qDim], n)
-		tensor.Add(x, o)
-
-		for i := range n {
-			tensor.RMSNorm(xb[i*E:(i+1)*E], x[i*E:(i+1)*E], l.ffnNorm, c.RMSEps)
-		}
-		gate, up := s.gate[:n*c.FFN], s.up[:n*c.FFN]
+		f, nf := j.first, n-j.first
+		s.attention(li, pos0, f, n)
+		o := s.o[f*E : n*E]
+		m.pool.MatMul(o, l.wo, s.att[f*qDim:n*qDim], nf)
+		j.run(stageFFNNorm)
+		gate, up := s.gate[f*F:n*F], s.up[f*F:n*F]
 		s.prods[0] = tensor.Product{Dst: gate, W: l.gate}
 		s.prods[1] = tensor.Product{Dst: up, W: l.up}
-		m.pool.MatMulMany(s.prods[:2], xb, n)
-		tensor.SwiGLU(gate, gate, up)
-		m.pool.MatMul(o, l.down, gate, n)
-		tensor.Add(x, o)
+		m.pool.MatMulMany(s.prods[:2], xb[f*E:n*E], nf)
+		j.run(stageSwiGLU)
+		m.pool.MatMul(o, l.down, gate, nf)
+		j.run(stageResidual)
 	}
 	s.cache.Commit(n)
 	last := x[(n-1)*E : n*E]
@@ -66,6 +59,73 @@ func (s *Session) forwardBatch(tokens []int) error {
 	m.pool.MatVec(s.logits, m.w.output, xb[:E])
 	s.prods = [3]tensor.Product{} // drop the references into scratch
 	return nil
+}
+
+// tokenStage is a step of a layer done token by token.
+type tokenStage uint8
+
+const (
+	stageAttnNorm tokenStage = iota // xb = RMSNorm(x) for the layer's attention
+	stageQKV                        // biases, q/k norms, RoPE; keys and values into the cache
+	stageFFNNorm                    // x += o (attention out); xb = RMSNorm(x) for the FFN
+	stageSwiGLU                     // gate = SwiGLU(gate, up)
+	stageResidual                   // x += o (FFN out); xb = RMSNorm(x) for the next layer
+)
+
+// tokenJob runs one stage of layer li over tokens first..n-1 of a batch;
+// as a tensor.Runner its items are those tokens, counted from first.
+type tokenJob struct {
+	s              *Session
+	li             int
+	n, pos0, first int
+	stage          tokenStage
+}
+
+// tokenChunk is the tokens per pool item: each costs a few microseconds
+// of norms and rotations, so smaller chunks would be mostly hand-over.
+const tokenChunk = 8
+
+func (j *tokenJob) run(stage tokenStage) {
+	j.stage = stage
+	j.s.m.pool.Run(j.n-j.first, tokenChunk, j)
+}
+
+func (j *tokenJob) Run(lo, hi int) {
+	s := j.s
+	m, c := s.m, s.m.Config
+	l := &m.w.layers[j.li]
+	E, qDim, kvDim, F := c.Embd, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim, c.FFN
+	for i := j.first + lo; i < j.first+hi; i++ {
+		x, xb, o := s.x[i*E:(i+1)*E], s.xb[i*E:(i+1)*E], s.o[i*E:(i+1)*E]
+		switch j.stage {
+		case stageAttnNorm:
+			tensor.RMSNorm(xb, x, l.attnNorm, c.RMSEps)
+		case stageQKV:
+			qi, ki, vi := s.q[i*qDim:(i+1)*qDim], s.k[i*kvDim:(i+1)*kvDim], s.v[i*kvDim:(i+1)*kvDim]
+			addBias(qi, l.bq)
+			addBias(ki, l.bk)
+			addBias(vi, l.bv)
+			if l.qNorm != nil {
+				headNorm(qi, l.qNorm, c.HeadDim, c.RMSEps)
+				headNorm(ki, l.kNorm, c.HeadDim, c.RMSEps)
+			}
+			neox := c.RoPEStyle == RoPENeox
+			tensor.RoPE(qi, j.pos0+i, c.HeadDim, c.RoPEDim, m.freqs, neox)
+			tensor.RoPE(ki, j.pos0+i, c.HeadDim, c.RoPEDim, m.freqs, neox)
+			s.cache.Put(j.li, j.pos0+i, ki, vi)
+		case stageFFNNorm:
+			tensor.Add(x, o)
+			tensor.RMSNorm(xb, x, l.ffnNorm, c.RMSEps)
+		case stageSwiGLU:
+			g := s.gate[i*F : (i+1)*F]
+			tensor.SwiGLU(g, g, s.up[i*F:(i+1)*F])
+		case stageResidual:
+			tensor.Add(x, o)
+			if j.li+1 < len(m.w.layers) {
+				tensor.RMSNorm(xb, x, m.w.layers[j.li+1].attnNorm, c.RMSEps)
+			}
+		}
+	}
 }
 
 // headNorm RMS-normalises every head of x in place.
@@ -85,74 +145,15 @@ func addBias(x, b []float32) {
 // on one goroutine: handing work to a helper costs about a microsecond.
 const parallelAttentionWork = 1 << 14
 
-// attention computes causal multi-head attention for the n new tokens of
-// layer li, whose keys and values are already in the cache, into s.att.
-// The (token, head) pairs are independent, so they are spread over the
-// pool in chunks of one item, each thread taking the next free one (later
-// tokens attend over more positions, so items are uneven).
-func (s *Session) attention(li, pos0, n int) {
+// attention computes causal multi-head attention for new tokens f..n-1
+// (of n) of layer li, whose keys and values are already in the cache,
+// into s.att.
+func (s *Session) attention(li, pos0, f, n int) {
 	c := s.m.Config
-	items := n * c.Heads
-	ctx := pos0 + n
-	j := &s.attn
-	for w := range j.scores {
-		if cap(j.scores[w]) < ctx {
-			j.scores[w] = make([]float32, ctx, max(2*cap(j.scores[w]), ctx))
-		}
-	}
-	j.li, j.pos0, j.n = li, pos0, n
-	if items*ctx*c.HeadDim < s.m.parallelAttention {
-		j.Run(0, items)
-		return
-	}
-	s.m.pool.Run(items, 1, j)
-}
-
-// attendJob is one layer's attention as a tensor.Runner over (token,
-// head) items.
-type attendJob struct {
-	s           *Session
-	li, pos0, n int
-	// One scores buffer per thread that can be in Run at once.
-	scores [][]float32
-	busy   []atomic.Bool
-}
-
-func newAttendJob(s *Session, threads int) attendJob {
-	return attendJob{s: s, scores: make([][]float32, threads), busy: make([]atomic.Bool, threads)}
-}
-
-// Run computes items lo..hi with a free scores buffer.
-func (j *attendJob) Run(lo, hi int) {
-	for w := range j.busy {
-		if j.busy[w].CompareAndSwap(false, true) {
-			j.s.attend(j.li, j.pos0, j.n, lo, hi, j.scores[w])
-			j.busy[w].Store(false)
-			return
-		}
-	}
-	panic("model: more concurrent attention runs than pool threads")
-}
-
-// attend computes the (token, head) items lo..hi of the n new tokens,
-// using scores as scratch. Query head h reads KV head h/(Heads/HeadsKV)
-// (grouped-query attention).
-func (s *Session) attend(li, pos0, n, lo, hi int, scores []float32) {
-	c := s.m.Config
-	hd, qDim, kvDim := c.HeadDim, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
-	group := c.Heads / c.HeadsKV
-	keys := s.cache.Keys(li, pos0+n)
-	vals := s.cache.Values(li, pos0+n)
-	for it := lo; it < hi; it++ {
-		i, h := it/c.Heads, it%c.Heads
-		ctx := pos0 + i + 1 // causal: positions 0..pos0+i
-		sc := scores[:ctx]
-		qh := s.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
-		kvOff := (h / group) * hd
-		tensor.DotStrided(sc, qh, keys[kvOff:], kvDim, s.m.scale)
-		tensor.Softmax(sc)
-		out := s.att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-		clear(out)
-		tensor.AxpyStrided(out, sc, vals[kvOff:], kvDim)
-	}
+	qDim := c.Heads * c.HeadDim
+	keys, vals := s.cache.Keys(li, pos0+n), s.cache.Values(li, pos0+n)
+	s.m.pool.Attend(s.att[f*qDim:], s.q[f*qDim:], keys, vals, n-f, pos0+f, tensor.Attention{
+		Heads: c.Heads, HeadsKV: c.HeadsKV, HeadDim: c.HeadDim, Scale: s.m.scale,
+		MinParallel: s.m.parallelAttention,
+	})
 }

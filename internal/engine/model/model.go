@@ -18,9 +18,16 @@ type Options struct {
 	// Pool runs the matrix kernels; nil runs them on the calling goroutine.
 	Pool *tensor.Pool
 	// BatchSize is how many prompt tokens go through the network together
-	// (matrix-matrix products); 0 means 64.
+	// (matrix-matrix products); 0 means 512, llama.cpp's micro-batch. A
+	// session's scratch holds this many tokens' activations (or its
+	// context's, if fewer).
 	BatchSize int
 }
+
+// DefaultBatchSize is the micro-batch of Options.BatchSize 0: the GEMM
+// kernels get faster per token up to a few hundred tokens (fewer passes
+// over the weights, fewer pool hand-overs), as llama.cpp's 512 does.
+const DefaultBatchSize = 512
 
 // Model is a loaded network: hyper-parameters and weights bound to a GGUF
 // file, which must stay open while the Model is used. A Model is read-only
@@ -52,7 +59,7 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 	}
 	batch := opts.BatchSize
 	if batch <= 0 {
-		batch = 64
+		batch = DefaultBatchSize
 	}
 	return &Model{
 		Config: c,
@@ -71,12 +78,13 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 type Session struct {
 	m     *Model
 	cache *kvcache.Cache
-	// Scratch, sized for m.batch tokens.
+	batch int // tokens per forwardBatch: the scratch's size
+	// Scratch, sized for batch tokens.
 	x, xb, q, k, v, att, o []float32
 	gate, up               []float32
 	logits                 []float32
 	prods                  [3]tensor.Product // MatMulMany arguments
-	attn                   attendJob
+	tokens                 tokenJob          // per-token steps of forwardBatch
 }
 
 // NewSession starts an empty sequence holding at most ctxLen tokens
@@ -90,17 +98,17 @@ func (m *Model) NewSession(ctxLen int) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	n := m.batch
+	n := min(m.batch, ctxLen)
 	qDim, kvDim := c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
 	s := &Session{
-		m: m, cache: kv,
+		m: m, cache: kv, batch: n,
 		x: make([]float32, n*c.Embd), xb: make([]float32, n*c.Embd), o: make([]float32, n*c.Embd),
 		q: make([]float32, n*qDim), att: make([]float32, n*qDim),
 		k: make([]float32, n*kvDim), v: make([]float32, n*kvDim),
 		gate: make([]float32, n*c.FFN), up: make([]float32, n*c.FFN),
 		logits: make([]float32, c.Vocab),
 	}
-	s.attn = newAttendJob(s, m.pool.Threads())
+	s.tokens.s = s
 	return s, nil
 }
 
@@ -128,7 +136,7 @@ func (s *Session) Forward(tokens []int) ([]float32, error) {
 		}
 	}
 	for len(tokens) > 0 {
-		n := min(len(tokens), s.m.batch)
+		n := min(len(tokens), s.batch)
 		if err := s.forwardBatch(tokens[:n]); err != nil {
 			return nil, err
 		}

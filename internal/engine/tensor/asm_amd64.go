@@ -2,12 +2,13 @@
 
 package tensor
 
-// Assembly kernels: float_amd64.s (float dots, activation quantizer),
-// quant_amd64.s (32-element block formats), kquant_amd64.s (K-quants),
-// multi_amd64.s (four-vector MatMul kernels), ops_amd64.s (exp, SwiGLU,
-// axpy). Each mirrors a pure-Go reference; pointers address the first
-// element, n counts elements, nb 32-element blocks, nsb 256-element
-// super-blocks, and the Go wrappers bounds-check the buffers before calling.
+// AVX2 assembly kernels: float_amd64.s (float dots, activation
+// quantizer), quant_amd64.s (32-element block formats), kquant_amd64.s
+// (K-quants), multi_amd64.s (four-vector MatMul kernels), ops_amd64.s
+// (exp, SwiGLU, axpy); the GEMM kernels are declared in gemm_amd64.go.
+// Each mirrors a pure-Go reference; pointers address the first element, n
+// counts elements, nb 32-element blocks, nsb 256-element super-blocks,
+// and the Go wrappers bounds-check the buffers before calling.
 
 //go:noescape
 func dotF32AVX2(a, b *float32, n int) float32

@@ -181,25 +181,7 @@ bf16done:
 	MOVSS X0, ret+24(FP)
 	RET
 
-DATA absmask<>+0(SB)/4, $0x7fffffff
-GLOBL absmask<>(SB), RODATA|NOPTR, $4
-
-DATA f127<>+0(SB)/4, $127.0
-GLOBL f127<>(SB), RODATA|NOPTR, $4
-
-DATA f1<>+0(SB)/4, $1.0
-GLOBL f1<>(SB), RODATA|NOPTR, $4
-
-// Gathers the dwords of packed-and-interleaved bytes back into order.
-DATA packperm<>+0(SB)/4, $0
-DATA packperm<>+4(SB)/4, $4
-DATA packperm<>+8(SB)/4, $1
-DATA packperm<>+12(SB)/4, $5
-DATA packperm<>+16(SB)/4, $2
-DATA packperm<>+20(SB)/4, $6
-DATA packperm<>+24(SB)/4, $3
-DATA packperm<>+28(SB)/4, $7
-GLOBL packperm<>(SB), RODATA|NOPTR, $32
+#include "quantize_amd64.h"
 
 // func quantizeActAVX2(x *float32, qs *int8, d *float32, sum16 *int32, nb int)
 // Per 32-block: d = max|x|/127, id = d ? 1/d : 0, q = cvt_rne(x*id),
@@ -210,49 +192,13 @@ TEXT ·quantizeActAVX2(SB), NOSPLIT, $0-40
 	MOVQ d+16(FP), DX
 	MOVQ sum16+24(FP), BX
 	MOVQ nb+32(FP), CX
-	VBROADCASTSS absmask<>(SB), Y15
-	VMOVSS       f127<>(SB), X14
-	VMOVSS       f1<>(SB), X13
-	VXORPS       X12, X12, X12
-	VMOVDQU      packperm<>(SB), Y11
+	QUANT_SETUP
 	TESTQ CX, CX
 	JZ    qadone
 
 qaloop:
-	VMOVUPS (SI), Y1
-	VMOVUPS 32(SI), Y2
-	VMOVUPS 64(SI), Y3
-	VMOVUPS 96(SI), Y4
-	VANDPS  Y15, Y1, Y5
-	VANDPS  Y15, Y2, Y6
-	VANDPS  Y15, Y3, Y7
-	VANDPS  Y15, Y4, Y8
-	VMAXPS  Y6, Y5, Y5
-	VMAXPS  Y8, Y7, Y7
-	VMAXPS  Y7, Y5, Y5
-	VEXTRACTF128 $1, Y5, X6
-	VMAXPS  X6, X5, X5
-	VPSHUFD $0x4e, X5, X6
-	VMAXPS  X6, X5, X5
-	VPSHUFD $0xb1, X5, X6
-	VMAXSS  X6, X5, X5
-
-	// d = amax/127; id = 1/d masked to 0 where d == 0
-	VDIVSS  X14, X5, X6
-	VMOVSS  X6, (DX)
-	VDIVSS  X6, X13, X7
-	VCMPSS  $4, X12, X6, X8
-	VANDPS  X8, X7, X7
-	VBROADCASTSS X7, Y7
-
-	VMULPS    Y7, Y1, Y1
-	VMULPS    Y7, Y2, Y2
-	VMULPS    Y7, Y3, Y3
-	VMULPS    Y7, Y4, Y4
-	VCVTPS2DQ Y1, Y1
-	VCVTPS2DQ Y2, Y2
-	VCVTPS2DQ Y3, Y3
-	VCVTPS2DQ Y4, Y4
+	QUANT_BLOCK
+	VMOVSS X6, (DX)
 
 	// Sums of the first and second 16 values.
 	VPADDD  Y2, Y1, Y5
@@ -265,11 +211,8 @@ qaloop:
 	VPHADDD X5, X5, X5
 	VMOVQ   X5, (BX)
 
-	VPACKSSDW Y2, Y1, Y1
-	VPACKSSDW Y4, Y3, Y3
-	VPACKSSWB Y3, Y1, Y1
-	VPERMD    Y1, Y11, Y1
-	VMOVDQU   Y1, (DI)
+	QUANT_PACK
+	VMOVDQU Y1, (DI)
 
 	ADDQ $128, SI
 	ADDQ $32, DI

@@ -8,14 +8,31 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// useAVX2 selects the assembly kernels: they need AVX2 for the integer
-// multiply-adds, FMA for the accumulators and F16C for the fp16 scales.
-var useAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+// detectISA picks the best tier this CPU (and OS) runs. The AVX2 kernels
+// need AVX2 for the integer multiply-adds, FMA for the accumulators and
+// F16C for the fp16 scales; the AVX-512 GEMM kernels add 512-bit registers
+// (F), byte/word ops (BW), the 128/256-bit EVEX forms (VL) and the u8×s8
+// dot products (VNNI). x/sys/cpu reports a feature only when the OS saves
+// its registers.
+func detectISA() isaLevel {
+	x := cpu.X86
+	if !(x.HasAVX2 && x.HasFMA && x.HasF16C) {
+		return isaGeneric
+	}
+	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512VNNI {
+		return isaAVX512
+	}
+	return isaAVX2
+}
+
+// useAVX2 reports whether the AVX2 kernels (the base of every tier above
+// generic) run.
+func useAVX2() bool { return isa >= isaAVX2 }
 
 // archKernel returns the assembly row kernel for t, or nils to use the
 // reference.
 func archKernel(t Type) (floatDot, quantDot) {
-	if !useAVX2 {
+	if !useAVX2() {
 		return nil, nil
 	}
 	switch t {
@@ -81,7 +98,7 @@ func blockKernel(k func(w *byte, x *int8, d, s *float32, nb int) float32, size i
 }
 
 func archQuantizeAct(a *q8Act, x []float32) bool {
-	if !useAVX2 || len(x) == 0 {
+	if !useAVX2() || len(x) == 0 {
 		return false
 	}
 	nb := len(x) / 32
@@ -92,7 +109,7 @@ func archQuantizeAct(a *q8Act, x []float32) bool {
 }
 
 func archDotF32(a, b []float32) (float32, bool) {
-	if !useAVX2 || len(a) == 0 {
+	if !useAVX2() || len(a) == 0 {
 		return 0, false
 	}
 	_ = b[len(a)-1]
@@ -117,7 +134,7 @@ func kBlockKernel(k func(w *byte, x *int8, d, s *float32, nsb int) float32, size
 // prefix and returns how many it did and their sum.
 func archExpSubSum(x []float32, m float32) (int, float64) {
 	n := len(x) &^ 7
-	if !useAVX2 || n == 0 {
+	if !useAVX2() || n == 0 {
 		return 0, 0
 	}
 	return n, expSubSumAVX2(&x[0], n, m)
@@ -126,7 +143,7 @@ func archExpSubSum(x []float32, m float32) (int, float64) {
 // archSwiGLU does a multiple-of-8 prefix of SwiGLU (up nil: SiLU).
 func archSwiGLU(dst, gate, up []float32) int {
 	n := len(gate) &^ 7
-	if !useAVX2 || n == 0 {
+	if !useAVX2() || n == 0 {
 		return 0
 	}
 	_ = dst[n-1]
@@ -139,7 +156,7 @@ func archSwiGLU(dst, gate, up []float32) int {
 }
 
 func archAxpy(dst []float32, alpha float32, x []float32) bool {
-	if !useAVX2 || len(dst) == 0 {
+	if !useAVX2() || len(dst) == 0 {
 		return false
 	}
 	_ = x[len(dst)-1]
@@ -150,7 +167,7 @@ func archAxpy(dst []float32, alpha float32, x []float32) bool {
 // archKernel4 returns a kernel computing one row against four consecutive
 // vectors of a batch (a holds at least four), or nil.
 func archKernel4(t Type) quad {
-	if !useAVX2 {
+	if !useAVX2() {
 		return nil
 	}
 	var k func(w *byte, x *int8, d, s *float32, nb int, out *float32)
@@ -181,7 +198,7 @@ func archKernel4(t Type) quad {
 // archDotStrided is DotStrided with the assembly dot; the caller checked
 // the bounds.
 func archDotStrided(dst, q, m []float32, stride int, scale float32) bool {
-	if !useAVX2 || len(q) == 0 {
+	if !useAVX2() || len(q) == 0 {
 		return false
 	}
 	base := unsafe.Pointer(unsafe.SliceData(m))
@@ -194,7 +211,7 @@ func archDotStrided(dst, q, m []float32, stride int, scale float32) bool {
 // archAxpyStrided is AxpyStrided with the assembly axpy; the caller
 // checked the bounds.
 func archAxpyStrided(dst, p, m []float32, stride int) bool {
-	if !useAVX2 {
+	if !useAVX2() {
 		return false
 	}
 	base := unsafe.Pointer(unsafe.SliceData(m))
@@ -208,8 +225,11 @@ func archAxpyStrided(dst, p, m []float32, stride int) bool {
 // one activation vector, calling the assembly directly: for the small
 // rows of decoding, a closure call per row is a measurable share.
 func archRows(t Type) rowsKernel {
-	if !useAVX2 {
+	if !useAVX2() {
 		return nil
+	}
+	if isa >= isaAVX512 && t == Q4_0 {
+		return archRowsAVX512(t)
 	}
 	switch t {
 	case Q8_0:

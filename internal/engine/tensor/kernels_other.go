@@ -25,3 +25,19 @@ func archAxpyStrided(dst, p, m []float32, stride int) bool { return false }
 func archRows(Type) rowsKernel { return nil }
 
 func cpuRelax() {}
+
+func detectISA() isaLevel { return isaGeneric }
+
+func archGemmF32(w []float32, rs, ks int, xp []float32, K, np, nv int, out []float32, ldc int) bool {
+	return false
+}
+
+func archWiden(t Type, dst []float32, src []byte) int { return 0 }
+
+func archGemmQ(kind qKind, wt, xq []byte, nb, np, nv int, out []float32, ldc int) bool { return false }
+
+func archDecodeTile(t Type, dst, row []byte, r, nb int) bool { return false }
+
+func archQuantPack(xq []byte, x []float32, nb, lane int) bool { return false }
+
+func archPackF32(xp, x []float32, ldx, n, K int) bool { return false }

@@ -77,13 +77,16 @@ type kernelSet struct {
 	rows rowsKernel // single-vector fast path, or nil
 }
 
-var kernels = func() (tbl [MXFP4 + 1]kernelSet) {
+var kernels = buildKernels()
+
+// buildKernels makes the table for the current isa.
+func buildKernels() (tbl [MXFP4 + 1]kernelSet) {
 	for t := range tbl {
 		f, q := kernel(Type(t))
 		tbl[t] = kernelSet{f, q, archKernel4(Type(t)), archRows(Type(t))}
 	}
 	return tbl
-}()
+}
 
 func kernelsOf(t Type) kernelSet {
 	if int(t) < len(kernels) {
@@ -142,95 +145,6 @@ func (p *Pool) MatMulMany(prods []Product, x []float32, n int) {
 	}
 	p.mm.run(p, prods, x, n)
 	p.mu.Unlock()
-}
-
-// matMulJob is one MatMulMany call; as a Runner it does rows lo..hi of
-// the products stacked on each other (or, while quantizing, vectors).
-type matMulJob struct {
-	prods    []Product
-	ks       []kernelSet
-	start    []int // start[i] is product i's first row in the stack
-	x        []float32
-	n, cols  int
-	quantize bool
-	act      q8Act
-	views    []q8Act // per vector
-	quads    []q8Act // per group of four vectors
-}
-
-// run does the call, on p's helpers when p is non-nil (its owner).
-func (j *matMulJob) run(p *Pool, prods []Product, x []float32, n int) {
-	cols := prods[0].W.Cols
-	j.prods, j.x, j.n, j.cols = append(j.prods[:0], prods...), x, n, cols
-	j.ks, j.start = j.ks[:0], append(j.start[:0], 0)
-	quantized, rowWork, rows := false, 0, 0
-	for _, pr := range prods {
-		k := kernelsOf(pr.W.Type)
-		j.ks = append(j.ks, k)
-		quantized = quantized || k.fdot == nil
-		rows += pr.W.Rows
-		j.start = append(j.start, rows)
-		rowWork = max(rowWork, pr.W.Type.RowSize(cols)*n)
-	}
-	if quantized {
-		j.prepareAct(n, cols)
-		j.quantize = true
-		if n == 1 {
-			j.Run(0, 1)
-		} else {
-			// Quantizing is cheap next to the product but not free for
-			// big batches, so spread it over the pool by vector.
-			p.runOwned(n, 1, j)
-		}
-		j.quantize = false
-	}
-	p.runOwned(rows, p.rowChunk(rows, rowWork), j)
-	clear(j.prods) // drop references to the caller's memory
-	j.x = nil
-}
-
-// runOwned is Run by the owner of p.mu (or on a nil pool).
-func (p *Pool) runOwned(total, chunk int, r Runner) {
-	if p == nil || p.threads == 1 {
-		r.Run(0, total)
-		return
-	}
-	p.runLocked(total, max(chunk, 1), r)
-}
-
-// prepareAct sizes the activation buffers and views for n vectors.
-func (j *matMulJob) prepareAct(n, cols int) {
-	if cap(j.act.qs) < n*cols {
-		j.act = newQ8Act(n * cols)
-	}
-	a := &j.act
-	a.qs, a.d, a.sum, a.s = a.qs[:n*cols], a.d[:n*cols/32], a.sum[:n*cols/32], a.s[:n*cols/32]
-	a.sum16 = a.sum16[:n*cols/16]
-	// Views are made once: taking the address of a per-iteration copy would
-	// make it escape to the heap on every call of the (indirect) kernel.
-	j.views = j.views[:0]
-	for v := range n {
-		j.views = append(j.views, a.slice(v, cols))
-	}
-	j.quads = j.quads[:0]
-	for g := range n / 4 {
-		j.quads = append(j.quads, a.slice(g, 4*cols))
-	}
-}
-
-func (j *matMulJob) Run(lo, hi int) {
-	if j.quantize {
-		for v := lo; v < hi; v++ {
-			quantizeAct(&j.views[v], j.x[v*j.cols:(v+1)*j.cols])
-		}
-		return
-	}
-	for i := range j.prods {
-		a, b := max(lo, j.start[i]), min(hi, j.start[i+1])
-		if a < b {
-			j.rows(i, a-j.start[i], b-j.start[i])
-		}
-	}
 }
 
 // rows does rows lo..hi of product i.

@@ -54,6 +54,7 @@ type Pool struct {
 	closed   atomic.Bool
 
 	mm matMulJob // scratch of the owning MatMul call
+	at attnJob   // scratch of the owning Attend call
 }
 
 // Runner is work split into items [0, total): Run does items [lo, hi).
@@ -257,20 +258,3 @@ func (p *Pool) waitChunks() {
 func (p *Pool) parallel(total, chunk int, fn func(lo, hi int)) {
 	p.Run(total, chunk, runFunc(fn))
 }
-
-// rowChunk picks a chunk of rows for rows of rowWork bytes of weights each
-// (times the vectors they meet): about eight chunks per thread so the atomic
-// counter balances uneven progress, at least minChunkWork bytes so a
-// helper's share pays for handing it over (tiny models run
-// single-threaded), rounded to 16 rows so chunks never share a cache line
-// of dst.
-func (p *Pool) rowChunk(rows, rowWork int) int {
-	c := rows / (8 * p.Threads())
-	c = max(c, minChunkWork/max(rowWork, 1))
-	c = (c + 15) &^ 15
-	return max(c, 16)
-}
-
-// minChunkWork is the least work worth handing to a helper: ~1µs of
-// streaming at in-cache speeds.
-const minChunkWork = 16 << 10

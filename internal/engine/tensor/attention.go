@@ -1,0 +1,193 @@
+package tensor
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// Attention describes causal grouped-query attention over a KV cache:
+// query head h reads KV head h/(Heads/HeadsKV).
+type Attention struct {
+	Heads, HeadsKV, HeadDim int
+	// Scale multiplies the scores, usually 1/sqrt(HeadDim).
+	Scale float32
+	// MinParallel is the multiply-adds below which a call stays on the
+	// calling goroutine (handing work to a helper costs about a
+	// microsecond).
+	MinParallel int
+}
+
+// Attend computes attention for n new tokens at positions pos0..pos0+n-1,
+// whose keys and values are already in keys and vals (position-major,
+// HeadsKV*HeadDim floats per position, at least pos0+n positions): for
+// token i and head h,
+//
+//	out[i*Heads*HeadDim + h*HeadDim:][:HeadDim] = Σ_{t<=pos0+i} p_t v_t,
+//	p = softmax_t(Scale * q_{i,h}·k_t)
+//
+// with q laid out like out. A batch of tokens (a prompt) runs on the GEMM
+// kernels: for a block of queries, scores against every key they see,
+// a softmax per query, then the weighted sum of values; a single token
+// does one head at a time with dot products.
+func (p *Pool) Attend(out, q, keys, vals []float32, n, pos0 int, a Attention) {
+	if a.Heads <= 0 || a.HeadsKV <= 0 || a.Heads%a.HeadsKV != 0 || a.HeadDim <= 0 || n < 0 || pos0 < 0 {
+		panic(fmt.Sprintf("tensor.Attend: %d heads, %d KV heads of %d, %d tokens after %d", a.Heads, a.HeadsKV, a.HeadDim, n, pos0))
+	}
+	qDim, kvDim := a.Heads*a.HeadDim, a.HeadsKV*a.HeadDim
+	if len(out) < n*qDim || len(q) < n*qDim || len(keys) < (pos0+n)*kvDim || len(vals) < (pos0+n)*kvDim {
+		panic(fmt.Sprintf("tensor.Attend: %d tokens after %d need q and out of %d, keys and values of %d; have %d, %d, %d, %d",
+			n, pos0, n*qDim, (pos0+n)*kvDim, len(q), len(out), len(keys), len(vals)))
+	}
+	if n == 0 {
+		return
+	}
+	if p == nil || !p.mu.TryLock() {
+		var j attnJob
+		j.run(nil, out, q, keys, vals, n, pos0, a)
+		return
+	}
+	p.at.run(p, out, q, keys, vals, n, pos0, a)
+	p.mu.Unlock()
+}
+
+// attnJob is one Attend call; as a Runner its items are (token, head)
+// pairs or, on the GEMM path, (KV head, panel of tokens) pairs.
+type attnJob struct {
+	out, q, keys, vals []float32
+	n, pos0            int
+	a                  Attention
+	gemm               bool
+	scratch            []attnScratch // one per thread that can be in Run at once
+}
+
+// attnScratch is one thread's buffers.
+type attnScratch struct {
+	busy atomic.Bool
+	sc   []float32 // scores: one row per query of the item
+	xp   []float32 // packed queries, then packed probabilities
+	o    []float32 // results before they are scattered to out
+}
+
+// attnGemmMin is the batch from which Attend uses the GEMM kernels.
+const attnGemmMin = 4
+
+func (j *attnJob) run(p *Pool, out, q, keys, vals []float32, n, pos0 int, a Attention) {
+	j.out, j.q, j.keys, j.vals, j.n, j.pos0, j.a = out, q, keys, vals, n, pos0, a
+	hd, group, pw := a.HeadDim, a.Heads/a.HeadsKV, panelWidth()
+	ctx := pos0 + n
+	j.gemm = n >= attnGemmMin && hd%gemmRows == 0
+	items := n * a.Heads
+	var sc, xp, o int
+	if j.gemm {
+		items = a.HeadsKV * ((n + pw - 1) / pw)
+		ldc := (ctx + gemmRows - 1) &^ (gemmRows - 1)
+		sc, xp, o = group*pw*ldc, group*pw*max(hd, ctx), group*pw*hd
+	} else {
+		sc = ctx
+	}
+	threads := p.Threads()
+	if len(j.scratch) < threads {
+		j.scratch = make([]attnScratch, threads)
+	}
+	for i := range j.scratch {
+		s := &j.scratch[i]
+		s.sc, s.xp, s.o = grow(s.sc, sc), grow(s.xp, xp), grow(s.o, o)
+	}
+	// Work: about ctx/2 keys per query on average, twice (scores, sums).
+	if items == 1 || n*a.Heads*ctx*hd < a.MinParallel {
+		j.Run(0, items)
+	} else {
+		p.runOwned(items, 1, j)
+	}
+	j.out, j.q, j.keys, j.vals = nil, nil, nil, nil
+}
+
+func (j *attnJob) Run(lo, hi int) {
+	s := j.claim()
+	for it := lo; it < hi; it++ {
+		if j.gemm {
+			j.panel(it, s)
+		} else {
+			j.head(it, s.sc)
+		}
+	}
+	s.busy.Store(false)
+}
+
+func (j *attnJob) claim() *attnScratch {
+	for i := range j.scratch {
+		if s := &j.scratch[i]; s.busy.CompareAndSwap(false, true) {
+			return s
+		}
+	}
+	panic("tensor: more concurrent Attend runs than pool threads")
+}
+
+// head does item it = (token i, head h) with dot products.
+func (j *attnJob) head(it int, scores []float32) {
+	a := j.a
+	hd, qDim, kvDim := a.HeadDim, a.Heads*a.HeadDim, a.HeadsKV*a.HeadDim
+	i, h := it/a.Heads, it%a.Heads
+	ctx := j.pos0 + i + 1 // causal: positions 0..pos0+i
+	sc := scores[:ctx]
+	kvOff := (h / (a.Heads / a.HeadsKV)) * hd
+	DotStrided(sc, j.q[i*qDim+h*hd:i*qDim+(h+1)*hd], j.keys[kvOff:], kvDim, a.Scale)
+	Softmax(sc)
+	o := j.out[i*qDim+h*hd : i*qDim+(h+1)*hd]
+	clear(o)
+	AxpyStrided(o, sc, j.vals[kvOff:], kvDim)
+}
+
+// panel does item it = (KV head kh, panel of pw tokens from i0) for the
+// group of query heads sharing kh, one packed panel per head: scores
+// S = K·Q over the T keys the last token sees (rows of four keys), the
+// causal softmax of each query's row, then O = Vᵀ·P four dimensions at a
+// time, scattered to out.
+func (j *attnJob) panel(it int, s *attnScratch) {
+	a := j.a
+	hd, group, pw := a.HeadDim, a.Heads/a.HeadsKV, panelWidth()
+	qDim, kvDim := a.Heads*hd, a.HeadsKV*hd
+	np := (j.n + pw - 1) / pw
+	kh, i0 := it/np, it%np*pw
+	nv := min(pw, j.n-i0)
+	T := j.pos0 + i0 + nv // keys seen by the panel's last query
+	ldc := (T + gemmRows - 1) &^ (gemmRows - 1)
+	xp, sc, o := s.xp, s.sc[:group*pw*ldc], s.o[:group*pw*hd]
+	for g := range group {
+		h := kh*group + g
+		packF32(xp[g*pw*hd:], j.q[i0*qDim+h*hd:], qDim, nv, hd)
+	}
+	keys := j.keys[kh*hd:]
+	full := T &^ (gemmRows - 1)
+	for t := 0; t < full; t += gemmRows {
+		gemmF32(keys[t*kvDim:], kvDim, 1, xp, hd, group, group*pw, sc[t:], ldc)
+	}
+	if full < T { // the last keys, zero-padded to four rows
+		w := o[:gemmRows*hd]
+		clear(w)
+		for t := full; t < T; t++ {
+			copy(w[(t-full)*hd:(t-full+1)*hd], keys[t*kvDim:])
+		}
+		gemmF32(w, hd, 1, xp, hd, group, group*pw, sc[full:], ldc)
+	}
+	for g := range group {
+		for lane := range nv {
+			row := sc[(g*pw+lane)*ldc : (g*pw+lane)*ldc+T]
+			ctx := j.pos0 + i0 + lane + 1
+			Scale(row[:ctx], a.Scale)
+			Softmax(row[:ctx])
+			clear(row[ctx:])
+		}
+		packF32(xp[g*pw*T:], sc[g*pw*ldc:], ldc, nv, T)
+	}
+	vals := j.vals[kh*hd:]
+	for d := 0; d < hd; d += gemmRows {
+		gemmF32(vals[d:], 1, kvDim, xp, T, group, group*pw, o[d:], hd)
+	}
+	for g := range group {
+		h := kh*group + g
+		for lane := range nv {
+			copy(j.out[(i0+lane)*qDim+h*hd:][:hd], o[(g*pw+lane)*hd:])
+		}
+	}
+}

@@ -1,0 +1,156 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX-512 (VL, VNNI) mat-vec row kernel for Q4_0: dst[r] = row r · x for
+// rows rs bytes apart, x quantized (q8Act). Twin: dotQ4_0Generic. Eight
+// blocks go at a time: their integer dot products (VPDPBUSD of the
+// unsigned nibbles by x, one accumulator per block in Y8-Y15) are reduced
+// into one vector of eight block sums, the level offset is subtracted as
+// 8·Σx, and the vector is scaled by the eight weight scales (loaded one
+// by one, or gathered for a row's partial last group) times the
+// activation scales, so the float work is per eight blocks, not per
+// block. Registers: BX dst, SI the row, R13 rows left; per row R8
+// weights, R9 x, R10 x scales, R12 x sums, R11 blocks left; Y16 the
+// row's float sum, Y17 the scales' byte offsets, Y7 the nibble mask.
+
+DATA rowsnib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL rowsnib<>(SB), RODATA|NOPTR, $8
+
+// Byte offsets of eight consecutive Q4_0 (18-byte) block scales.
+DATA rowsq4idx<>+0(SB)/4, $0
+DATA rowsq4idx<>+4(SB)/4, $18
+DATA rowsq4idx<>+8(SB)/4, $36
+DATA rowsq4idx<>+12(SB)/4, $54
+DATA rowsq4idx<>+16(SB)/4, $72
+DATA rowsq4idx<>+20(SB)/4, $90
+DATA rowsq4idx<>+24(SB)/4, $108
+DATA rowsq4idx<>+28(SB)/4, $126
+GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
+
+#define ZERO8 \
+	VPXOR Y8, Y8, Y8 \
+	VPXOR Y9, Y9, Y9 \
+	VPXOR Y10, Y10, Y10 \
+	VPXOR Y11, Y11, Y11 \
+	VPXOR Y12, Y12, Y12 \
+	VPXOR Y13, Y13, Y13 \
+	VPXOR Y14, Y14, Y14 \
+	VPXOR Y15, Y15, Y15
+
+// Q4B is block j: nibbles (u8, element i low, i+16 high) times x (s8),
+// or a jump to out when the row has no block j.
+#define Q4B(j, acc, out) \
+	CMPQ        R11, $j \
+	JLE         out \
+	VMOVDQU     (18*j+2)(R8), X0 \
+	VPSRLW      $4, X0, X1 \
+	VINSERTI128 $1, X1, Y0, Y0 \
+	VPAND       Y7, Y0, Y0 \
+	VPDPBUSD    (32*j)(R9), Y0, acc
+
+// SUMS8 leaves the eight accumulators' totals in Y1 (block j in lane j).
+#define SUMS8 \
+	VPHADDD    Y9, Y8, Y0 \
+	VPHADDD    Y11, Y10, Y1 \
+	VPHADDD    Y13, Y12, Y2 \
+	VPHADDD    Y15, Y14, Y3 \
+	VPHADDD    Y1, Y0, Y0 \
+	VPHADDD    Y3, Y2, Y2 \
+	VPERM2I128 $0x20, Y2, Y0, Y1 \
+	VPERM2I128 $0x31, Y2, Y0, Y3 \
+	VPADDD     Y3, Y1, Y1
+
+// func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
+TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), BX
+	MOVQ         w+8(FP), SI
+	MOVQ         rows+24(FP), R13
+	MOVQ         x+32(FP), DI
+	MOVQ         d+40(FP), DX
+	VMOVDQU32    rowsq4idx<>(SB), Y17
+	VPBROADCASTQ rowsnib<>(SB), Y7
+
+q4row:
+	MOVQ   SI, R8
+	MOVQ   DI, R9
+	MOVQ   DX, R10
+	MOVQ   sum+56(FP), R12
+	MOVQ   nb+48(FP), R11
+	VPXORD Y16, Y16, Y16
+
+q4grp:
+	ZERO8
+	Q4B(0, Y8, q4red)
+	Q4B(1, Y9, q4red)
+	Q4B(2, Y10, q4red)
+	Q4B(3, Y11, q4red)
+	Q4B(4, Y12, q4red)
+	Q4B(5, Y13, q4red)
+	Q4B(6, Y14, q4red)
+	Q4B(7, Y15, q4red)
+
+q4red:
+	SUMS8
+
+	// Y4 = the eight weight scales: loaded one by one (faster than a
+	// gather), or gathered under the mask of the blocks present when this
+	// is the row's last, partial group.
+	CMPQ    R11, $8
+	JLT     q4part
+	MOVWLZX (R8), AX
+	VMOVD   AX, X4
+	VPINSRW $1, 18(R8), X4, X4
+	VPINSRW $2, 36(R8), X4, X4
+	VPINSRW $3, 54(R8), X4, X4
+	VPINSRW $4, 72(R8), X4, X4
+	VPINSRW $5, 90(R8), X4, X4
+	VPINSRW $6, 108(R8), X4, X4
+	VPINSRW $7, 126(R8), X4, X4
+	VMOVDQU (R12), Y6
+	VMOVUPS (R10), Y5
+	JMP     q4scale
+
+q4part:
+	MOVQ        R11, CX
+	MOVL        $1, AX
+	SHLL        CX, AX
+	DECL        AX
+	KMOVW       AX, K1
+	KMOVW       AX, K2
+	VPXOR       Y4, Y4, Y4
+	VPGATHERDD  (R8)(Y17*1), K1, Y4
+	VPMOVDW     Y4, X4
+	VMOVDQU32.Z (R12), K2, Y6
+	VMOVUPS.Z   (R10), K2, Y5
+
+q4scale:
+	// Y16 += (sums - 8·Σx) * d_w * d_x.
+	VPSLLD      $3, Y6, Y6
+	VPSUBD      Y6, Y1, Y1
+	VCVTPH2PS   X4, Y4
+	VMULPS      Y5, Y4, Y4
+	VCVTDQ2PS   Y1, Y1
+	VFMADD231PS Y1, Y4, Y16
+
+	ADDQ $144, R8
+	ADDQ $256, R9
+	ADDQ $32, R10
+	ADDQ $32, R12
+	SUBQ $8, R11
+	JG   q4grp
+
+	VMOVAPS      Y16, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (BX)
+	ADDQ         $4, BX
+	ADDQ         rs+16(FP), SI
+	DECQ         R13
+	JNZ          q4row
+	VZEROUPPER
+	RET
