@@ -177,7 +177,11 @@ func (e *encoder) u64(v uint64) {
 }
 func (e *encoder) str(s string) {
 	e.u64(uint64(len(s)))
-	e.write([]byte(s))
+	if e.err == nil { // WriteString: no copy of s (a vocabulary has 100k strings)
+		var n int
+		n, e.err = e.w.WriteString(s)
+		e.n += uint64(n)
+	}
 }
 
 func (e *encoder) zeros(n uint64) {
