@@ -11,9 +11,9 @@ import (
 )
 
 // Net describes a random-weight network of any architecture the engine
-// runs, for its tests and benchmarks: real shapes, meaningless weights.
-// Unlike Write's llama.cpp-like files, its weights are scaled so
-// activations stay around unit scale, and every 2-D weight has one type.
+// runs, for its tests and benchmarks: real shapes, meaningless weights at
+// unit scale. Unlike Write's llama.cpp-like files, every 2-D weight has one
+// type, quantized from drawn floats, and there is no tokenizer.
 type Net struct {
 	Arch                              string // "llama" or "qwen2"
 	Embd, Layers, Heads, HeadsKV, FFN int
