@@ -53,7 +53,7 @@ const (
 	// measure a few 1e-6).
 	maxF32Diff = 1e-3
 	// minCosine is issue 12's floor for quantized models (we measure
-	// 0.9998 and above).
+	// 0.9997 and above).
 	minCosine = 0.999
 	// topMargin: for quantized models, our top token must be llama.cpp's
 	// wherever its top two logits are further apart than this, and at every
@@ -61,10 +61,10 @@ const (
 	// Issue 12 asks for 0.01, which no two engines meet here: each rounds
 	// activations to 8 bits in its own way (llama.cpp's Q8_0 scales are
 	// fp16, its K-quant ones per 256 values), so their rounding noises are
-	// independent and a top-2 margin moves by 0.026 rms between them
+	// independent and a top-2 margin moves by 0.03 rms between them
 	// (largest 0.14 over 1632 steps, three seeds); llama.cpp's own logits
-	// are as far from the float computation as ours. Changing our kernels'
-	// summation order alone moves our logits by up to 0.05. See ENGINE.md.
+	// are as far from the float computation as ours, and two llama.cpp
+	// releases pick different tokens at a margin of 0.01. See ENGINE.md.
 	topMargin = 0.15
 )
 
@@ -273,6 +273,8 @@ func checkTeacherForced(t *testing.T, m *Model, g llamaCppGolden) {
 		t.Fatal(err)
 	}
 	minCos, worst, checked := 1.0, 0.0, 0
+	// At issue 12's margin (0.01), reported, not required (see topMargin).
+	over01, equal01 := 0, 0
 	for i, next := range g.GeneratedIDs {
 		cos, d := stepCompare(t, g, i, logits)
 		minCos, worst = min(minCos, cos), max(worst, d)
@@ -282,6 +284,12 @@ func checkTeacherForced(t *testing.T, m *Model, g llamaCppGolden) {
 		top := g.Steps[i].Top
 		theirs, margin := int(top[0][0]), top[0][1]-top[1][1]
 		ours := sample.Greedy(logits)
+		if margin > 0.01 {
+			over01++
+			if ours == theirs {
+				equal01++
+			}
+		}
 		if margin > topMargin {
 			checked++
 			if ours != theirs {
@@ -297,6 +305,6 @@ func checkTeacherForced(t *testing.T, m *Model, g llamaCppGolden) {
 			}
 		}
 	}
-	t.Logf("top token equal to llama.cpp's at all %d of %d steps where its margin exceeds %g; cosine >= %.6f; top-16 logits within %.2g",
-		checked, len(g.GeneratedIDs), topMargin, minCos, worst)
+	t.Logf("top token equal to llama.cpp's at all %d of %d steps where its margin exceeds %g (%d of %d over 0.01); cosine >= %.6f; top-16 logits within %.2g",
+		checked, len(g.GeneratedIDs), topMargin, equal01, over01, minCos, worst)
 }

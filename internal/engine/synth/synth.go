@@ -157,12 +157,12 @@ func pieces(s Shape, main tensor.Type, nVocab int) []piece {
 	hd := s.headDim()
 	qDim, kvDim := s.Heads*hd, s.HeadsKV*hd
 	var ps []piece
-	// Weights at 1/sqrt(fan-in) keep activations near unit scale, so the
-	// logits are well separated. Calmer than that, as in trained models,
-	// are the residual projections (GPT-2's 1/sqrt(2*layers)), the
-	// attention scores and the SwiGLU gate: a network at unit scale
-	// everywhere amplifies the rounding of 8-bit activations (which every
-	// engine does differently) to several percent of its logits.
+	// Weights at 1/sqrt(fan-in) keep activations near unit scale, so
+	// attention is far from uniform and the logits are well separated.
+	// Calmer than that, as in trained models, are the residual projections
+	// (GPT-2's 1/sqrt(2*layers)) and the SwiGLU gate: a network at unit
+	// scale everywhere amplifies the rounding of 8-bit activations (which
+	// every engine does its own way) to several percent of its logits.
 	branch := 1 / math.Sqrt(float64(2*max(s.Layers, 1)))
 	matrix := func(name string, rows, cols int, k float64) {
 		t := quantType(main, name, cols, s.Layers, !s.Tied)
@@ -182,8 +182,8 @@ func pieces(s Shape, main tensor.Type, nVocab int) []piece {
 	for i := range s.Layers {
 		p := fmt.Sprintf("blk.%d.", i)
 		vector(p+"attn_norm.weight", s.Embd, 1, 0.1)
-		matrix(p+"attn_q.weight", qDim, s.Embd, 0.5)
-		matrix(p+"attn_k.weight", kvDim, s.Embd, 0.5)
+		matrix(p+"attn_q.weight", qDim, s.Embd, 1)
+		matrix(p+"attn_k.weight", kvDim, s.Embd, 1)
 		matrix(p+"attn_v.weight", kvDim, s.Embd, 1)
 		matrix(p+"attn_output.weight", s.Embd, qDim, branch)
 		switch s.arch() {
