@@ -226,7 +226,9 @@ func stepCompare(t *testing.T, g llamaCppGolden, i int, ours []float32) (cos, to
 	return ab / math.Sqrt(aa*bb), topDiff
 }
 
-func checkGreedy(t *testing.T, m *Model, g llamaCppGolden) {
+// promptSession runs the golden's prompt in a new session (the context
+// llama.cpp had) and returns the session and the logits after it.
+func promptSession(t *testing.T, m *Model, g llamaCppGolden) (*Session, []float32) {
 	s, err := m.NewSession(128)
 	if err != nil {
 		t.Fatal(err)
@@ -235,6 +237,11 @@ func checkGreedy(t *testing.T, m *Model, g llamaCppGolden) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, logits
+}
+
+func checkGreedy(t *testing.T, m *Model, g llamaCppGolden) {
+	s, logits := promptSession(t, m, g)
 	var worst float64
 	for i, want := range f16s(t, g.FirstLogits) {
 		d := math.Abs(float64(logits[i]-want)) - f16Slack(want)
@@ -252,6 +259,7 @@ func checkGreedy(t *testing.T, m *Model, g llamaCppGolden) {
 			t.Fatalf("step %d: greedy token %d, llama.cpp's %d (ours so far %v)", i, id, want, g.GeneratedIDs[:i])
 		}
 		if i+1 < len(g.GeneratedIDs) {
+			var err error
 			if logits, err = s.Forward([]int{id}); err != nil {
 				t.Fatal(err)
 			}
@@ -264,14 +272,7 @@ func checkGreedy(t *testing.T, m *Model, g llamaCppGolden) {
 }
 
 func checkTeacherForced(t *testing.T, m *Model, g llamaCppGolden) {
-	s, err := m.NewSession(128)
-	if err != nil {
-		t.Fatal(err)
-	}
-	logits, err := s.Forward(g.PromptIDs)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, logits := promptSession(t, m, g)
 	minCos, worst, checked := 1.0, 0.0, 0
 	// At issue 12's margin (0.01), reported, not required (see topMargin).
 	over01, equal01 := 0, 0
@@ -300,6 +301,7 @@ func checkTeacherForced(t *testing.T, m *Model, g llamaCppGolden) {
 			t.Errorf("step %d: llama.cpp's top token %d is %.3g below our top %d", i, theirs, gap, ours)
 		}
 		if i+1 < len(g.GeneratedIDs) {
+			var err error
 			if logits, err = s.Forward([]int{next}); err != nil {
 				t.Fatal(err)
 			}

@@ -224,29 +224,17 @@ func Write(w io.Writer, o Options) error {
 	if err != nil {
 		return err
 	}
-	hd := s.headDim()
-	meta := []gguf.KV{
+	meta := append([]gguf.KV{
 		{Key: "general.architecture", Value: a},
 		{Key: "general.name", Value: "synthetic " + s.Name + " (random weights)"},
 		{Key: "general.file_type", Value: ft},
 		{Key: "general.quantization_version", Value: uint32(2)},
-		{Key: a + ".context_length", Value: uint32(s.ContextLength)},
-		{Key: a + ".embedding_length", Value: uint32(s.Embd)},
-		{Key: a + ".block_count", Value: uint32(s.Layers)},
-		{Key: a + ".feed_forward_length", Value: uint32(s.FFN)},
-		{Key: a + ".attention.head_count", Value: uint32(s.Heads)},
-		{Key: a + ".attention.head_count_kv", Value: uint32(s.HeadsKV)},
-		{Key: a + ".attention.layer_norm_rms_epsilon", Value: s.RMSEps},
-		{Key: a + ".rope.dimension_count", Value: uint32(hd)},
-		{Key: a + ".rope.freq_base", Value: s.RoPEBase},
-		{Key: a + ".vocab_size", Value: uint32(nVocab)},
-	}
-	if s.HeadDim != 0 {
-		meta = append(meta, gguf.KV{Key: a + ".attention.key_length", Value: uint32(hd)},
-			gguf.KV{Key: a + ".attention.value_length", Value: uint32(hd)})
-	}
+	}, hparams(s)...)
+	meta = append(meta, gguf.KV{Key: a + ".vocab_size", Value: uint32(nVocab)})
+	meta = append(meta, headWidth(s)...)
 	meta = append(meta, voc...)
 
+	hd := s.headDim()
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	var ts []gguf.TensorData
 	for _, p := range pieces(s, o.Type, nVocab) {
@@ -271,6 +259,33 @@ func Write(w io.Writer, o Options) error {
 		ts = append(ts, gguf.TensorData{Name: p.name, Dims: dims, Type: uint32(p.typ), Data: data})
 	}
 	return gguf.Write(w, meta, ts)
+}
+
+// hparams are the {arch}.* hyper-parameters of s.
+func hparams(s Shape) []gguf.KV {
+	a := s.arch()
+	return []gguf.KV{
+		{Key: a + ".context_length", Value: uint32(s.ContextLength)},
+		{Key: a + ".embedding_length", Value: uint32(s.Embd)},
+		{Key: a + ".block_count", Value: uint32(s.Layers)},
+		{Key: a + ".feed_forward_length", Value: uint32(s.FFN)},
+		{Key: a + ".attention.head_count", Value: uint32(s.Heads)},
+		{Key: a + ".attention.head_count_kv", Value: uint32(s.HeadsKV)},
+		{Key: a + ".attention.layer_norm_rms_epsilon", Value: s.RMSEps},
+		{Key: a + ".rope.dimension_count", Value: uint32(s.headDim())},
+		{Key: a + ".rope.freq_base", Value: s.RoPEBase},
+	}
+}
+
+// headWidth is the key and value width metadata of a shape whose heads are
+// not Embd/Heads wide (none otherwise).
+func headWidth(s Shape) []gguf.KV {
+	if s.HeadDim == 0 {
+		return nil
+	}
+	a := s.arch()
+	return []gguf.KV{{Key: a + ".attention.key_length", Value: uint32(s.HeadDim)},
+		{Key: a + ".attention.value_length", Value: uint32(s.HeadDim)}}
 }
 
 // vocab is the tokenizer metadata to write and its token count.
