@@ -322,13 +322,25 @@ func TestParseRejectsCorruptFiles(t *testing.T) {
 		})
 	}
 	t.Run("every truncation", func(t *testing.T) {
-		for n := 0; n < len(valid); n++ {
+		// Up to the end of the last tensor's data: the padding after it
+		// may be missing (older writers left it out).
+		f, err := Parse(valid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		end := int(f.DataOffset + f.Tensors[0].Offset + f.Tensors[0].Size)
+		if end == len(valid) {
+			t.Fatal("the test file has no padding after its tensor")
+		}
+		for n := 0; n < end; n++ {
 			if _, err := Parse(valid[:n]); err == nil {
 				t.Fatalf("Parse of the first %d of %d bytes succeeded", n, len(valid))
 			}
 		}
-		if _, err := Parse(valid); err != nil {
-			t.Fatalf("untruncated file: %v", err)
+		for _, n := range []int{end, len(valid)} {
+			if _, err := Parse(valid[:n]); err != nil {
+				t.Fatalf("file of %d bytes (of %d): %v", n, len(valid), err)
+			}
 		}
 	})
 	if _, err := Parse(valid[:10]); !errors.Is(err, ErrTruncated) {
@@ -442,6 +454,31 @@ func TestOpenWrittenFile(t *testing.T) {
 	ti, _ := f.Tensor("w")
 	if !bytes.Equal(f.TensorData(ti), f32bytes(1, 2, 3, 4)) {
 		t.Error("tensor data differs")
+	}
+}
+
+// TestWriteEndsAligned checks the data section is whole aligned slots, the
+// last tensor padded too: llama.cpp's gguf_init_from_file (no_alloc=false,
+// as gguf tools use it) reads the sum of the padded tensor sizes and
+// rejects a file that ends right after an unaligned last tensor.
+func TestWriteEndsAligned(t *testing.T) {
+	for _, align := range []uint32{32, 64} {
+		data := encode(t, []KV{{"general.architecture", "tiny"}, {"general.alignment", align}},
+			[]TensorData{
+				{Name: "a", Dims: []uint64{5}, Type: 0, Data: f32bytes(1, 2, 3, 4, 5)},
+				{Name: "b", Dims: []uint64{3}, Type: 0, Data: f32bytes(6, 7, 8)},
+			})
+		f, err := Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blob uint64
+		for _, ti := range f.Tensors {
+			blob += alignUp(ti.Size, uint64(align))
+		}
+		if got, want := uint64(len(data))-f.DataOffset, blob; got != want {
+			t.Errorf("alignment %d: data section has %d bytes, the padded tensors %d", align, got, want)
+		}
 	}
 }
 

@@ -28,8 +28,8 @@ type TensorData struct {
 }
 
 // Write encodes a GGUF version 3 file: meta in the given order, then the
-// tensor directory, then the tensor data, each tensor aligned to
-// general.alignment (32 unless meta sets it).
+// tensor directory, then the tensor data, each tensor aligned to (and the
+// file padded to) general.alignment (32 unless meta sets it).
 func Write(w io.Writer, meta []KV, tensors []TensorData) error {
 	align := uint64(defaultAlignment)
 	seen := map[string]bool{}
@@ -100,6 +100,9 @@ func Write(w io.Writer, meta []KV, tensors []TensorData) error {
 		e.zeros(start + offsets[i] - e.n)
 		e.write(t.Data)
 	}
+	// The last tensor is padded too, as llama.cpp's writer does: its
+	// reader loads the sum of the padded sizes.
+	e.pad(align)
 	if e.err != nil {
 		return fmt.Errorf("gguf: write: %w", e.err)
 	}
@@ -174,7 +177,11 @@ func (e *encoder) u64(v uint64) {
 }
 func (e *encoder) str(s string) {
 	e.u64(uint64(len(s)))
-	e.write([]byte(s))
+	if e.err == nil { // WriteString: no copy of s (a vocabulary has 100k strings)
+		var n int
+		n, e.err = e.w.WriteString(s)
+		e.n += uint64(n)
+	}
 }
 
 func (e *encoder) zeros(n uint64) {

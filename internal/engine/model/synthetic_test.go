@@ -196,7 +196,7 @@ func TestMatchesReference(t *testing.T) {
 	llama3 := tiny("llama")
 	llama3.Tied = true
 	llama3.RoPEBase = 500000
-	llama3.RoPEFactors = Llama3RoPEFactors(500000, 16, 8, 1, 4, 32)
+	llama3.RoPEFactors = tensor.Llama3RoPEFactors(500000, 16, 8, 1, 4, 32)
 	qwenTied := tiny("qwen2")
 	qwenTied.Tied = true
 	qwenTied.HeadsKV = 1
@@ -308,7 +308,7 @@ func TestLlama3RoPEFromMetadata(t *testing.T) {
 	s := tiny("llama")
 	s.RoPEBase = 500000
 	s.ContextLength = 64
-	factors := Llama3RoPEFactors(500000, 16, 8, 1, 4, 32)
+	factors := tensor.Llama3RoPEFactors(500000, 16, 8, 1, 4, 32)
 	withTensor := s
 	withTensor.RoPEFactors = factors
 	withMeta := s

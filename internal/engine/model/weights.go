@@ -189,5 +189,5 @@ func ropeFactors(f *gguf.File, b binder, a arch, c Config) ([]float32, error) {
 	if factor <= 0 || low <= 0 || high <= low || orig <= 0 {
 		return nil, fmt.Errorf("model: invalid llama3 rope scaling (factor %g, low %g, high %g, original context %d)", factor, low, high, orig)
 	}
-	return Llama3RoPEFactors(float64(c.RoPEBase), c.RoPEDim, float64(factor), float64(low), float64(high), orig), nil
+	return tensor.Llama3RoPEFactors(float64(c.RoPEBase), c.RoPEDim, float64(factor), float64(low), float64(high), orig), nil
 }

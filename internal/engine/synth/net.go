@@ -11,9 +11,9 @@ import (
 )
 
 // Net describes a random-weight network of any architecture the engine
-// runs, for its tests and benchmarks: real shapes, meaningless weights.
-// Unlike Write's llama.cpp-like files, its weights are scaled so
-// activations stay around unit scale, and every 2-D weight has one type.
+// runs, for its tests and benchmarks: real shapes, meaningless weights at
+// unit scale. Unlike Write's llama.cpp-like files, every 2-D weight has one
+// type, quantized from drawn floats, and there is no tokenizer.
 type Net struct {
 	Arch                              string // "llama" or "qwen2"
 	Embd, Layers, Heads, HeadsKV, FFN int
@@ -51,23 +51,13 @@ func WriteNet(w io.Writer, s Net) error {
 		base = 10000
 	}
 	a := s.Arch
-	meta := []gguf.KV{
+	shape := Shape{Arch: a, Embd: s.Embd, Layers: s.Layers, Heads: s.Heads, HeadsKV: s.HeadsKV, FFN: s.FFN,
+		HeadDim: s.HeadDim, ContextLength: s.ContextLength, RoPEBase: base, RMSEps: 1e-6}
+	meta := append([]gguf.KV{
 		{Key: "general.architecture", Value: a},
 		{Key: "general.name", Value: "synthetic-" + a},
-		{Key: a + ".context_length", Value: uint32(s.ContextLength)},
-		{Key: a + ".embedding_length", Value: uint32(s.Embd)},
-		{Key: a + ".block_count", Value: uint32(s.Layers)},
-		{Key: a + ".feed_forward_length", Value: uint32(s.FFN)},
-		{Key: a + ".attention.head_count", Value: uint32(s.Heads)},
-		{Key: a + ".attention.head_count_kv", Value: uint32(s.HeadsKV)},
-		{Key: a + ".attention.layer_norm_rms_epsilon", Value: float32(1e-6)},
-		{Key: a + ".rope.dimension_count", Value: uint32(headDim)},
-		{Key: a + ".rope.freq_base", Value: base},
-	}
-	if s.HeadDim != 0 {
-		meta = append(meta, gguf.KV{Key: a + ".attention.key_length", Value: uint32(headDim)},
-			gguf.KV{Key: a + ".attention.value_length", Value: uint32(headDim)})
-	}
+	}, hparams(shape)...)
+	meta = append(meta, headWidth(shape)...)
 	meta = append(meta, s.Meta...)
 	rng := rand.New(rand.NewPCG(s.Seed, 1))
 	var ts []gguf.TensorData

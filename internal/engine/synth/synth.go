@@ -1,41 +1,106 @@
 // Package synth writes random-weight GGUF models of real architectures'
-// shapes. Write is for measuring speed: the same file can be run by
-// Parley's engine and by llama.cpp (llama-bench), so the comparison is like
-// for like. Its weights follow how the reference models were made (normal,
-// std 0.02; norms 1.0) and the per-tensor types follow llama-quantize's
-// choices, so a file's size and speed match what llama.cpp itself would
-// produce. WriteNet is for the engine's tests: any architecture it runs
-// (llama, qwen2, qwen3), one weight type, activations kept at unit scale.
+// shapes. Write is for measuring speed and for the llama.cpp goldens: the
+// same file can be run by Parley's engine and by llama.cpp, so comparisons
+// are like for like. Its per-tensor types follow llama-quantize's choices,
+// so a file's size and speed match what llama.cpp itself would produce, and
+// Quantize rewrites an F32 file exactly as llama-quantize does. WriteNet is
+// for the engine's unit tests: one weight type for every matrix, weights
+// quantized from drawn floats.
 package synth
 
 import (
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
-	"sort"
 	"strings"
 
 	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
-// Shape is a llama-architecture network's dimensions.
+// Shape is a network's architecture and dimensions.
 type Shape struct {
-	Name                              string
+	Name string
+	// Arch is general.architecture: "llama" (or ""), "qwen2" (biases on
+	// Q, K and V) or "qwen3" (RMSNorm over each Q and K head).
+	Arch                              string
 	Embd, Layers, Heads, HeadsKV, FFN int
-	Vocab, ContextLength              int
-	RoPEBase                          float32
-	RMSEps                            float32
+	// HeadDim, when set, decouples the head width from Embd/Heads (qwen3's
+	// attention.key_length).
+	HeadDim              int
+	Vocab, ContextLength int
+	RoPEBase             float32
+	RMSEps               float32
 	// Tied omits output.weight: the output projection reuses token_embd.
 	Tied bool
+	// Llama3 is Llama 3.1's rope scaling, written as llama.cpp's converter
+	// does: per-pair frequency divisors in rope_freqs.weight.
+	Llama3 *Llama3Scaling
 }
 
-// shapes are the named shapes; see Shapes.
+// Llama3Scaling is a "llama3" rope_scaling block of a Hugging Face config.
+type Llama3Scaling struct {
+	Factor, LowFreqFactor, HighFreqFactor float64
+	OriginalContext                       int
+}
+
+func (s Shape) arch() string {
+	if s.Arch == "" {
+		return "llama"
+	}
+	return s.Arch
+}
+
+func (s Shape) headDim() int {
+	if s.HeadDim != 0 {
+		return s.HeadDim
+	}
+	return s.Embd / max(s.Heads, 1)
+}
+
+// shapes are the named shapes; see Shapes. The full-size ones are the
+// catalogue's models (and Qwen3 0.6B); each "-mini" keeps its model's
+// architecture, head layout and what llama-quantize makes of its widths
+// (whether rows split into 256-element K-quant blocks) at a size tests run
+// in moments.
 var shapes = []Shape{
+	{Name: "qwen2.5-0.5b", Arch: "qwen2", Embd: 896, Layers: 24, Heads: 14, HeadsKV: 2, FFN: 4864, Vocab: 151936,
+		ContextLength: 32768, RoPEBase: 1e6, RMSEps: 1e-6, Tied: true},
+	{Name: "qwen2.5-1.5b", Arch: "qwen2", Embd: 1536, Layers: 28, Heads: 12, HeadsKV: 2, FFN: 8960, Vocab: 151936,
+		ContextLength: 32768, RoPEBase: 1e6, RMSEps: 1e-6, Tied: true},
+	{Name: "qwen3-0.6b", Arch: "qwen3", Embd: 1024, Layers: 28, Heads: 16, HeadsKV: 8, HeadDim: 128, FFN: 3072, Vocab: 151936,
+		ContextLength: 40960, RoPEBase: 1e6, RMSEps: 1e-6, Tied: true},
+	{Name: "llama3.2-1b", Embd: 2048, Layers: 16, Heads: 32, HeadsKV: 8, FFN: 8192, Vocab: 128256,
+		ContextLength: 131072, RoPEBase: 500000, RMSEps: 1e-5, Tied: true,
+		Llama3: &Llama3Scaling{Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 8192}},
+	{Name: "tinyllama-1.1b", Embd: 2048, Layers: 22, Heads: 32, HeadsKV: 4, FFN: 5632, Vocab: 32000,
+		ContextLength: 2048, RoPEBase: 10000, RMSEps: 1e-5},
 	{Name: "smollm2-135m", Embd: 576, Layers: 30, Heads: 9, HeadsKV: 3, FFN: 1536, Vocab: 49152,
 		ContextLength: 8192, RoPEBase: 100000, RMSEps: 1e-5, Tied: true},
 	{Name: "smollm2-360m", Embd: 960, Layers: 32, Heads: 15, HeadsKV: 5, FFN: 2560, Vocab: 49152,
 		ContextLength: 8192, RoPEBase: 100000, RMSEps: 1e-5, Tied: true},
+
+	// 896 and 576 do not split into 256-blocks (llama-quantize falls back to
+	// Q5_0/Q8_0), 4864 and 1536 do: so with 192 and 512.
+	{Name: "qwen2.5-mini", Arch: "qwen2", Embd: 192, Layers: 4, Heads: 3, HeadsKV: 1, FFN: 512, Vocab: 151936,
+		ContextLength: 32768, RoPEBase: 1e6, RMSEps: 1e-6, Tied: true},
+	{Name: "qwen3-mini", Arch: "qwen3", Embd: 256, Layers: 4, Heads: 4, HeadsKV: 2, HeadDim: 128, FFN: 768, Vocab: 151936,
+		ContextLength: 40960, RoPEBase: 1e6, RMSEps: 1e-6, Tied: true},
+	// Llama 3.2's scaling with the original context shrunk to 64, so the
+	// interpolated band falls within the positions a test reaches.
+	{Name: "llama3.2-mini", Embd: 256, Layers: 4, Heads: 4, HeadsKV: 1, FFN: 768, Vocab: 128256,
+		ContextLength: 131072, RoPEBase: 500000, RMSEps: 1e-5, Tied: true,
+		Llama3: &Llama3Scaling{Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 64}},
+	{Name: "tinyllama-mini", Embd: 256, Layers: 4, Heads: 8, HeadsKV: 1, FFN: 768, Vocab: 32000,
+		ContextLength: 2048, RoPEBase: 10000, RMSEps: 1e-5},
+	{Name: "smollm2-mini", Embd: 192, Layers: 4, Heads: 3, HeadsKV: 1, FFN: 512, Vocab: 49152,
+		ContextLength: 8192, RoPEBase: 100000, RMSEps: 1e-5, Tied: true},
+	// The smallest llama on which llama-quantize's Q4_K_M uses all its
+	// types: 256-wide rows (Q4_K), a 288-wide ffn_down (falls back to
+	// Q5_0/Q8_0), two layers (attn_v/ffn_down Q4_K, then Q6_K), output Q6_K.
+	{Name: "tiny-kquant", Embd: 256, Layers: 2, Heads: 2, HeadsKV: 1, FFN: 288, Vocab: 512,
+		ContextLength: 512, RoPEBase: 10000, RMSEps: 1e-5},
 	// stories260K's dimensions (karpathy/tinyllamas), for fast tests.
 	{Name: "stories260k", Embd: 64, Layers: 5, Heads: 8, HeadsKV: 4, FFN: 172, Vocab: 512,
 		ContextLength: 2048, RoPEBase: 10000, RMSEps: 1e-5},
@@ -58,7 +123,7 @@ func LookupShape(name string) (Shape, error) {
 
 // Types are the element types a synthetic model can be written in. Q4_K
 // means llama-quantize's Q4_K_M mix.
-var Types = []tensor.Type{tensor.F32, tensor.F16, tensor.Q8_0, tensor.Q4_0, tensor.Q4_K}
+var Types = []tensor.Type{tensor.F32, tensor.F16, tensor.Q8_0, tensor.Q4_0, tensor.Q4_K, tensor.Q6_K}
 
 // Options say what to write.
 type Options struct {
@@ -66,247 +131,189 @@ type Options struct {
 	// Type is the main type of the 2-D weights (llama-quantize's ftype).
 	Type tensor.Type
 	Seed uint64
-	// Std is the weights' standard deviation; 0 means 0.02.
-	Std float64
+	// Vocab is the tokenizer.* metadata to write, e.g. a real vocabulary
+	// from VocabFrom; its token count overrides Shape.Vocab. Nil writes a
+	// synthetic vocabulary of Shape.Vocab tokens (see Vocab).
+	Vocab []gguf.KV
 }
 
 // ftype is llama.cpp's general.file_type for a main type.
 var ftype = map[tensor.Type]uint32{
-	tensor.F32: 0, tensor.F16: 1, tensor.Q4_0: 2, tensor.Q8_0: 7, tensor.Q4_K: 15, // Q4_K_M
+	tensor.F32: 0, tensor.F16: 1, tensor.Q4_0: 2, tensor.Q8_0: 7, tensor.Q4_K: 15 /* Q4_K_M */, tensor.Q6_K: 18,
 }
 
-// tensorType is the type llama-quantize gives a 2-D weight: the output
-// projection (token_embd when tied) of a 4-bit model is Q6_K, and any
-// K-quant whose rows do not split into 256-blocks falls back (Q4_K→Q5_0,
-// Q6_K→Q8_0), then anything not splitting into its blocks goes to F16.
-func tensorType(main tensor.Type, output bool, cols int) tensor.Type {
-	t := main
-	if output && (main == tensor.Q4_0 || main == tensor.Q4_K) {
-		t = tensor.Q6_K
+// piece is one tensor of a model: a 2-D weight (rows of cols, its type by
+// llama-quantize's rules) or a vector of cols F32 values drawn around mean.
+type piece struct {
+	name       string
+	typ        tensor.Type
+	rows, cols int
+	mean, sd   float64
+	ropeFreqs  bool // the llama3 rope factors, not drawn
+}
+
+// pieces lists the tensors of shape s with a vocabulary of nVocab tokens.
+func pieces(s Shape, main tensor.Type, nVocab int) []piece {
+	hd := s.headDim()
+	qDim, kvDim := s.Heads*hd, s.HeadsKV*hd
+	var ps []piece
+	// Weights at 1/sqrt(fan-in) keep activations near unit scale, so
+	// attention is far from uniform and the logits are well separated.
+	// Calmer than that, as in trained models, are the residual projections
+	// (GPT-2's 1/sqrt(2*layers)) and the SwiGLU gate: a network at unit
+	// scale everywhere amplifies the rounding of 8-bit activations (which
+	// every engine does its own way) to several percent of its logits.
+	branch := 1 / math.Sqrt(float64(2*max(s.Layers, 1)))
+	matrix := func(name string, rows, cols int, k float64) {
+		t := quantType(main, name, cols, s.Layers, !s.Tied)
+		ps = append(ps, piece{name: name, typ: t, rows: rows, cols: cols, sd: k / math.Sqrt(float64(cols))})
 	}
-	if cols%t.BlockSize() != 0 {
-		switch t {
-		case tensor.Q4_K:
-			t = tensor.Q5_0
-		case tensor.Q6_K:
-			t = tensor.Q8_0
+	vector := func(name string, n int, mean, sd float64) {
+		ps = append(ps, piece{name: name, typ: tensor.F32, rows: 1, cols: n, mean: mean, sd: sd})
+	}
+	matrix("token_embd.weight", nVocab, s.Embd, 1)
+	vector("output_norm.weight", s.Embd, 1, 0.1)
+	if !s.Tied {
+		matrix("output.weight", nVocab, s.Embd, 1)
+	}
+	if s.Llama3 != nil {
+		ps = append(ps, piece{name: "rope_freqs.weight", typ: tensor.F32, rows: 1, cols: hd / 2, ropeFreqs: true})
+	}
+	for i := range s.Layers {
+		p := fmt.Sprintf("blk.%d.", i)
+		vector(p+"attn_norm.weight", s.Embd, 1, 0.1)
+		matrix(p+"attn_q.weight", qDim, s.Embd, 1)
+		matrix(p+"attn_k.weight", kvDim, s.Embd, 1)
+		matrix(p+"attn_v.weight", kvDim, s.Embd, 1)
+		matrix(p+"attn_output.weight", s.Embd, qDim, branch)
+		switch s.arch() {
+		case "qwen2":
+			vector(p+"attn_q.bias", qDim, 0, 0.5)
+			vector(p+"attn_k.bias", kvDim, 0, 0.5)
+			vector(p+"attn_v.bias", kvDim, 0, 0.5)
+		case "qwen3":
+			vector(p+"attn_q_norm.weight", hd, 1, 0.1)
+			vector(p+"attn_k_norm.weight", hd, 1, 0.1)
 		}
+		vector(p+"ffn_norm.weight", s.Embd, 1, 0.1)
+		matrix(p+"ffn_gate.weight", s.FFN, s.Embd, 0.3)
+		matrix(p+"ffn_up.weight", s.FFN, s.Embd, 1)
+		matrix(p+"ffn_down.weight", s.Embd, s.FFN, branch)
 	}
-	if cols%t.BlockSize() != 0 {
-		t = tensor.F16
-	}
-	return t
+	return ps
 }
 
-// layerType is the main type of layer i's tensor: Q4_K_M gives
-// attn_v and ffn_down of some layers (the first and last eighth, every
-// third in between) Q6_K, as llama-quantize does.
-func layerType(main tensor.Type, name string, i, layers int) tensor.Type {
-	if main == tensor.Q4_K && (name == "attn_v.weight" || name == "ffn_down.weight") {
-		if i < layers/8 || i >= 7*layers/8 || (i-layers/8)%3 == 2 {
-			return tensor.Q6_K
-		}
-	}
-	return main
-}
-
-// Write writes the model described by o to w as GGUF.
+// Write writes the model described by o to w as GGUF. Float types get
+// bell-shaped weights (floatWeights); quantized types get their blocks
+// drawn directly (randomBlocks), so even a 150k-token embedding is written
+// in moments.
 func Write(w io.Writer, o Options) error {
 	s := o.Shape
-	if s.Heads == 0 || s.HeadsKV == 0 || s.Embd%s.Heads != 0 || s.Heads%s.HeadsKV != 0 {
+	a := s.arch()
+	if a != "llama" && a != "qwen2" && a != "qwen3" {
+		return fmt.Errorf("synth: architecture %q not supported (llama, qwen2, qwen3)", a)
+	}
+	if s.Heads == 0 || s.HeadsKV == 0 || s.Heads%s.HeadsKV != 0 || (s.HeadDim == 0 && s.Embd%s.Heads != 0) {
 		return fmt.Errorf("synth: %d heads (%d KV) do not divide %d dims", s.Heads, s.HeadsKV, s.Embd)
 	}
 	ft, ok := ftype[o.Type]
 	if !ok {
 		return fmt.Errorf("synth: type %v not supported (use one of %v)", o.Type, Types)
 	}
-	std := o.Std
-	if std == 0 {
-		std = 0.02
-	}
-	headDim := s.Embd / s.Heads
-	meta := []gguf.KV{
-		{Key: "general.architecture", Value: "llama"},
-		{Key: "general.name", Value: "synthetic " + s.Name + " (random weights)"},
-		{Key: "general.file_type", Value: ft},
-		{Key: "llama.context_length", Value: uint32(s.ContextLength)},
-		{Key: "llama.embedding_length", Value: uint32(s.Embd)},
-		{Key: "llama.block_count", Value: uint32(s.Layers)},
-		{Key: "llama.feed_forward_length", Value: uint32(s.FFN)},
-		{Key: "llama.attention.head_count", Value: uint32(s.Heads)},
-		{Key: "llama.attention.head_count_kv", Value: uint32(s.HeadsKV)},
-		{Key: "llama.attention.layer_norm_rms_epsilon", Value: s.RMSEps},
-		{Key: "llama.rope.dimension_count", Value: uint32(headDim)},
-		{Key: "llama.rope.freq_base", Value: s.RoPEBase},
-		{Key: "llama.vocab_size", Value: uint32(s.Vocab)},
-	}
-	voc, err := Vocab(s.Vocab)
+	voc, nVocab, err := o.vocab()
 	if err != nil {
 		return err
 	}
+	meta := append([]gguf.KV{
+		{Key: "general.architecture", Value: a},
+		{Key: "general.name", Value: "synthetic " + s.Name + " (random weights)"},
+		{Key: "general.file_type", Value: ft},
+		{Key: "general.quantization_version", Value: uint32(2)},
+	}, hparams(s)...)
+	meta = append(meta, gguf.KV{Key: a + ".vocab_size", Value: uint32(nVocab)})
+	meta = append(meta, headWidth(s)...)
 	meta = append(meta, voc...)
 
+	hd := s.headDim()
 	rng := rand.New(rand.NewPCG(o.Seed, 0x5eed))
 	var ts []gguf.TensorData
-	matrix := func(name string, main tensor.Type, rows, cols int, output bool) error {
-		x := make([]float32, rows*cols)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64() * std)
-		}
-		t := tensorType(main, output, cols)
-		data := make([]byte, rows*t.RowSize(cols))
-		if err := tensor.Quantize(t, x, data); err != nil {
-			return fmt.Errorf("synth: %s as %v: %w", name, t, err)
-		}
-		ts = append(ts, gguf.TensorData{Name: name, Dims: []uint64{uint64(cols), uint64(rows)}, Type: uint32(t), Data: data})
-		return nil
-	}
-	ones := func(name string, n int) {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = 1
-		}
-		data := make([]byte, 4*n)
-		tensor.Quantize(tensor.F32, x, data)
-		ts = append(ts, gguf.TensorData{Name: name, Dims: []uint64{uint64(n)}, Type: uint32(tensor.F32), Data: data})
-	}
-	qDim, kvDim := s.Heads*headDim, s.HeadsKV*headDim
-	if err := matrix("token_embd.weight", o.Type, s.Vocab, s.Embd, s.Tied); err != nil {
-		return err
-	}
-	ones("output_norm.weight", s.Embd)
-	if !s.Tied {
-		if err := matrix("output.weight", o.Type, s.Vocab, s.Embd, true); err != nil {
-			return err
-		}
-	}
-	for i := range s.Layers {
-		p := fmt.Sprintf("blk.%d.", i)
-		ones(p+"attn_norm.weight", s.Embd)
-		ones(p+"ffn_norm.weight", s.Embd)
-		for _, m := range []struct {
-			name       string
-			rows, cols int
-		}{
-			{"attn_q.weight", qDim, s.Embd}, {"attn_k.weight", kvDim, s.Embd}, {"attn_v.weight", kvDim, s.Embd},
-			{"attn_output.weight", s.Embd, qDim},
-			{"ffn_gate.weight", s.FFN, s.Embd}, {"ffn_up.weight", s.FFN, s.Embd}, {"ffn_down.weight", s.Embd, s.FFN},
-		} {
-			if err := matrix(p+m.name, layerType(o.Type, m.name, i, s.Layers), m.rows, m.cols, false); err != nil {
-				return err
+	for _, p := range pieces(s, o.Type, nVocab) {
+		var data []byte
+		switch {
+		case p.ropeFreqs:
+			l := s.Llama3
+			data = f32le(tensor.Llama3RoPEFactors(float64(s.RoPEBase), hd, l.Factor, l.LowFreqFactor, l.HighFreqFactor, l.OriginalContext))
+		case p.typ.BlockSize() == 1:
+			if data, err = floatWeights(rng.Uint64(), p.typ, p.rows*p.cols, p.mean, p.sd); err != nil {
+				return fmt.Errorf("synth: %s: %w", p.name, err)
+			}
+		default:
+			if data, err = randomBlocks(rng.Uint64(), p.typ, p.rows*p.cols, p.sd); err != nil {
+				return fmt.Errorf("synth: %s: %w", p.name, err)
 			}
 		}
+		dims := []uint64{uint64(p.cols), uint64(p.rows)}
+		if p.rows == 1 {
+			dims = dims[:1]
+		}
+		ts = append(ts, gguf.TensorData{Name: p.name, Dims: dims, Type: uint32(p.typ), Data: data})
 	}
 	return gguf.Write(w, meta, ts)
 }
 
-// special are SmolLM2's leading control tokens (BOS <|im_start|>, EOS
-// <|im_end|>).
-var special = []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
-
-// Vocab returns the tokenizer.* metadata of a byte-level BPE vocabulary of
-// n tokens in the style of SmolLM2's (pre-tokenizer "smollm"): control
-// tokens, the 256 byte symbols, then merges of letters (with or without a
-// leading space) into ever longer pieces. The merges are valid (both sides
-// are tokens), so any text tokenizes, in Parley and in llama.cpp.
-func Vocab(n int) ([]gguf.KV, error) {
-	if n < len(special)+256+1 {
-		return nil, fmt.Errorf("synth: a vocabulary needs at least %d tokens, got %d", len(special)+257, n)
-	}
-	tokens := append([]string(nil), special...)
-	types := make([]int32, 0, n)
-	for range special {
-		types = append(types, 3) // control
-	}
-	byteSym := byteSymbols()
-	for b := range 256 {
-		tokens = append(tokens, byteSym[b])
-		types = append(types, 1)
-	}
-	letters := make([]string, 26)
-	for i := range letters {
-		letters[i] = string(rune('a' + i))
-	}
-	space := byteSym[' ']
-	var merges []string
-	level := append([]string{space}, letters...)
-	for len(tokens) < n {
-		var next []string
-		for _, left := range level {
-			for _, c := range letters {
-				if len(tokens) == n {
-					break
-				}
-				tokens = append(tokens, left+c)
-				types = append(types, 1)
-				merges = append(merges, left+" "+c)
-				next = append(next, left+c)
-			}
-		}
-		level = next
-	}
+// hparams are the {arch}.* hyper-parameters of s.
+func hparams(s Shape) []gguf.KV {
+	a := s.arch()
 	return []gguf.KV{
-		{Key: "tokenizer.ggml.model", Value: "gpt2"},
-		{Key: "tokenizer.ggml.pre", Value: "smollm"},
-		{Key: "tokenizer.ggml.tokens", Value: tokens},
-		{Key: "tokenizer.ggml.token_type", Value: types},
-		{Key: "tokenizer.ggml.merges", Value: merges},
-		{Key: "tokenizer.ggml.bos_token_id", Value: uint32(1)},
-		{Key: "tokenizer.ggml.eos_token_id", Value: uint32(2)},
-		{Key: "tokenizer.ggml.unknown_token_id", Value: uint32(0)},
-		{Key: "tokenizer.ggml.padding_token_id", Value: uint32(2)},
-		{Key: "tokenizer.ggml.add_bos_token", Value: false},
-	}, nil
+		{Key: a + ".context_length", Value: uint32(s.ContextLength)},
+		{Key: a + ".embedding_length", Value: uint32(s.Embd)},
+		{Key: a + ".block_count", Value: uint32(s.Layers)},
+		{Key: a + ".feed_forward_length", Value: uint32(s.FFN)},
+		{Key: a + ".attention.head_count", Value: uint32(s.Heads)},
+		{Key: a + ".attention.head_count_kv", Value: uint32(s.HeadsKV)},
+		{Key: a + ".attention.layer_norm_rms_epsilon", Value: s.RMSEps},
+		{Key: a + ".rope.dimension_count", Value: uint32(s.headDim())},
+		{Key: a + ".rope.freq_base", Value: s.RoPEBase},
+	}
 }
 
-// byteSymbols is GPT-2's byte-to-unicode table: printable bytes stand for
-// themselves, the rest are shifted to code points from 256 up.
-func byteSymbols() [256]string {
-	var printable []int
-	for b := '!'; b <= '~'; b++ {
-		printable = append(printable, int(b))
+// headWidth is the key and value width metadata of a shape whose heads are
+// not Embd/Heads wide (none otherwise).
+func headWidth(s Shape) []gguf.KV {
+	if s.HeadDim == 0 {
+		return nil
 	}
-	for b := 0xA1; b <= 0xAC; b++ {
-		printable = append(printable, b)
+	a := s.arch()
+	return []gguf.KV{{Key: a + ".attention.key_length", Value: uint32(s.HeadDim)},
+		{Key: a + ".attention.value_length", Value: uint32(s.HeadDim)}}
+}
+
+// vocab is the tokenizer metadata to write and its token count.
+func (o Options) vocab() ([]gguf.KV, int, error) {
+	if o.Vocab == nil {
+		kv, err := Vocab(o.Shape.Vocab)
+		return kv, o.Shape.Vocab, err
 	}
-	for b := 0xAE; b <= 0xFF; b++ {
-		printable = append(printable, b)
-	}
-	sort.Ints(printable)
-	var out [256]string
-	is := make(map[int]bool, len(printable))
-	for _, b := range printable {
-		is[b] = true
-		out[b] = string(rune(b))
-	}
-	next := 256
-	for b := range 256 {
-		if !is[b] {
-			out[b] = string(rune(next))
-			next++
+	for _, kv := range o.Vocab {
+		if kv.Key == "tokenizer.ggml.tokens" {
+			if toks, ok := kv.Value.([]string); ok && len(toks) > 0 {
+				return o.Vocab, len(toks), nil
+			}
 		}
 	}
-	return out
+	return nil, 0, fmt.Errorf("synth: the vocabulary has no tokenizer.ggml.tokens")
 }
 
 // Size is the size in bytes of the tensor data Write produces for o,
 // without writing it: for a quick look before a long write.
 func Size(o Options) int64 {
-	s := o.Shape
-	headDim := s.Embd / max(s.Heads, 1)
-	qDim, kvDim := s.Heads*headDim, s.HeadsKV*headDim
-	mat := func(main tensor.Type, rows, cols int, output bool) int64 {
-		return int64(rows) * int64(tensorType(main, output, cols).RowSize(cols))
+	_, nVocab, err := o.vocab()
+	if err != nil {
+		nVocab = o.Shape.Vocab
 	}
-	n := mat(o.Type, s.Vocab, s.Embd, s.Tied) + 4*int64(s.Embd)
-	if !s.Tied {
-		n += mat(o.Type, s.Vocab, s.Embd, true)
-	}
-	for i := range s.Layers {
-		lt := func(name string) tensor.Type { return layerType(o.Type, name, i, s.Layers) }
-		n += mat(o.Type, qDim, s.Embd, false) + mat(o.Type, kvDim, s.Embd, false) + mat(lt("attn_v.weight"), kvDim, s.Embd, false) +
-			mat(o.Type, s.Embd, qDim, false) + 2*mat(o.Type, s.FFN, s.Embd, false) + mat(lt("ffn_down.weight"), s.Embd, s.FFN, false) +
-			8*int64(s.Embd)
+	var n int64
+	for _, p := range pieces(o.Shape, o.Type, nVocab) {
+		n += int64(p.rows) * int64(p.typ.RowSize(p.cols))
 	}
 	return n
 }

@@ -13,26 +13,40 @@ import (
 	"github.com/parley-chat/parley/internal/tokenizer"
 )
 
-func TestTensorTypeFollowsLlamaQuantize(t *testing.T) {
+func TestQuantTypeFollowsLlamaQuantize(t *testing.T) {
 	tests := []struct {
-		main   tensor.Type
-		output bool
-		cols   int
-		want   tensor.Type
+		main      tensor.Type
+		name      string
+		cols      int
+		hasOutput bool
+		want      tensor.Type
 	}{
-		{tensor.Q4_0, true, 576, tensor.Q8_0}, // tied token_embd of SmolLM2: Q6_K does not fit 576
-		{tensor.Q4_0, false, 576, tensor.Q4_0},
-		{tensor.Q4_K, false, 576, tensor.Q5_0},
-		{tensor.Q4_K, false, 1536, tensor.Q4_K},
-		{tensor.Q4_K, true, 512, tensor.Q6_K},
-		{tensor.Q8_0, true, 576, tensor.Q8_0},
-		{tensor.Q8_0, false, 172, tensor.F16}, // stories260K's ffn_down rows
-		{tensor.F16, true, 172, tensor.F16},
-		{tensor.F32, false, 172, tensor.F32},
+		{tensor.Q4_0, "token_embd.weight", 576, false, tensor.Q8_0}, // tied token_embd of SmolLM2: Q6_K does not fit 576
+		{tensor.Q4_0, "token_embd.weight", 576, true, tensor.Q4_0},
+		{tensor.Q4_0, "blk.0.attn_q.weight", 576, false, tensor.Q4_0},
+		{tensor.Q4_K, "blk.3.ffn_up.weight", 576, false, tensor.Q5_0},
+		{tensor.Q4_K, "blk.3.ffn_up.weight", 1536, false, tensor.Q4_K},
+		{tensor.Q4_K, "output.weight", 512, true, tensor.Q6_K},
+		{tensor.Q4_K, "token_embd.weight", 512, true, tensor.Q4_K},
+		{tensor.Q4_K, "token_embd.weight", 896, false, tensor.Q8_0}, // Qwen2.5 0.5B
+		{tensor.Q8_0, "output.weight", 576, true, tensor.Q8_0},
+		{tensor.Q8_0, "blk.0.ffn_down.weight", 172, false, tensor.F16}, // stories260K's ffn_down rows
+		{tensor.Q6_K, "token_embd.weight", 256, false, tensor.Q6_K},
+		{tensor.Q6_K, "blk.1.attn_v.weight", 192, false, tensor.Q8_0},
+		{tensor.F16, "output.weight", 172, true, tensor.F16},
+		{tensor.F32, "blk.0.ffn_down.weight", 172, false, tensor.F32},
+		// Q4_K_M's extra bits for attn_v and ffn_down in 8 layers: 0, 3, 6, 7.
+		{tensor.Q4_K, "blk.0.attn_v.weight", 256, false, tensor.Q6_K},
+		{tensor.Q4_K, "blk.1.attn_v.weight", 256, false, tensor.Q4_K},
+		{tensor.Q4_K, "blk.3.ffn_down.weight", 256, false, tensor.Q6_K},
+		{tensor.Q4_K, "blk.5.ffn_down.weight", 256, false, tensor.Q4_K},
+		{tensor.Q4_K, "blk.6.attn_v.weight", 256, false, tensor.Q6_K},
+		{tensor.Q4_K, "blk.7.attn_v.weight", 192, false, tensor.Q8_0},
+		{tensor.Q4_K, "blk.6.attn_k.weight", 256, false, tensor.Q4_K},
 	}
 	for _, tt := range tests {
-		if got := tensorType(tt.main, tt.output, tt.cols); got != tt.want {
-			t.Errorf("tensorType(%v, output=%v, %d) = %v, want %v", tt.main, tt.output, tt.cols, got, tt.want)
+		if got := quantType(tt.main, tt.name, tt.cols, 8, tt.hasOutput); got != tt.want {
+			t.Errorf("quantType(%v, %s, %d cols, output %v) = %v, want %v", tt.main, tt.name, tt.cols, tt.hasOutput, got, tt.want)
 		}
 	}
 }
@@ -69,7 +83,7 @@ func TestWriteLoads(t *testing.T) {
 			if size != Size(o) {
 				t.Errorf("tensor bytes %d, Size says %d", size, Size(o))
 			}
-			if ti, _ := f.Tensor("blk.0.attn_q.weight"); tensor.Type(ti.Type) != tensorType(typ, false, shape.Embd) {
+			if ti, _ := f.Tensor("blk.0.attn_q.weight"); tensor.Type(ti.Type) != quantType(typ, ti.Name, shape.Embd, shape.Layers, true) {
 				t.Errorf("attn_q type %v", tensor.Type(ti.Type))
 			}
 			if c := m.Config(); c.Embd != 64 || c.Layers != 5 || c.HeadsKV != 4 || c.FFN != 172 || c.Vocab != 512 {

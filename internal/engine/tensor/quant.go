@@ -21,9 +21,9 @@ func Dequantize(t Type, src []byte, dst []float32) error {
 }
 
 // Quantize encodes src into dst in type t's block format; dst must hold at
-// least t.RowSize(len(src)) bytes. The block-quant encoders follow ggml's
-// reference quantizers in spirit (same formats, similar error) but are not
-// guaranteed to produce identical bytes.
+// least t.RowSize(len(src)) bytes. The block-quant encoders are ggml's
+// reference quantizers (quantize_row_*_ref, what llama-quantize runs without
+// an importance matrix): the bytes are identical (TestQuantizeMatchesGGML).
 func Quantize(t Type, src []float32, dst []byte) error {
 	if err := checkSizes(t, len(src), len(dst)); err != nil {
 		return err

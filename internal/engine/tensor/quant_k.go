@@ -82,94 +82,115 @@ func dequantBlockQ6_K(y []float32, b []byte) {
 	}
 }
 
-// fitScaleMin picks levels L in [0,nmax], scale s and min m (m <= 0) so that
-// s*L + m approximates x in weighted least squares, by trying a sweep of
-// candidate inverse scales and solving the 2x2 normal equations for each
-// (the approach of ggml's make_qkx2_quants).
-func fitScaleMin(x, w []float32, nmax int, L []uint8) (scale, negMin float32) {
-	lo, hi := minMax(x)
+// The K-quant encoders below are ggml's reference quantizers
+// (quantize_row_q{4,5,6}_K_ref, make_qkx2_quants, make_qx_quants), which
+// llama-quantize uses when no importance matrix is given, transcribed
+// operation for operation so the bytes are identical. ggml compiles them
+// without FMA; the explicit float32 conversions keep Go from fusing a
+// product into the following addition (which it may do on arm64, ppc64,
+// s390x), so every platform rounds as ggml does.
+
+// groupMaxEps is ggml's GROUP_MAX_EPS: a group whose largest magnitude is
+// below it is all zeros.
+const groupMaxEps = 1e-15
+
+func abs32(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
+
+func clampInt(v, lo, hi int) int { return max(lo, min(hi, v)) }
+
+// makeQKX2Quants is ggml's make_qkx2_quants for 32 values (use_mad false):
+// levels L in [0,nmax], a scale and a min so that scale*L + min fits x in
+// weighted least squares, sweeping nstep+1 inverse scales from
+// (nmax+rmin)/(max-min) in steps of rdelta. It returns the scale and -min.
+func makeQKX2Quants(x, w *[32]float32, nmax int, rmin, rdelta float32, nstep int, L *[32]uint8) (float32, float32) {
+	lo, hi := x[0], x[0]
+	sumW := w[0]
+	sumX := float32(sumW * x[0])
+	for i := 1; i < 32; i++ {
+		lo = min(lo, x[i])
+		hi = max(hi, x[i])
+		sumW += w[i]
+		sumX += float32(w[i] * x[i])
+	}
 	lo = min(lo, 0)
 	if hi == lo {
-		clear(L)
+		clear(L[:])
 		return 0, -lo
 	}
-	var sumW, sumX float32
+	fmax := float32(nmax)
+	iscale := fmax / (hi - lo)
+	scale := 1 / iscale
+	var best float32
 	for i, v := range x {
-		sumW += w[i]
-		sumX += w[i] * v
+		L[i] = uint8(clampInt(nearestInt(iscale*(v-lo)), 0, nmax))
+		diff := float32(float32(scale*float32(L[i]))+lo) - v
+		best += float32(w[i] * float32(diff*diff))
 	}
-	quant := func(is, m float32, out []uint8) {
-		for i, v := range x {
-			out[i] = uint8(max(0, min(nmax, nearestInt(is*(v-m)))))
-		}
-	}
-	errOf := func(s, m float32, l []uint8) float32 {
-		var e float32
-		for i, v := range x {
-			diff := s*float32(l[i]) + m - v
-			e += w[i] * diff * diff
-		}
-		return e
-	}
-	iscale := float32(nmax) / (hi - lo)
-	scale = 1 / iscale
-	m := lo
-	quant(iscale, m, L)
-	best := errOf(scale, m, L)
 	var aux [32]uint8
-	la := aux[:len(x)]
-	for step := 0; step <= 20; step++ {
-		is := (-1 + 0.1*float32(step) + float32(nmax)) / (hi - lo)
-		quant(is, lo, la)
-		var sl, sl2, sxl float32
+	for is := 0; is <= nstep; is++ {
+		iscale = float32(rmin+float32(rdelta*float32(is))) + fmax
+		iscale /= hi - lo
+		var sumL, sumL2, sumXL float32
 		for i, v := range x {
-			l := float32(la[i])
-			sl += w[i] * l
-			sl2 += w[i] * l * l
-			sxl += w[i] * l * v
+			l := clampInt(nearestInt(iscale*(v-lo)), 0, nmax)
+			aux[i] = uint8(l)
+			fl := float32(l)
+			wl := float32(w[i] * fl)
+			sumL += wl
+			sumL2 += float32(wl * fl)
+			sumXL += float32(wl * v)
 		}
-		det := sumW*sl2 - sl*sl
+		det := float32(sumW*sumL2) - float32(sumL*sumL)
 		if det <= 0 {
 			continue
 		}
-		s := (sumW*sxl - sumX*sl) / det
-		mm := (sl2*sumX - sl*sxl) / det
-		if mm > 0 {
-			mm = 0
-			s = sxl / sl2
+		s := (float32(sumW*sumXL) - float32(sumX*sumL)) / det
+		m := (float32(sumL2*sumX) - float32(sumL*sumXL)) / det
+		if m > 0 {
+			m = 0
+			s = sumXL / sumL2
 		}
-		if e := errOf(s, mm, la); e < best {
-			best, scale, m = e, s, mm
-			copy(L, la)
+		var mad float32
+		for i, v := range x {
+			diff := float32(float32(s*float32(aux[i]))+m) - v
+			mad += float32(w[i] * float32(diff*diff))
+		}
+		if mad < best {
+			*L = aux
+			best, scale, lo = mad, s, m
 		}
 	}
-	return scale, -m
+	return scale, -lo
 }
 
-// quantizeKScaleMin quantizes a super-block for Q4_K/Q5_K: per-32 scale and
-// min fitted with fitScaleMin, then both sets quantized to 6 bits against fp16
-// super-scales, then the levels recomputed against the stored scales.
-func quantizeKScaleMin(b []byte, x []float32, nmax int, L *[qk]uint8) {
+// quantizeKScaleMin is the shared body of quantize_row_q4_K_ref and
+// quantize_row_q5_K_ref for one super-block: per-32 scale and min from
+// makeQKX2Quants, both quantized to 6 bits against fp16 super-scales, then
+// the levels recomputed against the stored scales (kept from the fit where
+// a sub-block's scale is zero).
+func quantizeKScaleMin(b []byte, x []float32, nmax int, rmin float32, nstep int, L *[qk]uint8) {
 	var scales, mins [8]float32
 	var w [32]float32
+	var maxScale, maxMin float32
 	for j := 0; j < 8; j++ {
-		xs := x[32*j : 32*j+32]
+		xs := (*[32]float32)(x[32*j : 32*j+32])
 		var sum2 float32
 		for _, v := range xs {
-			sum2 += v * v
+			sum2 += float32(v * v)
 		}
 		av := float32(math.Sqrt(float64(sum2 / 32)))
 		for i, v := range xs {
-			w[i] = av + float32(math.Abs(float64(v)))
+			w[i] = av + abs32(v)
 		}
-		scales[j], mins[j] = fitScaleMin(xs, w[:], nmax, L[32*j:32*j+32])
+		scales[j], mins[j] = makeQKX2Quants(xs, &w, nmax, rmin, 0.1, nstep, (*[32]uint8)(L[32*j:32*j+32]))
+		if scales[j] > maxScale {
+			maxScale = scales[j]
+		}
+		if mins[j] > maxMin {
+			maxMin = mins[j]
+		}
 	}
-	var maxScale, maxMin float32
-	for j := 0; j < 8; j++ {
-		maxScale = max(maxScale, scales[j])
-		maxMin = max(maxMin, mins[j])
-	}
-	invScale, invMin := float32(0), float32(0)
+	var invScale, invMin float32
 	if maxScale > 0 {
 		invScale = 63 / maxScale
 	}
@@ -179,8 +200,10 @@ func quantizeKScaleMin(b []byte, x []float32, nmax int, L *[qk]uint8) {
 	sb := b[4:16]
 	clear(sb)
 	for j := 0; j < 8; j++ {
-		ls := uint8(min(63, nearestInt(invScale*scales[j])))
-		lm := uint8(min(63, nearestInt(invMin*mins[j])))
+		// uint8 first, then the cap: ggml's order, which matters for a
+		// negative fitted scale.
+		ls := min(63, uint8(nearestInt(invScale*scales[j])))
+		lm := min(63, uint8(nearestInt(invMin*mins[j])))
 		if j < 4 {
 			sb[j] = ls
 			sb[j+4] = lm
@@ -197,19 +220,18 @@ func quantizeKScaleMin(b []byte, x []float32, nmax int, L *[qk]uint8) {
 		sc, m := scaleMinK4(j, sb)
 		dj := d * float32(sc)
 		if dj == 0 {
-			clear(L[32*j : 32*j+32])
 			continue
 		}
 		dm := dmin * float32(m)
 		for i := 32 * j; i < 32*j+32; i++ {
-			L[i] = uint8(max(0, min(nmax, nearestInt((x[i]+dm)/dj))))
+			L[i] = uint8(clampInt(nearestInt((x[i]+dm)/dj), 0, nmax))
 		}
 	}
 }
 
 func quantizeBlockQ4_K(b []byte, x []float32) {
 	var L [qk]uint8
-	quantizeKScaleMin(b, x, 15, &L)
+	quantizeKScaleMin(b, x, 15, -1, 20, &L)
 	q := b[16:144]
 	for c := 0; c < 4; c++ {
 		for l := 0; l < 32; l++ {
@@ -220,7 +242,7 @@ func quantizeBlockQ4_K(b []byte, x []float32) {
 
 func quantizeBlockQ5_K(b []byte, x []float32) {
 	var L [qk]uint8
-	quantizeKScaleMin(b, x, 31, &L)
+	quantizeKScaleMin(b, x, 31, -0.5, 15, &L)
 	qh := b[16:48]
 	ql := b[48:176]
 	clear(qh)
@@ -233,68 +255,82 @@ func quantizeBlockQ5_K(b []byte, x []float32) {
 	}
 }
 
-// fitSymmetric picks a scale for 16 values on levels [-32,31] by sweeping
-// inverse scales around the one mapping the signed extreme to -32 and keeping
-// the least-squares best (weights x^2, as ggml's make_qx_quants rmse_type 1).
-func fitSymmetric(x []float32) float32 {
-	maxv, amax := absMax(x)
-	if amax < 1e-30 {
+// makeQXQuants is ggml's make_qx_quants for 16 values with nmax 32 and
+// rmse_type 1 (weights x², no importance matrix): levels L (stored +32) in
+// [0,63] and the scale, the best of the inverse scales -(32+0.1k)/max for
+// k in -9..9 by weighted least squares.
+func makeQXQuants(x *[16]float32, L *[16]uint8) float32 {
+	const nmax = 32
+	var maxv, amax float32
+	for _, v := range x {
+		if a := abs32(v); a > amax {
+			amax, maxv = a, v
+		}
+	}
+	if amax < groupMaxEps {
+		clear(L[:])
 		return 0
 	}
-	best, bestScale := float32(math.Inf(1)), float32(0)
-	for step := -9; step <= 9; step++ {
-		is := -(32 + 0.1*float32(step)) / maxv
-		var sxl, sl2 float32
-		for _, v := range x {
-			l := float32(max(-32, min(31, nearestInt(is*v))))
-			w := v * v
-			sxl += w * v * l
-			sl2 += w * l * l
+	sums := func(iscale float32, keep bool) (sumLX, sumL2 float32) {
+		for i, v := range x {
+			l := clampInt(nearestInt(iscale*v), -nmax, nmax-1)
+			if keep {
+				L[i] = uint8(l + nmax)
+			}
+			fl := float32(l)
+			w := float32(v * v)
+			sumLX += float32(float32(w*v) * fl)
+			sumL2 += float32(float32(w*fl) * fl)
 		}
-		if sl2 == 0 {
+		return sumLX, sumL2
+	}
+	sumLX, sumL2 := sums(-nmax/maxv, true)
+	var scale float32
+	if sumL2 != 0 {
+		scale = sumLX / sumL2
+	}
+	best := scale * sumLX
+	for is := -9; is <= 9; is++ {
+		if is == 0 {
 			continue
 		}
-		s := sxl / sl2
-		var e float32
-		for _, v := range x {
-			l := float32(max(-32, min(31, nearestInt(is*v))))
-			diff := s*l - v
-			e += v * v * diff * diff
-		}
-		if e < best {
-			best, bestScale = e, s
+		iscale := -(nmax + float32(0.1*float32(is))) / maxv
+		sumLX, sumL2 = sums(iscale, false)
+		if sumL2 > 0 && float32(sumLX*sumLX) > float32(best*sumL2) {
+			sums(iscale, true)
+			scale = sumLX / sumL2
+			best = scale * sumLX
 		}
 	}
-	return bestScale
+	return scale
 }
 
 func quantizeBlockQ6_K(b []byte, x []float32) {
+	var L [qk]uint8
 	var scales [16]float32
-	var maxScale, amax float32
+	var maxScale, maxAbs float32
 	for j := range scales {
-		scales[j] = fitSymmetric(x[16*j : 16*j+16])
-		if a := float32(math.Abs(float64(scales[j]))); a > amax {
-			amax, maxScale = a, scales[j]
+		scales[j] = makeQXQuants((*[16]float32)(x[16*j:16*j+16]), (*[16]uint8)(L[16*j:16*j+16]))
+		if a := abs32(scales[j]); a > maxAbs {
+			maxAbs, maxScale = a, scales[j]
 		}
 	}
 	clear(b)
-	if amax == 0 {
+	if maxAbs < groupMaxEps {
 		return
 	}
 	iscale := -128 / maxScale
 	putHalf(b[208:], 1/iscale)
 	d := half(b[208:])
-	var L [qk]uint8
 	for j := range scales {
-		sc := int8(max(-128, min(127, nearestInt(iscale*scales[j]))))
+		sc := int8(min(127, nearestInt(iscale*scales[j])))
 		b[192+j] = byte(sc)
 		dj := d * float32(sc)
+		if dj == 0 {
+			continue
+		}
 		for i := 16 * j; i < 16*j+16; i++ {
-			l := 0
-			if dj != 0 {
-				l = max(-32, min(31, nearestInt(x[i]/dj)))
-			}
-			L[i] = uint8(l + 32)
+			L[i] = uint8(clampInt(nearestInt(x[i]/dj), -32, 31) + 32)
 		}
 	}
 	for h := 0; h < 2; h++ {
