@@ -1,0 +1,265 @@
+package conversation
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// This file fits a conversation into the model's context window: the
+// system prompt always, then the newest turns that fit, leaving room for
+// the reply. Prompts are measured the way the model will read them
+// (chat.TokenCounter: the model service tokenizes the templated chat), or
+// estimated on the long side by backends that cannot count; a backend that
+// still refuses the prompt gets one more try with less.
+
+// history is a conversation as the model may see it: the system prompt,
+// then turns made of stored messages, each with its message's id.
+type history struct {
+	system string
+	turns  []chat.Turn
+	ids    []string
+	// cont: the last turn is the reply being continued, which the model
+	// extends rather than answers.
+	cont bool
+}
+
+// historyOf is the history of c for its next reply: every message but
+// replies that failed, were interrupted or never started, and, when cont
+// names the conversation's last message, that reply to continue whatever
+// its status.
+func historyOf(c chat.Conversation, cont string) history {
+	h := history{system: c.SystemPrompt}
+	for i, m := range c.Messages {
+		continued := cont != "" && m.ID == cont && i == len(c.Messages)-1
+		if !continued && m.Role == chat.RoleAssistant && (m.Status == chat.StatusFailed || m.Status == chat.StatusInterrupted ||
+			m.Status == chat.StatusStreaming || m.Content == "") {
+			continue
+		}
+		h.turns = append(h.turns, chat.Turn{Role: m.Role, Content: m.Content})
+		h.ids = append(h.ids, m.ID)
+		h.cont = continued
+	}
+	return h
+}
+
+// prompt is the system prompt and the turns from index from on, the last
+// one (the reply continued) cut to its text from byte offset cut.
+func (h history) prompt(from, cut int) []chat.Turn {
+	turns := make([]chat.Turn, 0, len(h.turns)-from+1)
+	if h.system != "" {
+		turns = append(turns, chat.Turn{Role: chat.RoleSystem, Content: h.system})
+	}
+	turns = append(turns, h.turns[from:]...)
+	if cut > 0 {
+		last := &turns[len(turns)-1]
+		last.Content = last.Content[cut:]
+	}
+	return turns
+}
+
+// starts are the indices where a prompt may begin, oldest first: the
+// user's turns, so that no reply is shown without its question (several
+// chat templates refuse that). The newest is the turn answered (or, when
+// continuing, the one the reply answers).
+func (h history) starts() []int {
+	var out []int
+	for i, t := range h.turns {
+		if t.Role == chat.RoleUser {
+			out = append(out, i)
+		}
+	}
+	if len(out) == 0 {
+		out = []int{0}
+	}
+	return out
+}
+
+// fitted is what the model is sent: the request, the id of the oldest
+// message in it, and its length in tokens (0 when not measured).
+type fitted struct {
+	req    chat.GenerateRequest
+	from   string
+	tokens int
+}
+
+// reserve is the room kept for the reply in a window of n tokens: its
+// max tokens when set, else the configured reserve, within a share of
+// the window so that some history always fits.
+func (s *Service) reserve(maxTokens, n int) int {
+	if maxTokens > 0 {
+		return min(maxTokens, n/2)
+	}
+	return min(s.cfg.ContextReserve, n/4)
+}
+
+// fit chooses what of h the model sees for req. limit, when positive,
+// caps the prompt's length in tokens below what the context window
+// allows (the retry after a backend refused a prompt). A prompt for a
+// model whose window is unknown is sent whole: the backend has the last
+// word.
+func (s *Service) fit(ctx context.Context, req chat.GenerateRequest, h history, limit int) (fitted, error) {
+	whole := fitted{req: req, from: h.ids[0]}
+	whole.req.Messages = h.prompt(0, 0)
+	tc, err := s.count(ctx, whole.req)
+	if err != nil {
+		return fitted{}, err
+	}
+	whole.tokens = tc.Tokens
+	budget, reserve := limit, 0
+	if tc.ContextLength > 0 {
+		reserve = s.reserve(req.Params.MaxTokens, tc.ContextLength)
+		if b := tc.ContextLength - reserve; budget <= 0 || b < budget {
+			budget = b
+		}
+	}
+	if budget <= 0 || tc.Tokens <= budget {
+		return whole, nil // an unknown window, or all of it fits
+	}
+	m := measure{s: s, ctx: ctx, req: req, h: h, budget: budget, window: tc.ContextLength, reserve: reserve}
+	starts := h.starts()
+	newest := starts[len(starts)-1]
+	f, ok, err := m.fits(newest, 0)
+	switch {
+	case err != nil:
+		return fitted{}, err
+	case !ok && h.cont:
+		return m.tail(newest)
+	case !ok:
+		return fitted{}, m.tooLong(f.tokens)
+	}
+	// Galloping from the newest start, then bisecting: the prompts
+	// measured stay within about twice the budget, however long the
+	// conversation. fits(starts[lo]) holds, fits(starts[hi]) does not.
+	lo, hi := len(starts)-1, -1
+	for step := 1; hi < 0 && lo > 0; step *= 2 {
+		i := max(lo-step, 0)
+		g, ok, err := m.fits(starts[i], 0)
+		if err != nil {
+			return fitted{}, err
+		}
+		if !ok {
+			hi = i
+			break
+		}
+		lo, f = i, g
+	}
+	for hi >= 0 && lo-hi > 1 {
+		mid := (lo + hi) / 2
+		g, ok, err := m.fits(starts[mid], 0)
+		if err != nil {
+			return fitted{}, err
+		}
+		if ok {
+			lo, f = mid, g
+		} else {
+			hi = mid
+		}
+	}
+	return f, nil
+}
+
+// count measures req with the generator. When it cannot (the model
+// service is down, it has no such model) the count is an estimate in an
+// unknown window, so that the prompt is sent whole and the generator
+// reports what is wrong; only ctx's end is an error.
+func (s *Service) count(ctx context.Context, req chat.GenerateRequest) (chat.TokenCount, error) {
+	tc, err := chat.CountTokens(ctx, s.gen, req)
+	if err == nil {
+		return tc, nil
+	}
+	if ctx.Err() != nil {
+		return tc, context.Cause(ctx)
+	}
+	s.log.Warn("measure the prompt; estimating", "model", req.Model, "err", err)
+	return chat.TokenCount{Model: req.Model, Tokens: chat.EstimateTokens(req)}, nil
+}
+
+// measure measures candidate prompts of one history against a budget:
+// the model's window (0 if unknown) less the reserve for the reply, or
+// less still.
+type measure struct {
+	s               *Service
+	ctx             context.Context
+	req             chat.GenerateRequest
+	h               history
+	budget          int
+	window, reserve int
+}
+
+// fits measures the prompt from turn from on, the continued reply cut at
+// cut, and reports whether it is within the budget.
+func (m measure) fits(from, cut int) (fitted, bool, error) {
+	f := fitted{req: m.req, from: m.h.ids[from]}
+	f.req.Messages = m.h.prompt(from, cut)
+	tc, err := m.s.count(m.ctx, f.req)
+	if err != nil {
+		return f, false, err
+	}
+	f.tokens = tc.Tokens
+	return f, tc.Tokens <= m.budget, nil
+}
+
+// tail fits a continued reply longer than the window allows beside its
+// question: the model sees the question and the end of the reply, from
+// the earliest word that fits, and goes on from there.
+func (m measure) tail(from int) (fitted, error) {
+	reply := m.h.turns[len(m.h.turns)-1].Content
+	cuts := wordStarts(reply)
+	// fits(cuts[hi]) holds; fits(cuts[lo]) does not (the whole reply).
+	lo, hi := 0, len(cuts)-1
+	best, ok, err := m.fits(from, cuts[hi])
+	if err != nil {
+		return fitted{}, err
+	}
+	if !ok {
+		return fitted{}, m.tooLong(best.tokens)
+	}
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		f, ok, err := m.fits(from, cuts[mid])
+		if err != nil {
+			return fitted{}, err
+		}
+		if ok {
+			hi, best = mid, f
+		} else {
+			lo = mid
+		}
+	}
+	return best, nil
+}
+
+// wordStarts are the byte offsets where s may be cut so that what is left
+// starts at a word: 0, each start of a word after white space, and len(s).
+func wordStarts(s string) []int {
+	out := []int{0}
+	space := false
+	for i, r := range s {
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && i > 0 {
+			out = append(out, i)
+		}
+		space = false
+	}
+	return append(out, len(s))
+}
+
+// tooLong is the error of a message that does not fit the model's context
+// window even alone (with the system prompt): tokens long, it is a request
+// the model cannot take, like OpenAI's context_length_exceeded.
+func (m measure) tooLong(tokens int) error {
+	var b strings.Builder
+	b.WriteString("the message is too long for this model's context window")
+	if m.window > 0 {
+		fmt.Fprintf(&b, ": with the system prompt it takes %d tokens; the model reads %d, keeping %d for its reply",
+			tokens, m.window, m.reserve)
+	}
+	return &chat.Error{Kind: chat.KindInvalid, Code: chat.CodeContextLength, Message: b.String()}
+}
