@@ -79,7 +79,7 @@ func (h history) starts() []int {
 }
 
 // fitted is what the model is sent: the request, the id of the oldest
-// message in it, and its length in tokens (0 when not measured).
+// message in it, and its length in tokens (as counted, or estimated).
 type fitted struct {
 	req    chat.GenerateRequest
 	from   string
@@ -101,39 +101,41 @@ func (s *Service) reserve(maxTokens, n int) int {
 // allows (the retry after a backend refused a prompt). A prompt for a
 // model whose window is unknown is sent whole: the backend has the last
 // word.
+//
+// Prompts are measured from the newest turn back, galloping then
+// bisecting over where they start, so that what is measured stays within
+// about twice the window however long the conversation: a few small
+// counts for a short one.
 func (s *Service) fit(ctx context.Context, req chat.GenerateRequest, h history, limit int) (fitted, error) {
-	whole := fitted{req: req, from: h.ids[0]}
-	whole.req.Messages = h.prompt(0, 0)
-	tc, err := s.count(ctx, whole.req)
+	m := measure{s: s, ctx: ctx, req: req, h: h}
+	starts := h.starts()
+	newest := starts[len(starts)-1]
+	f, tc, err := m.count(newest, 0)
 	if err != nil {
 		return fitted{}, err
 	}
-	whole.tokens = tc.Tokens
-	budget, reserve := limit, 0
+	m.budget = limit
 	if tc.ContextLength > 0 {
-		reserve = s.reserve(req.Params.MaxTokens, tc.ContextLength)
-		if b := tc.ContextLength - reserve; budget <= 0 || b < budget {
-			budget = b
+		m.window, m.reserve = tc.ContextLength, s.reserve(req.Params.MaxTokens, tc.ContextLength)
+		if b := m.window - m.reserve; m.budget <= 0 || b < m.budget {
+			m.budget = b
 		}
 	}
-	if budget <= 0 || tc.Tokens <= budget {
-		return whole, nil // an unknown window, or all of it fits
+	if m.budget <= 0 {
+		// An unknown window: all of it, its length estimated (for the
+		// retry should the backend refuse it).
+		whole := fitted{req: req, from: h.ids[0]}
+		whole.req.Messages = h.prompt(0, 0)
+		whole.tokens = chat.EstimateTokens(whole.req)
+		return whole, nil
 	}
-	m := measure{s: s, ctx: ctx, req: req, h: h, budget: budget, window: tc.ContextLength, reserve: reserve}
-	starts := h.starts()
-	newest := starts[len(starts)-1]
-	f, ok, err := m.fits(newest, 0)
 	switch {
-	case err != nil:
-		return fitted{}, err
-	case !ok && h.cont:
+	case f.tokens > m.budget && h.cont:
 		return m.tail(newest)
-	case !ok:
+	case f.tokens > m.budget:
 		return fitted{}, m.tooLong(f.tokens)
 	}
-	// Galloping from the newest start, then bisecting: the prompts
-	// measured stay within about twice the budget, however long the
-	// conversation. fits(starts[lo]) holds, fits(starts[hi]) does not.
+	// fits(starts[lo]) holds, fits(starts[hi]) does not (-1: unknown).
 	lo, hi := len(starts)-1, -1
 	for step := 1; hi < 0 && lo > 0; step *= 2 {
 		i := max(lo-step, 0)
@@ -190,17 +192,21 @@ type measure struct {
 	window, reserve int
 }
 
-// fits measures the prompt from turn from on, the continued reply cut at
-// cut, and reports whether it is within the budget.
-func (m measure) fits(from, cut int) (fitted, bool, error) {
+// count measures the prompt from turn from on, the continued reply cut
+// at cut.
+func (m measure) count(from, cut int) (fitted, chat.TokenCount, error) {
 	f := fitted{req: m.req, from: m.h.ids[from]}
 	f.req.Messages = m.h.prompt(from, cut)
 	tc, err := m.s.count(m.ctx, f.req)
-	if err != nil {
-		return f, false, err
-	}
 	f.tokens = tc.Tokens
-	return f, tc.Tokens <= m.budget, nil
+	return f, tc, err
+}
+
+// fits measures as count does and reports whether the prompt is within
+// the budget.
+func (m measure) fits(from, cut int) (fitted, bool, error) {
+	f, _, err := m.count(from, cut)
+	return f, err == nil && f.tokens <= m.budget, err
 }
 
 // tail fits a continued reply longer than the window allows beside its
