@@ -149,19 +149,29 @@ func (s *Service) fit(ctx context.Context, req chat.GenerateRequest, h history, 
 		}
 		lo, f = i, g
 	}
-	for hi >= 0 && lo-hi > 1 {
-		mid := (lo + hi) / 2
-		g, ok, err := m.fits(starts[mid], 0)
+	if hi < 0 {
+		return f, nil
+	}
+	return bisect(lo, hi, f, func(i int) (fitted, bool, error) { return m.fits(starts[i], 0) })
+}
+
+// bisect narrows down, between the candidates good (whose prompt fits,
+// best) and bad (whose prompt does not), the last that fits before the
+// first that does not, and returns its prompt. try measures candidate i.
+func bisect(good, bad int, best fitted, try func(i int) (fitted, bool, error)) (fitted, error) {
+	for good-bad > 1 || bad-good > 1 {
+		mid := (good + bad) / 2
+		f, ok, err := try(mid)
 		if err != nil {
 			return fitted{}, err
 		}
 		if ok {
-			lo, f = mid, g
+			good, best = mid, f
 		} else {
-			hi = mid
+			bad = mid
 		}
 	}
-	return f, nil
+	return best, nil
 }
 
 // count measures req with the generator. When it cannot (the model
@@ -215,28 +225,16 @@ func (m measure) fits(from, cut int) (fitted, bool, error) {
 func (m measure) tail(from int) (fitted, error) {
 	reply := m.h.turns[len(m.h.turns)-1].Content
 	cuts := wordStarts(reply)
-	// fits(cuts[hi]) holds; fits(cuts[lo]) does not (the whole reply).
-	lo, hi := 0, len(cuts)-1
-	best, ok, err := m.fits(from, cuts[hi])
+	// The whole reply (cut 0) does not fit; none of it must.
+	last := len(cuts) - 1
+	best, ok, err := m.fits(from, cuts[last])
 	if err != nil {
 		return fitted{}, err
 	}
 	if !ok {
 		return fitted{}, m.tooLong(best.tokens)
 	}
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		f, ok, err := m.fits(from, cuts[mid])
-		if err != nil {
-			return fitted{}, err
-		}
-		if ok {
-			hi, best = mid, f
-		} else {
-			lo = mid
-		}
-	}
-	return best, nil
+	return bisect(last, 0, best, func(i int) (fitted, bool, error) { return m.fits(from, cuts[i]) })
 }
 
 // wordStarts are the byte offsets where s may be cut so that what is left
