@@ -222,6 +222,8 @@ type message struct {
 	OutputTokens int    `json:"completion_tokens"`
 	FirstTokenMS int64  `json:"ttft_ms"`
 	DurationMS   int64  `json:"duration_ms"`
+	FinishReason string `json:"finish_reason"`
+	ContextFrom  string `json:"context_from"`
 }
 
 type conversation struct {

@@ -106,6 +106,9 @@ func TestBadRequests(t *testing.T) {
 		{"POST", base + "/regenerate", ``, 400}, // nothing to answer yet
 		{"POST", base + "/regenerate", `{"stream":"yes"}`, 400},
 		{"POST", unknown + "/regenerate", ``, 404},
+		{"POST", base + "/continue", ``, 400}, // no reply to continue
+		{"POST", base + "/continue", `{"stream":"yes"}`, 400},
+		{"POST", unknown + "/continue", ``, 404},
 		{"POST", unknown + "/undo", ``, 404},
 		{"POST", unknown + "/clear", ``, 404},
 		{"POST", unknown + "/stop", ``, 404},

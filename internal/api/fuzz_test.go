@@ -101,6 +101,7 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"PATCH", "/api/conversations/{id}"},
 	{"POST", "/api/conversations/{id}/messages"},
 	{"POST", "/api/conversations/{id}/regenerate"},
+	{"POST", "/api/conversations/{id}/continue"},
 	{"POST", "/v1/chat/completions"},
 	{"POST", "/v1/completions"},
 	{"POST", "/api/auth/signup"},

@@ -55,6 +55,7 @@ func TestAnotherUsersConversationIsNotFound(t *testing.T) {
 			{"POST", base + "/messages", `{"content":"hello"}`},
 			{"POST", base + "/messages/" + userMsg + "/edit", `{"content":"rewritten"}`},
 			{"POST", base + "/regenerate", ``},
+			{"POST", base + "/continue", ``},
 			{"POST", base + "/undo", ``},
 			{"POST", base + "/clear", ``},
 			{"POST", base + "/stop", ``},

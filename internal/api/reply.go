@@ -17,7 +17,8 @@ type messageBody struct {
 	Stream  *bool   `json:"stream"`
 }
 
-// regenerateBody is the (optional) body of POST .../regenerate.
+// regenerateBody is the (optional) body of POST .../regenerate and
+// .../continue.
 type regenerateBody struct {
 	Model  *string `json:"model"`
 	Stream *bool   `json:"stream"`
@@ -75,6 +76,20 @@ func (s *server) regenerate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rp, err := s.svc.Regenerate(r.Context(), owner(r), r.PathValue("id"), replyOptions(b.Model))
+	if err != nil {
+		return err
+	}
+	return s.reply(w, r, rp, streaming(b.Stream))
+}
+
+// continueReply resumes the last reply in place: its stream's assistant
+// event carries the text so far, the deltas what is added.
+func (s *server) continueReply(w http.ResponseWriter, r *http.Request) error {
+	var b regenerateBody
+	if err := s.decodeOptional(r, &b); err != nil {
+		return err
+	}
+	rp, err := s.svc.Continue(r.Context(), owner(r), r.PathValue("id"), replyOptions(b.Model))
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/testupstream"
 )
 
@@ -275,6 +276,53 @@ func TestRegenerateReplacesLastReply(t *testing.T) {
 	// The dropped reply is not in the prompt.
 	if turns := e.up.LastRequest().Messages; len(turns) != 1 || turns[0].Content != "hi" {
 		t.Fatalf("model saw %+v", turns)
+	}
+}
+
+// TestContinueExtendsLastReply: a reply cut by the length limit goes on in
+// the same message; the model is sent the reply so far as the last,
+// assistant, message.
+func TestContinueExtendsLastReply(t *testing.T) {
+	reply := func(turns []chat.Turn) string {
+		if turns[len(turns)-1].Role == chat.RoleAssistant {
+			return " over the lazy dog"
+		}
+		return sentence
+	}
+	e := newEnv(t, envOptions{svc: conversation.Config{MaxTokens: 4}, upstream: []testupstream.Option{testupstream.WithReply(reply)}})
+	c := e.create(`{}`)
+	var first struct {
+		Assistant chat.Message `json:"assistant_message"`
+	}
+	e.call("POST", "/api/conversations/"+c.ID+"/messages", `{"content":"hi","stream":false}`, 200, &first)
+	if a := first.Assistant; a.Content != "the quick brown fox" || a.FinishReason != chat.FinishLength || a.Status != chat.StatusComplete {
+		t.Fatalf("first part %+v", a)
+	}
+	resp := e.open(t.Context(), "POST", "/api/conversations/"+c.ID+"/continue", "")
+	defer resp.Body.Close()
+	st := readStream(t, resp.Body)
+	if st.shape() != "assistant delta* done" || st.assistant.ID != first.Assistant.ID || st.assistant.Content != "the quick brown fox" ||
+		st.assistant.Status != chat.StatusStreaming || st.text != " over the lazy dog" {
+		t.Fatalf("continue stream %q: assistant %+v, deltas %q", st.shape(), st.assistant, st.text)
+	}
+	if d := st.done; d.ID != first.Assistant.ID || d.Content != "the quick brown fox over the lazy dog" || d.FinishReason != chat.FinishStop ||
+		d.OutputTokens != 8 || d.ContextFrom == "" {
+		t.Fatalf("done %+v", d)
+	}
+	if turns := e.up.LastRequest().Messages; len(turns) != 2 || turns[1].Role != chat.RoleAssistant || turns[1].Content != "the quick brown fox" {
+		t.Fatalf("model saw %+v", turns)
+	}
+	got := e.get(c.ID)
+	if len(got.Messages) != 2 || got.Messages[1].Content != st.done.Content {
+		t.Fatalf("stored %+v", got.Messages)
+	}
+	// Without a stream, the answer is the reply once done.
+	var res struct {
+		Assistant chat.Message `json:"assistant_message"`
+	}
+	e.call("POST", "/api/conversations/"+c.ID+"/continue", `{"stream":false}`, 200, &res)
+	if res.Assistant.Content != "the quick brown fox over the lazy dog over the lazy dog" {
+		t.Fatalf("continued again: %+v", res.Assistant)
 	}
 }
 

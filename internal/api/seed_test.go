@@ -101,6 +101,9 @@ func TestChatSeedModelFailure(t *testing.T) {
 			e.up.SetOptions(func(o *testupstreamOptions) { o.FaultAfter, o.CloseMidStream = 1, true })
 		}, 502, "upstream_error"},
 		{"model down", func(e *env) { e.up.Close() }, 503, "service_unavailable"},
+		{"message too long for the model's context", func(e *env) {
+			e.up.SetOptions(func(o *testupstreamOptions) { o.ContextLength = 8 })
+		}, 400, "invalid_request_error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

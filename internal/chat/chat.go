@@ -58,22 +58,31 @@ type Conversation struct {
 	Messages     []Message `json:"messages,omitempty"`
 }
 
-// Message is one turn of a conversation. The token and timing fields are
-// meaningful for assistant replies only.
+// Message is one turn of a conversation. The token, timing, finish and
+// context fields are meaningful for assistant replies only.
 type Message struct {
-	ID             string    `json:"id"`
-	ConversationID string    `json:"conversation_id"`
-	Role           Role      `json:"role"`
-	Content        string    `json:"content"`
-	Status         Status    `json:"status"`
-	Error          string    `json:"error,omitempty"`
-	Model          string    `json:"model,omitempty"`
-	PromptTokens   int       `json:"prompt_tokens,omitempty"`
-	OutputTokens   int       `json:"completion_tokens,omitempty"`
-	FirstTokenMS   int64     `json:"ttft_ms,omitempty"`
-	DurationMS     int64     `json:"duration_ms,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string `json:"id"`
+	ConversationID string `json:"conversation_id"`
+	Role           Role   `json:"role"`
+	Content        string `json:"content"`
+	Status         Status `json:"status"`
+	Error          string `json:"error,omitempty"`
+	Model          string `json:"model,omitempty"`
+	PromptTokens   int    `json:"prompt_tokens,omitempty"`
+	OutputTokens   int    `json:"completion_tokens,omitempty"`
+	FirstTokenMS   int64  `json:"ttft_ms,omitempty"`
+	DurationMS     int64  `json:"duration_ms,omitempty"`
+	// FinishReason says why a reply ended: FinishStop, FinishLength, or
+	// for a reply that did not end by itself its status ("stopped",
+	// "failed", "interrupted"); "" while it streams.
+	FinishReason string `json:"finish_reason,omitempty"`
+	// ContextFrom is the id of the oldest message the model saw when it
+	// wrote this reply: the messages before it did not fit its context
+	// window. "" when unknown (the reply failed before the model was
+	// asked, or it was stored by an older version).
+	ContextFrom string    `json:"context_from,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 // ConversationPatch changes some fields of a conversation; nil means "leave

@@ -35,7 +35,9 @@ type GenerateRequest struct {
 	// Model is the model id; "" means the generator's default.
 	Model string
 	// Messages is the chat so far, system prompt first if any. The
-	// backend applies the model's chat template.
+	// backend applies the model's chat template. When the last turn is
+	// the assistant's, the model continues that turn (its text is the
+	// beginning of the reply) instead of starting a new one.
 	Messages []Turn
 	// Prompt, when non-empty, is used verbatim instead of Messages (no chat
 	// template): OpenAI's legacy /v1/completions.
@@ -69,6 +71,11 @@ const (
 	FinishStop   = "stop"   // natural end (EOS) or a stop string
 	FinishLength = "length" // MaxTokens or the context was reached
 )
+
+// CodeContextLength is the code of the KindInvalid error of a backend that
+// refuses a prompt too long for the model's context window (OpenAI's
+// spelling), so that a caller can send less and try again.
+const CodeContextLength = "context_length_exceeded"
 
 // Generation is the outcome of Generate.
 type Generation struct {

@@ -18,8 +18,8 @@ type Store interface {
 	// InterruptExpired ends every reply of the conversation (of all
 	// conversations when conversationID is "") that streams under a lease
 	// that has run out, except those whose ids are in spare (the caller
-	// runs them itself): status StatusInterrupted with errText, its text
-	// kept. Each reply is ended by one conditional write, so of processes
+	// runs them itself): status and finish reason StatusInterrupted with
+	// errText, its text kept. Each reply is ended by one conditional write, so of processes
 	// sweeping at once exactly one ends it. It returns the ended messages
 	// (id and conversation id only). It is the sweep of the processes
 	// running replies, and spans owners; it ends only replies whose
@@ -59,7 +59,8 @@ type Conversations interface {
 	AppendMessage(ctx context.Context, m Message) (Message, error)
 	// UpdateMessage overwrites the mutable fields of an existing message:
 	// Content, Status, Error, Model, PromptTokens, OutputTokens,
-	// FirstTokenMS, DurationMS; it sets UpdatedAt.
+	// FirstTokenMS, DurationMS, FinishReason, ContextFrom; it sets
+	// UpdatedAt.
 	UpdateMessage(ctx context.Context, m Message) error
 	// DeleteMessagesFrom removes the message with id messageID and every
 	// message after it in the same conversation.
@@ -70,7 +71,12 @@ type Conversations interface {
 	// StartReply changes the end of a conversation for a new reply in one
 	// transaction: it removes r.From and every message after it (when set),
 	// appends r.User (when not nil) and then r.Reply, a streaming assistant
-	// message held under r.Lease, and returns the two as stored. While
+	// message held under r.Lease, and returns the two as stored. With
+	// r.Continue set it appends nothing: that message, the conversation's
+	// last, an assistant reply that has ended, streams again under r.Lease
+	// with its text and stats kept (its error and finish reason cleared),
+	// and is returned as the reply; any other message is KindInvalid with
+	// code CodeNotContinuable. While
 	// another reply of the conversation streams under a lease that has not
 	// run out, it changes nothing and returns KindConflict with code
 	// CodeReplyRunning; so do DeleteMessagesFrom and ClearMessages. That
@@ -103,6 +109,9 @@ type NewReply struct {
 	User *Message
 	// Reply is the assistant message, stored as StatusStreaming.
 	Reply Message
+	// Continue, when not "", is the id of the reply to resume instead of
+	// appending Reply (From and User must then be empty).
+	Continue string
 	// Lease is the hold its generating process takes on Reply.
 	Lease Lease
 }
@@ -115,4 +124,7 @@ const (
 	// CodeLeaseLost: the reply is no longer streaming under this owner
 	// (it was ended, or another process ended it when the lease ran out).
 	CodeLeaseLost = "lease_lost"
+	// CodeNotContinuable: the message to continue is not the
+	// conversation's last, or not an assistant reply that has ended.
+	CodeNotContinuable = "nothing_to_continue"
 )

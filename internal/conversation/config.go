@@ -32,6 +32,10 @@ type Config struct {
 	Owner string
 	// MaxTokens caps the length of a reply (0: the model's default).
 	MaxTokens int
+	// ContextReserve is the room in tokens kept for a reply in the
+	// model's context window when no max tokens caps it (at most a
+	// quarter of the window): the history sent is what fits in the rest.
+	ContextReserve int
 	// DefaultModel is used when neither the request nor the conversation
 	// names one ("" lets the generator choose).
 	DefaultModel string
@@ -44,6 +48,7 @@ func (c *Config) RegisterFlags(f *cmdline.Flags) {
 	f.Duration(&c.ReplyLease, "reply-lease", 30*time.Second, "how long a running reply stays held in the database without renewal (renewed every third of it); a reply whose process died is ended as interrupted once its lease runs out")
 	f.Duration(&c.SweepInterval, "reply-sweep-interval", 10*time.Second, "how often to look for replies whose lease ran out (also done at start and when a conversation is read)")
 	f.Int(&c.MaxTokens, "max-tokens", 0, "cap on tokens per reply (0: the model's default)")
+	f.Int(&c.ContextReserve, "context-reserve", 512, "tokens of the model's context window kept for a reply that no max tokens caps (at most a quarter of the window); the conversation's history fills the rest, oldest turns left out first")
 	f.String(&c.DefaultModel, "default-model", "", "model used when a conversation names none (empty: the model service's default)")
 }
 
@@ -61,6 +66,9 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	if c.MaxMessageBytes <= 0 {
 		return errors.New("--max-message-bytes must be positive")
+	}
+	if c.MaxTokens < 0 || c.ContextReserve < 0 {
+		return errors.New("--max-tokens and --context-reserve must not be negative")
 	}
 	if c.ReplyLease < 100*time.Millisecond || c.SweepInterval <= 0 {
 		return errors.New("--reply-lease must be at least 100ms and --reply-sweep-interval positive")

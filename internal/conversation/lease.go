@@ -55,18 +55,19 @@ func (s *Service) lease() chat.Lease { return chat.Lease{Owner: s.cfg.Owner, TTL
 func (s *Service) keep(r *Run) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
+	stored := len(r.Snapshot().Content) // a continued reply's text is stored
 	go func() {
 		defer close(done)
-		s.keepSaved(ctx, r)
+		s.keepSaved(ctx, r, stored)
 	}()
 	return func() { cancel(); <-done }
 }
 
-func (s *Service) keepSaved(ctx context.Context, r *Run) {
+func (s *Service) keepSaved(ctx context.Context, r *Run, stored int) {
 	lease := s.lease()
 	renew := s.cfg.ReplyLease / 3
-	saved, savedPieces := 0, 0 // StartReply stored the reply empty
-	lastWrite := time.Now()    // and took the lease
+	saved, savedPieces := stored, 0 // as StartReply stored it
+	lastWrite := time.Now()         // and took the lease
 	var dirtySince, retryAt time.Time
 	failing := false
 	timer := time.NewTimer(renew)
@@ -184,7 +185,7 @@ func (s *Service) saveFinal(convs chat.Conversations, m chat.Message, runErr err
 		pause = min(2*pause, 2*time.Second)
 	}
 	s.log.Error("save final reply: giving up", "message_id", m.ID, "status", m.Status, "err", err)
-	m.Status, m.Error = chat.StatusFailed, unsavedText
+	m.Status, m.Error, m.FinishReason = chat.StatusFailed, unsavedText, string(chat.StatusFailed)
 	return m, chat.E(chat.KindUnavailable, unsavedText, err)
 }
 
@@ -202,7 +203,7 @@ func (s *Service) lostReply(convs chat.Conversations, m chat.Message) (chat.Mess
 	defer cancel()
 	c, err := convs.GetConversation(ctx, m.ConversationID)
 	if chat.KindOf(err) == chat.KindNotFound {
-		m.Status, m.Error = chat.StatusStopped, ""
+		m.Status, m.Error, m.FinishReason = chat.StatusStopped, "", string(chat.StatusStopped)
 		return m, nil
 	}
 	if err == nil {
@@ -210,10 +211,10 @@ func (s *Service) lostReply(convs chat.Conversations, m chat.Message) (chat.Mess
 			stored := c.Messages[i]
 			return stored, chat.E(chat.KindUnavailable, stored.Error, errLeaseLost)
 		}
-		m.Status, m.Error = chat.StatusStopped, ""
+		m.Status, m.Error, m.FinishReason = chat.StatusStopped, "", string(chat.StatusStopped)
 		return m, nil
 	}
-	m.Status, m.Error = chat.StatusFailed, unsavedText
+	m.Status, m.Error, m.FinishReason = chat.StatusFailed, unsavedText, string(chat.StatusFailed)
 	return m, chat.E(chat.KindUnavailable, unsavedText, err)
 }
 

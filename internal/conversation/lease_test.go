@@ -275,7 +275,7 @@ func TestUnsavedReplyIsNotComplete(t *testing.T) {
 	defer cancel()
 	l.svc.Shutdown(ctx)
 	msg, err := l.run.Wait(t.Context())
-	if chat.KindOf(err) != chat.KindUnavailable || msg.Status != chat.StatusFailed || msg.Content != "ab" ||
+	if chat.KindOf(err) != chat.KindUnavailable || msg.Status != chat.StatusFailed || msg.FinishReason != "failed" || msg.Content != "ab" ||
 		!strings.Contains(msg.Error, "could not be saved") {
 		t.Fatalf("unsaved reply reported as %+v, %v", msg, err)
 	}

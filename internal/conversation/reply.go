@@ -84,18 +84,39 @@ func (s *Service) Regenerate(ctx context.Context, owner, conversationID string, 
 	})
 }
 
+// Continue resumes the last reply of a conversation in place: the model
+// gets the history with the reply so far as the beginning of its turn,
+// and what it writes is added to the same message. Any reply that has
+// ended with text can be continued; it is meant for one cut off by the
+// length limit (finish reason "length").
+func (s *Service) Continue(ctx context.Context, owner, conversationID string, opts ReplyOptions) (Reply, error) {
+	if !chat.ValidID(conversationID) {
+		return Reply{}, errConversationNotFound()
+	}
+	return s.startRun(ctx, owner, conversationID, opts, func(c *chat.Conversation) (change, error) {
+		n := len(c.Messages)
+		if n == 0 || c.Messages[n-1].Role != chat.RoleAssistant || !c.Messages[n-1].Status.Final() || c.Messages[n-1].Content == "" {
+			return change{}, &chat.Error{Kind: chat.KindInvalid, Code: chat.CodeNotContinuable,
+				Message: "there is no reply to continue: the last message must be a reply that has ended, with text"}
+		}
+		return change{cont: c.Messages[n-1].ID}, nil
+	})
+}
+
 // change is how a reply request changes the end of a conversation: the
 // message removed first with all that follows it, and the user message
-// added. The store makes both changes together with storing the reply.
+// added; or the reply continued. The store makes the change together with
+// storing the reply.
 type change struct {
 	from string
 	user *chat.Message
+	cont string
 }
 
 // userMessage is content as the user's next message of c, which it is
 // added to (for the prompt) ahead of being stored.
 func userMessage(c *chat.Conversation, content string) *chat.Message {
-	m := chat.Message{ConversationID: c.ID, Role: chat.RoleUser, Content: content, Status: chat.StatusComplete}
+	m := chat.Message{ID: chat.NewID(), ConversationID: c.ID, Role: chat.RoleUser, Content: content, Status: chat.StatusComplete}
 	c.Messages = append(c.Messages, m)
 	return &m
 }
@@ -219,7 +240,7 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 	model := firstNonEmpty(opts.Model, conv.Model, s.cfg.DefaultModel)
 	// Committed before the model is called, so the user's message
 	// survives any failure of the model.
-	user, asst, err := convs.StartReply(ctx, chat.NewReply{ConversationID: convID, From: ch.from, User: ch.user,
+	user, asst, err := convs.StartReply(ctx, chat.NewReply{ConversationID: convID, From: ch.from, User: ch.user, Continue: ch.cont,
 		Reply: chat.Message{Role: chat.RoleAssistant, Status: chat.StatusStreaming, Model: model}, Lease: s.lease()})
 	if err != nil {
 		if chat.KindOf(err) == chat.KindInternal && ch.user != nil {
@@ -231,9 +252,9 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 		s.setTitle(ctx, convs, convID, user.Content)
 	}
 	r.update(func(m *chat.Message) { *m = asst }) // from now on Join sees the run
-	req := chat.GenerateRequest{Model: model, Messages: promptOf(conv), Params: opts.Params}
-	if req.Params.MaxTokens <= 0 || (s.cfg.MaxTokens > 0 && req.Params.MaxTokens > s.cfg.MaxTokens) {
-		req.Params.MaxTokens = s.cfg.MaxTokens
+	j := job{req: chat.GenerateRequest{Model: model, Params: opts.Params}, hist: historyOf(conv, ch.cont), base: asst}
+	if j.req.Params.MaxTokens <= 0 || (s.cfg.MaxTokens > 0 && j.req.Params.MaxTokens > s.cfg.MaxTokens) {
+		j.req.Params.MaxTokens = s.cfg.MaxTokens
 	}
 	deadline := time.Now().Add(s.cfg.ReplyTimeout)
 	runCtx, cancelTimeout := context.WithDeadlineCause(runCtx, deadline, errReplyTimeout)
@@ -241,15 +262,13 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 		defer s.runs.release(r)
 		defer cancelTimeout()
 		defer cancel(nil)
-		s.generate(runCtx, r, req, deadline)
+		s.generate(runCtx, r, j, deadline)
 	}()
 	// The assistant message as stored when the reply started, even if it
-	// has grown meanwhile: empty, so that the text Follow gives from
-	// offset 0 adds up to the whole reply.
-	first := r.Snapshot()
-	first.Content, first.Status, first.Error = "", chat.StatusStreaming, ""
-	first.FirstTokenMS, first.DurationMS, first.PromptTokens, first.OutputTokens = 0, 0, 0, 0
-	return Reply{Run: r, User: user, Assistant: first}, nil
+	// has grown meanwhile, so that the text Follow gives from the end of
+	// its content adds up to the whole reply: empty for a new reply, the
+	// text so far for one continued.
+	return Reply{Run: r, User: user, Assistant: asst}, nil
 }
 
 // setTitle names a conversation after its first message.
@@ -258,24 +277,6 @@ func (s *Service) setTitle(ctx context.Context, convs chat.Conversations, convID
 	if _, err := convs.UpdateConversation(ctx, convID, chat.ConversationPatch{Title: &title}); err != nil {
 		s.log.Warn("set conversation title", "conversation_id", convID, "err", err)
 	}
-}
-
-// promptOf turns a stored conversation into the model's input: the system
-// prompt, then the turns, leaving out replies that failed, were
-// interrupted or never started.
-func promptOf(c chat.Conversation) []chat.Turn {
-	turns := make([]chat.Turn, 0, len(c.Messages)+1)
-	if c.SystemPrompt != "" {
-		turns = append(turns, chat.Turn{Role: chat.RoleSystem, Content: c.SystemPrompt})
-	}
-	for _, m := range c.Messages {
-		if m.Role == chat.RoleAssistant && (m.Status == chat.StatusFailed || m.Status == chat.StatusInterrupted ||
-			m.Status == chat.StatusStreaming || m.Content == "") {
-			continue
-		}
-		turns = append(turns, chat.Turn{Role: m.Role, Content: m.Content})
-	}
-	return turns
 }
 
 func firstNonEmpty(ss ...string) string {

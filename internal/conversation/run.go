@@ -128,14 +128,24 @@ func (r *Run) finish(m chat.Message, err error) {
 	})
 }
 
-// generate runs the model while keep saves the reply as it grows, then
-// stores the final state and only then tells the followers, so that what
-// they are told is what is stored.
-func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest, deadline time.Time) {
+// job is one reply to generate: the request but its messages, the
+// history to fit into them, and the reply as it was when the run began
+// (the text and stats a continued reply adds to).
+type job struct {
+	req  chat.GenerateRequest
+	hist history
+	base chat.Message
+}
+
+// generate fits the history into the model's context window and runs the
+// model while keep saves the reply as it grows, then stores the final
+// state and only then tells the followers, so that what they are told is
+// what is stored.
+func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Time) {
 	start := time.Now()
 	deltas := 0
 	stopKeeping := s.keep(r)
-	gen, err := s.gen.Generate(ctx, req, func(d chat.Delta) error {
+	emit := func(d chat.Delta) error {
 		if d.Content == "" {
 			return nil
 		}
@@ -151,7 +161,8 @@ func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest
 		r.changed = make(chan struct{})
 		r.mu.Unlock()
 		return nil
-	})
+	}
+	gen, err := s.fitAndGenerate(ctx, r, j, emit, &deltas)
 	stopKeeping()
 
 	status, errText := chat.StatusComplete, ""
@@ -171,17 +182,27 @@ func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest
 	}
 	final := r.Snapshot()
 	final.Status, final.Error = status, errText
+	final.FinishReason = string(status)
+	if status == chat.StatusComplete {
+		final.FinishReason = gen.FinishReason
+		if final.FinishReason != chat.FinishLength {
+			final.FinishReason = chat.FinishStop
+		}
+	}
 	if gen.Model != "" {
 		final.Model = gen.Model
 	}
-	final.PromptTokens, final.OutputTokens = gen.Usage.PromptTokens, gen.Usage.CompletionTokens
-	if final.OutputTokens == 0 {
+	final.PromptTokens = gen.Usage.PromptTokens
+	out := gen.Usage.CompletionTokens
+	if out == 0 {
 		// A backend reached over HTTP reports usage only at the end, which
 		// a stopped or broken reply never gets to; every backend streams
 		// about one token per delta, a close enough count.
-		final.OutputTokens = deltas
+		out = deltas
 	}
-	final.DurationMS = time.Since(start).Milliseconds()
+	// A continued reply adds to what it had.
+	final.OutputTokens = j.base.OutputTokens + out
+	final.DurationMS = j.base.DurationMS + time.Since(start).Milliseconds()
 	final.UpdatedAt = time.Now().UTC()
 
 	switch {
@@ -203,4 +224,29 @@ func (s *Service) generate(ctx context.Context, r *Run, req chat.GenerateRequest
 		slog.String("status", string(final.Status)), slog.String("model", final.Model),
 		slog.Int("completion_tokens", final.OutputTokens), slog.Int64("ttft_ms", final.FirstTokenMS),
 		slog.Int64("duration_ms", final.DurationMS), slog.Any("err", err))
+}
+
+// fitAndGenerate fits the history into the model's context window, shows
+// the reply's followers how much of it the model sees, and generates. A
+// backend that refuses the prompt as too long for its window (its count
+// was an estimate, or differed) gets one more try with half the tokens,
+// when it refused before writing anything.
+func (s *Service) fitAndGenerate(ctx context.Context, r *Run, j job, emit func(chat.Delta) error, deltas *int) (chat.Generation, error) {
+	limit := 0
+	for try := 0; ; try++ {
+		f, err := s.fit(ctx, j.req, j.hist, limit)
+		if err != nil {
+			return chat.Generation{}, err
+		}
+		r.update(func(m *chat.Message) { m.ContextFrom = f.from })
+		before := *deltas
+		gen, err := s.gen.Generate(ctx, f.req, emit)
+		if err == nil || try > 0 || *deltas > before || chat.CodeOf(err) != chat.CodeContextLength || ctx.Err() != nil {
+			return gen, err
+		}
+		refused := f.tokens
+		s.log.Warn("the model refused the prompt as too long for its context; sending less",
+			"conversation_id", r.ConversationID, "prompt_tokens", refused, "err", err)
+		limit = refused / 2
+	}
 }

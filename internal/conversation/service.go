@@ -78,6 +78,9 @@ func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logg
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = def.SweepInterval
 	}
+	if cfg.ContextReserve <= 0 {
+		cfg.ContextReserve = def.ContextReserve
+	}
 	if cfg.Owner == "" {
 		cfg.Owner = newOwner()
 	}

@@ -71,7 +71,10 @@ type Router struct {
 	refreshing chan struct{} // non-nil while a discovery runs; closed when done
 }
 
-var _ chat.Generator = (*Router)(nil)
+var (
+	_ chat.Generator    = (*Router)(nil)
+	_ chat.TokenCounter = (*Router)(nil)
+)
 
 // NewRouter returns a router over routes, tried in the given order.
 func NewRouter(routes []Route, cfg RouterConfig) *Router {
@@ -303,6 +306,24 @@ func (r *Router) forwards() bool {
 		}
 	}
 	return len(r.routes) > 0
+}
+
+// CountTokens measures req with a backend serving req.Model, picked as
+// Generate picks it (chat.CountTokens: exactly where the backend can).
+func (r *Router) CountTokens(ctx context.Context, req chat.GenerateRequest) (chat.TokenCount, error) {
+	model, cands, err := r.pick(ctx, req.Model)
+	if err != nil {
+		return chat.TokenCount{}, err
+	}
+	req.Model = model
+	var tc chat.TokenCount
+	for _, i := range cands {
+		tc, err = chat.CountTokens(ctx, r.routes[i].Gen, req)
+		if !failover(ctx, err, false) {
+			break
+		}
+	}
+	return tc, err
 }
 
 // unknownModel is the error for a model no backend is known to serve: not

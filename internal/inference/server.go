@@ -1,5 +1,6 @@
 // Package inference is the model service: an OpenAI-compatible HTTP server
-// (/v1/chat/completions, /v1/completions, /v1/models, /healthz, /readyz) over
+// (/v1/chat/completions, /v1/completions, /v1/models, Parley's /v1/tokenize,
+// /healthz, /readyz) over
 // any chat.Generator, and Router, a chat.Generator that spreads requests
 // over several backends by model name. The backends themselves live
 // elsewhere: the built-in engine in inference/builtin, proxies in
@@ -101,6 +102,7 @@ func NewServer(gen chat.Generator, cfg Config, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("POST /v1/chat/completions", httpx.Handle(log, s.chatCompletions))
 	mux.Handle("POST /v1/completions", httpx.Handle(log, s.completions))
+	mux.Handle("POST /v1/tokenize", httpx.Handle(log, s.tokenize))
 	mux.Handle("GET /v1/models", httpx.Handle(log, s.models))
 	mux.Handle("GET /v1/models/{id...}", httpx.Handle(log, s.model))
 	httpx.Health(mux, httpx.HealthConfig{Timeout: s.cfg.ReadyTimeout}, log, map[string]httpx.Check{"backend": ModelsCheck(gen)})

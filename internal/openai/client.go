@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -38,6 +39,9 @@ type Client struct {
 	opts clientOptions
 
 	defaultModel *DefaultModel
+	// tokenizeOff is when (Unix ns) to ask /v1/tokenize again after the
+	// server turned out not to answer it (tokenize.go).
+	tokenizeOff atomic.Int64
 }
 
 var _ chat.Generator = (*Client)(nil)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -68,8 +70,24 @@ func StatusError(status int, body []byte, model string, parley bool) *chat.Error
 		return &chat.Error{Kind: k, Code: eb.CodeString(), Message: httpx.ClipUpstreamText(eb.Message),
 			Err: fmt.Errorf("model service answered HTTP %d", status)}
 	}
-	return httpx.UpstreamStatusError(serverName, status, model,
+	e := httpx.UpstreamStatusError(serverName, status, model,
 		httpx.UpstreamError{Type: eb.Type, Code: eb.CodeString(), Text: eb.Message})
+	if status == http.StatusBadRequest && contextExceeded(eb) {
+		e.Code = chat.CodeContextLength // the words need not say so, the code does
+	}
+	return e
+}
+
+// contextExceeded reports whether an error answer refuses a prompt too long
+// for the model's context window, as the servers in use say it: OpenAI's
+// (and Parley's) code, llama-server's type, vLLM's and others' words.
+func contextExceeded(eb ErrorBody) bool {
+	if eb.CodeString() == chat.CodeContextLength || eb.Type == "exceed_context_size_error" {
+		return true
+	}
+	msg := strings.ToLower(eb.Message)
+	return strings.Contains(msg, "context length") || strings.Contains(msg, "context window") ||
+		strings.Contains(msg, "context size")
 }
 
 // StreamError converts an error object found inside a stream into a

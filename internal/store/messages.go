@@ -9,12 +9,13 @@ import (
 )
 
 const msgColumns = `id, conversation_id, role, content, status, error, model,
-	prompt_tokens, output_tokens, first_token_ms, duration_ms, created_at, updated_at`
+	prompt_tokens, output_tokens, first_token_ms, duration_ms, finish_reason, context_from, created_at, updated_at`
 
 func scanMessage(r scanner) (chat.Message, error) {
 	var m chat.Message
 	err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
-		&m.PromptTokens, &m.OutputTokens, &m.FirstTokenMS, &m.DurationMS, scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt))
+		&m.PromptTokens, &m.OutputTokens, &m.FirstTokenMS, &m.DurationMS, &m.FinishReason, &m.ContextFrom,
+		scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt))
 	return m, err
 }
 
@@ -55,9 +56,9 @@ func (d owned) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease c
 	}
 	until, untilArg := d.leaseUntil(lease)
 	_, err = tx.ExecContext(ctx, d.q(`INSERT INTO messages (`+msgColumns+`, seq, lease_owner, lease_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+until+`)`),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+until+`)`),
 		m.ID, m.ConversationID, string(m.Role), m.Content, string(m.Status), m.Error, m.Model,
-		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS,
+		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS, m.FinishReason, m.ContextFrom,
 		d.dl.Time(m.CreatedAt), d.dl.Time(m.UpdatedAt), seq, lease.Owner, untilArg)
 	if err != nil {
 		err = d.classify(ctx, "append message", err)
@@ -103,11 +104,12 @@ func (d owned) checkUpdate(m chat.Message) error {
 // msgSet assigns the mutable fields of a message and its UpdatedAt, from
 // the arguments msgSetArgs gives.
 const msgSet = `content = ?, status = ?, error = ?, model = ?,
-	prompt_tokens = ?, output_tokens = ?, first_token_ms = ?, duration_ms = ?, updated_at = ?`
+	prompt_tokens = ?, output_tokens = ?, first_token_ms = ?, duration_ms = ?,
+	finish_reason = ?, context_from = ?, updated_at = ?`
 
 func (d *DB) msgSetArgs(m chat.Message) []any {
 	return []any{m.Content, string(m.Status), m.Error, m.Model,
-		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS, d.now()}
+		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS, m.FinishReason, m.ContextFrom, d.now()}
 }
 
 // DeleteMessagesFrom removes messageID and every later message of the

@@ -71,6 +71,9 @@ func (d owned) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, 
 	if err := checkLease(r.Lease); err != nil {
 		return nil, chat.Message{}, err
 	}
+	if r.Continue != "" {
+		return d.continueReply(ctx, r)
+	}
 	var user *chat.Message
 	if r.User != nil {
 		u := *r.User
@@ -110,6 +113,54 @@ func (d owned) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, 
 		return nil, chat.Message{}, err
 	}
 	return user, reply, nil
+}
+
+// continueReply is StartReply with r.Continue: the conversation's last
+// message, a reply that has ended, streams again under r.Lease.
+func (d owned) continueReply(ctx context.Context, r chat.NewReply) (*chat.Message, chat.Message, error) {
+	if r.From != "" || r.User != nil {
+		return nil, chat.Message{}, chat.Errorf(chat.KindInvalid, "a continued reply neither replaces messages nor adds one")
+	}
+	if !chat.ValidID(r.Continue) {
+		return nil, chat.Message{}, NotFound("message")
+	}
+	var reply chat.Message
+	err := d.inTx(ctx, "continue reply", func(tx *sql.Tx) error {
+		if err := d.touch(ctx, tx, r.ConversationID); err != nil {
+			return err
+		}
+		if err := d.refuseRunning(ctx, tx, r.ConversationID); err != nil {
+			return err
+		}
+		var err error
+		reply, err = scanMessage(tx.QueryRowContext(ctx, d.q(`UPDATE messages
+			SET status = 'streaming', error = '', finish_reason = '', updated_at = ?, lease_owner = ?, lease_until = `+d.dl.NowPlus+`
+			WHERE id = ? AND conversation_id = ? AND role = 'assistant'
+				AND status IN ('complete', 'stopped', 'failed', 'interrupted')
+				AND seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = ?)
+			RETURNING `+msgColumns),
+			d.now(), r.Lease.Owner, r.Lease.TTL.Milliseconds(), r.Continue, r.ConversationID, r.ConversationID))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return d.classify(ctx, "continue reply", err)
+		}
+		// Nothing matched: tell a message that is not there from one that
+		// cannot be continued.
+		var one int
+		err = tx.QueryRowContext(ctx, d.q(`SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?`),
+			r.Continue, r.ConversationID).Scan(&one)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return NotFound("message")
+		case err != nil:
+			return d.classify(ctx, "continue reply", err)
+		}
+		return &chat.Error{Kind: chat.KindInvalid, Code: chat.CodeNotContinuable,
+			Message: "only the last reply of a conversation can be continued, once it has ended"}
+	})
+	if err != nil {
+		return nil, chat.Message{}, err
+	}
+	return nil, reply, nil
 }
 
 // SaveReply writes m while it streams under lease.Owner, renewing the
@@ -164,7 +215,8 @@ func (d *DB) InterruptExpired(ctx context.Context, conversationID, errText strin
 	if err := checkText("error", errText); err != nil {
 		return nil, err
 	}
-	query := `UPDATE messages SET status = 'interrupted', error = ?, lease_owner = '', lease_until = ?, updated_at = ?
+	query := `UPDATE messages SET status = 'interrupted', finish_reason = 'interrupted', error = ?,
+		lease_owner = '', lease_until = ?, updated_at = ?
 		WHERE status = 'streaming' AND lease_until <= ` + d.dl.Now
 	args := []any{errText, d.dl.Time(noLease), d.now()}
 	if conversationID != "" {

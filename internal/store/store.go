@@ -182,6 +182,12 @@ func CheckMessageFields(m chat.Message) error {
 	if err := checkText("model", m.Model); err != nil {
 		return err
 	}
+	if err := checkText("finish reason", m.FinishReason); err != nil {
+		return err
+	}
+	if m.ContextFrom != "" && !chat.ValidID(m.ContextFrom) {
+		return chat.Errorf(chat.KindInvalid, "context_from must be a message id")
+	}
 	if m.PromptTokens < 0 || m.OutputTokens < 0 || m.FirstTokenMS < 0 || m.DurationMS < 0 {
 		return chat.Errorf(chat.KindInvalid, "token counts and durations must not be negative")
 	}

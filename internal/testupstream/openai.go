@@ -69,7 +69,11 @@ func (s *Server) openaiModels(w http.ResponseWriter, r *http.Request) {
 	}
 	data := make([]map[string]any, 0, len(o.Models))
 	for _, m := range o.Models {
-		data = append(data, map[string]any{"id": m, "object": "model", "created": 1700000000, "owned_by": "testupstream"})
+		model := map[string]any{"id": m, "object": "model", "created": 1700000000, "owned_by": "testupstream"}
+		if o.ContextLength > 0 {
+			model["max_model_len"] = o.ContextLength
+		}
+		data = append(data, model)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data})
@@ -116,6 +120,11 @@ func (s *Server) openaiGenerate(w http.ResponseWriter, r *http.Request, legacy b
 	s.record(Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: model, Messages: turns, Prompt: prompt})
 	if o.Status != 0 {
 		oaError(w, o.Status, "server_error", errorText(o, r, o.StatusMessage))
+		return
+	}
+	if n := textBytes(turns); o.ContextLength > 0 && n > o.ContextLength {
+		oaError(w, http.StatusBadRequest, "BadRequestError", fmt.Sprintf("This model's maximum context length is %d tokens. "+
+			"However, you requested %d tokens in the messages, Please reduce the length of the messages.", o.ContextLength, n))
 		return
 	}
 	s.count(func(st *Stats) { st.Requests++ })
@@ -303,4 +312,12 @@ func (s *Server) midStreamFault(w http.ResponseWriter, r *http.Request, o Option
 		return false
 	}
 	return true
+}
+
+func textBytes(turns []chat.Turn) int {
+	n := 0
+	for _, t := range turns {
+		n += len(t.Content)
+	}
+	return n
 }

@@ -59,6 +59,11 @@ type Options struct {
 	// errors inside a stream) quote the request's Authorization header, as
 	// some servers and proxies do: the key must go no further.
 	EchoAuthorization bool
+	// ContextLength, when non-zero, is the models' context window, listed
+	// as vLLM lists it (max_model_len): a chat whose messages hold more
+	// bytes of text than that (one token per byte, more than any estimate
+	// counts) is refused with 400 in vLLM's words (OpenAI protocol).
+	ContextLength int
 
 	// FaultAfter is the number of tokens sent before the mid-stream faults
 	// below strike.

@@ -54,7 +54,10 @@ type Generator struct {
 	eog []int
 }
 
-var _ chat.Generator = (*Generator)(nil)
+var (
+	_ chat.Generator    = (*Generator)(nil)
+	_ chat.TokenCounter = (*Generator)(nil)
+)
 
 // Open loads the model at cfg.ModelPath.
 func Open(cfg Config) (*Generator, error) {
@@ -126,11 +129,32 @@ func (g *Generator) Models(context.Context) ([]chat.ModelInfo, error) {
 	return []chat.ModelInfo{{ID: g.id, OwnedBy: ownedBy, ContextLength: g.ContextLength()}}, nil
 }
 
+// CountTokens implements chat.TokenCounter: the prompt req makes, counted
+// exactly as Generate tokenizes it.
+func (g *Generator) CountTokens(_ context.Context, req chat.GenerateRequest) (chat.TokenCount, error) {
+	if err := g.checkModel(req.Model); err != nil {
+		return chat.TokenCount{}, err
+	}
+	prompt, err := g.promptTokens(req)
+	if err != nil {
+		return chat.TokenCount{}, err
+	}
+	return chat.TokenCount{Model: g.id, Tokens: len(prompt), ContextLength: g.ContextLength(), Exact: true}, nil
+}
+
+func (g *Generator) checkModel(model string) error {
+	if model != "" && model != g.id {
+		return &chat.Error{Kind: chat.KindNotFound, Code: "model_not_found",
+			Message: fmt.Sprintf("model %q not found (this backend serves %q)", model, g.id)}
+	}
+	return nil
+}
+
 // Generate implements chat.Generator.
 func (g *Generator) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
 	gen := chat.Generation{Model: g.id}
-	if req.Model != "" && req.Model != g.id {
-		return gen, chat.Errorf(chat.KindNotFound, "model %q not found (this backend serves %q)", req.Model, g.id)
+	if err := g.checkModel(req.Model); err != nil {
+		return gen, err
 	}
 	prompt, err := g.promptTokens(req)
 	if err != nil {
@@ -138,8 +162,9 @@ func (g *Generator) Generate(ctx context.Context, req chat.GenerateRequest, emit
 	}
 	gen.Usage.PromptTokens = len(prompt)
 	if len(prompt) >= g.model.ContextLength() {
-		return gen, chat.E(chat.KindInvalid, fmt.Sprintf("the prompt is %d tokens long; the model's context window is %d",
-			len(prompt), g.model.ContextLength()), engine.ErrPromptTooLong)
+		return gen, &chat.Error{Kind: chat.KindInvalid, Code: chat.CodeContextLength, Err: engine.ErrPromptTooLong,
+			Message: fmt.Sprintf("the prompt is %d tokens long; the model's context window is %d",
+				len(prompt), g.model.ContextLength())}
 	}
 	params, err := g.params(req.Params)
 	if err != nil {
@@ -175,12 +200,16 @@ func (g *Generator) generateError(ctx context.Context, out *stream, err error) e
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
 	case errors.Is(err, engine.ErrPromptTooLong):
-		return chat.E(chat.KindInvalid, "the prompt does not fit the model's context window", err)
+		return &chat.Error{Kind: chat.KindInvalid, Code: chat.CodeContextLength,
+			Message: "the prompt does not fit the model's context window", Err: err}
 	}
 	return chat.E(chat.KindInternal, "the built-in engine failed", err)
 }
 
-// promptTokens renders and tokenizes the request.
+// promptTokens renders and tokenizes the request. A last message of the
+// assistant's is continued: the turns before it are rendered with the
+// generation prompt, as for a new reply, and its text follows as the
+// reply's beginning (what llama-server does with an assistant prefill).
 func (g *Generator) promptTokens(req chat.GenerateRequest) ([]int, error) {
 	if req.Prompt != "" {
 		// Legacy completions: the text as given, BOS added and special
@@ -190,13 +219,18 @@ func (g *Generator) promptTokens(req chat.GenerateRequest) ([]int, error) {
 	if len(req.Messages) == 0 {
 		return nil, chat.Errorf(chat.KindInvalid, "the request has neither messages nor a prompt")
 	}
-	text, err := g.tmpl.Render(req.Messages, true)
+	msgs, prefix := req.Messages, ""
+	if last := msgs[len(msgs)-1]; last.Role == chat.RoleAssistant {
+		msgs, prefix = msgs[:len(msgs)-1], last.Content
+	}
+	text, err := g.tmpl.Render(msgs, true)
 	if err != nil {
 		if chat.KindOf(err) != chat.KindInternal {
 			return nil, err
 		}
 		return nil, chat.E(chat.KindInternal, "rendering the chat template failed", err)
 	}
+	text += prefix
 	if g.tok.AddBOS() {
 		// Templates that print the BOS text would otherwise get two.
 		text = chattemplate.TrimBOS(text, g.bosText)

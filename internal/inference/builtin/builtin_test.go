@@ -233,6 +233,10 @@ func TestGenerateErrors(t *testing.T) {
 			if errors.Is(err, engine.ErrPromptTooLong) != tc.tooLong {
 				t.Errorf("error %v: errors.Is(ErrPromptTooLong) = %v", err, !tc.tooLong)
 			}
+			// The conversation service sends less and tries again.
+			if (chat.CodeOf(err) == chat.CodeContextLength) != tc.tooLong {
+				t.Errorf("error %v: code %q", err, chat.CodeOf(err))
+			}
 		})
 	}
 }
@@ -258,5 +262,56 @@ func TestCancelAndEmitError(t *testing.T) {
 	_, err = g.Generate(context.Background(), chat.GenerateRequest{Prompt: "Once upon a time"}, func(chat.Delta) error { return boom })
 	if !errors.Is(err, boom) {
 		t.Errorf("error %v, want the emit error", err)
+	}
+}
+
+// TestCountTokens: the count is the prompt Generate runs, chat template
+// included, for every form of request.
+func TestCountTokens(t *testing.T) {
+	g := open(t, Config{Engine: engine.Options{ContextLength: 256}})
+	for _, req := range []chat.GenerateRequest{
+		{Prompt: "Once upon a time"},
+		{Messages: []chat.Turn{{Role: chat.RoleUser, Content: "Once upon a time"}}},
+		{Messages: []chat.Turn{{Role: chat.RoleSystem, Content: "Tell stories."}, {Role: chat.RoleUser, Content: "Lily went"},
+			{Role: chat.RoleAssistant, Content: "to the park."}, {Role: chat.RoleUser, Content: "Then what?"}}},
+		{Messages: []chat.Turn{{Role: chat.RoleUser, Content: "Lily went"}, {Role: chat.RoleAssistant, Content: "to the"}}},
+	} {
+		req.Params = chat.Params{MaxTokens: 1}
+		c, err := g.CountTokens(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, gen, err := run(context.Background(), g, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Tokens != gen.Usage.PromptTokens || c.Tokens < 2 || !c.Exact || c.ContextLength != 256 || c.Model != "stories260K" {
+			t.Errorf("CountTokens(%+v) = %+v, Generate's prompt has %d tokens", req, c, gen.Usage.PromptTokens)
+		}
+	}
+	if _, err := g.CountTokens(context.Background(), chat.GenerateRequest{Model: "gpt-9", Prompt: "hi"}); chat.KindOf(err) != chat.KindNotFound {
+		t.Errorf("CountTokens of an unknown model: %v", err)
+	}
+}
+
+// TestContinueAssistantTurn: a request ending with the assistant's turn
+// continues it: greedily, the reply in two parts is the reply in one.
+func TestContinueAssistantTurn(t *testing.T) {
+	g := open(t, Config{})
+	user := chat.Turn{Role: chat.RoleUser, Content: "Once upon a time"}
+	greedy := func(n int, msgs ...chat.Turn) string {
+		t.Helper()
+		deltas, _, err := run(context.Background(), g, chat.GenerateRequest{Messages: msgs,
+			Params: chat.Params{Temperature: ptr(0.0), MaxTokens: n}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(deltas, "")
+	}
+	whole := greedy(16, user)
+	first := greedy(6, user)
+	rest := greedy(10, user, chat.Turn{Role: chat.RoleAssistant, Content: first})
+	if first+rest != whole || !strings.HasPrefix(whole, first) || rest == "" {
+		t.Errorf("continued %q + %q, want %q in one go", first, rest, whole)
 	}
 }

@@ -118,12 +118,16 @@ func (s suite) testUpdateMessage(t *testing.T) {
 		{"output tokens", func(m *chat.Message) { m.OutputTokens = 202 }},
 		{"first token", func(m *chat.Message) { m.FirstTokenMS = 303 }},
 		{"duration", func(m *chat.Message) { m.DurationMS = 1 << 40 }},
+		{"finish reason", func(m *chat.Message) { m.Status, m.FinishReason = chat.StatusComplete, chat.FinishLength }},
+		{"context from", func(m *chat.Message) { m.ContextFrom = chat.NewID() }},
 		{"everything", func(m *chat.Message) {
 			*m = chat.Message{ID: m.ID, ConversationID: m.ConversationID, Role: m.Role, CreatedAt: m.CreatedAt, Content: "final", Status: chat.StatusStopped,
-				Error: "stopped by user", Model: "x", PromptTokens: 1, OutputTokens: 2, FirstTokenMS: 3, DurationMS: 4}
+				Error: "stopped by user", Model: "x", PromptTokens: 1, OutputTokens: 2, FirstTokenMS: 3, DurationMS: 4,
+				FinishReason: "stopped", ContextFrom: m.ID}
 		}},
 		{"back to empty", func(m *chat.Message) {
 			m.Content, m.Error, m.Model, m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS = "", "", "", 0, 0, 0, 0
+			m.FinishReason, m.ContextFrom = "", ""
 		}},
 	}
 	for _, tt := range tests {
@@ -172,6 +176,7 @@ func (s suite) testUpdateMessage(t *testing.T) {
 		{"other conversation", func(m *chat.Message) { m.ConversationID = chat.NewID() }, []chat.Kind{chat.KindNotFound}},
 		{"bad status", func(m *chat.Message) { m.Status = "weird" }, []chat.Kind{chat.KindInvalid}},
 		{"invalid utf-8", func(m *chat.Message) { m.Content = "\xff" }, []chat.Kind{chat.KindInvalid}},
+		{"context from no id", func(m *chat.Message) { m.ContextFrom = "the start" }, []chat.Kind{chat.KindInvalid}},
 	}
 	for _, tt := range refused {
 		m := valid

@@ -223,7 +223,7 @@ func (s suite) testInterruptExpired(t *testing.T) {
 		t.Fatalf("InterruptExpired(a) ended %+v, want %s", ended, stale.ID)
 	}
 	got := mustGet(t, st, a.ID).Messages[1]
-	if got.Status != chat.StatusInterrupted || got.Error != "the server stopped" || got.Content != "saved so far" {
+	if got.Status != chat.StatusInterrupted || got.FinishReason != "interrupted" || got.Error != "the server stopped" || got.Content != "saved so far" {
 		t.Fatalf("interrupted reply %+v", got)
 	}
 	// The process that lost it can no longer write it.
@@ -324,10 +324,85 @@ func CheckUpgrade(t *testing.T, root Store, rows V1Rows) {
 	if err != nil || len(ended) != 1 || ended[0].ID != rows.ReplyID {
 		t.Fatalf("first sweep after the upgrade ended %+v (%v), want %s", ended, err, rows.ReplyID)
 	}
-	if m := mustGet(t, st, rows.ConversationID).Messages[1]; m.Status != chat.StatusInterrupted || m.Content != "partial" {
+	if m := mustGet(t, st, rows.ConversationID).Messages[1]; m.Status != chat.StatusInterrupted || m.FinishReason != "interrupted" || m.Content != "partial" {
 		t.Errorf("swept reply %+v", m)
 	}
 	// The new rows work beside the old ones.
 	mustStart(t, st, rows.ConversationID, "next", live)
 	checkUpgradedOwnership(t, root, []string{rows.ConversationID})
+}
+
+func (s suite) testContinueReply(t *testing.T) {
+	st := s.conversations(t)
+	c := mustCreate(t, st, chat.Conversation{})
+	_, m := mustStart(t, st, c.ID, "tell a long story", live)
+	ended := m
+	ended.Content, ended.Status, ended.FinishReason, ended.OutputTokens, ended.DurationMS = "Once upon", chat.StatusComplete, chat.FinishLength, 2, 40
+	ended.ContextFrom = m.ID
+	if err := st.SaveReply(ctxT(t), ended, live); err != nil {
+		t.Fatal(err)
+	}
+	// While it is held by no one, it streams again under a new lease, text
+	// and stats kept, finish reason and error cleared.
+	other := chat.Lease{Owner: "process-b", TTL: time.Minute}
+	u, got, err := st.StartReply(ctxT(t), chat.NewReply{ConversationID: c.ID, Continue: m.ID, Lease: other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ended
+	want.Status, want.FinishReason = chat.StatusStreaming, ""
+	want.UpdatedAt = got.UpdatedAt
+	if u != nil {
+		t.Errorf("a continued reply stored a user message %+v", u)
+	}
+	checkMsg(t, "continued reply", got, want)
+	if n := len(mustGet(t, st, c.ID).Messages); n != 2 {
+		t.Errorf("%d messages after continuing, want the same 2", n)
+	}
+	// It is a running reply like any other: held, one per conversation.
+	_, _, err = st.StartReply(ctxT(t), chat.NewReply{ConversationID: c.ID, Continue: m.ID, Lease: live})
+	wantCode(t, "continuing a running reply", err, chat.KindConflict, chat.CodeReplyRunning)
+	wantCode(t, "SaveReply by the old owner", st.SaveReply(ctxT(t), got, live), chat.KindConflict, chat.CodeLeaseLost)
+	got.Content += " a time"
+	got.Status, got.FinishReason = chat.StatusComplete, chat.FinishStop
+	if err := st.SaveReply(ctxT(t), got, other); err != nil {
+		t.Fatal(err)
+	}
+	if last := mustGet(t, st, c.ID).Messages[1]; last.Content != "Once upon a time" || last.FinishReason != chat.FinishStop {
+		t.Errorf("after continuing: %+v", last)
+	}
+	// Only the last message, a reply that has ended, can be continued.
+	u2, m2 := mustStart(t, st, c.ID, "and then?", live)
+	m2.Status = chat.StatusFailed
+	if err := st.SaveReply(ctxT(t), m2, live); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.DeleteMessagesFrom(ctxT(t), c.ID, m2.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		what string
+		id   string
+		kind chat.Kind
+		code string
+	}{
+		{"an earlier reply", m.ID, chat.KindInvalid, chat.CodeNotContinuable},
+		{"a user message", u2.ID, chat.KindInvalid, chat.CodeNotContinuable},
+		{"an unknown message", chat.NewID(), chat.KindNotFound, ""},
+	} {
+		_, _, err := st.StartReply(ctxT(t), chat.NewReply{ConversationID: c.ID, Continue: tc.id, Lease: other})
+		if chat.KindOf(err) != tc.kind || (tc.code != "" && chat.CodeOf(err) != tc.code) {
+			t.Errorf("continuing %s: %v (kind %v, code %q), want kind %v code %q", tc.what, err, chat.KindOf(err), chat.CodeOf(err), tc.kind, tc.code)
+		}
+	}
+	// A reply still streaming cannot be continued, even once its lease
+	// ran out (it is interrupted first).
+	c2 := mustCreate(t, st, chat.Conversation{})
+	_, streaming := mustStart(t, st, c2.ID, "q", expired)
+	outlive()
+	_, _, err = st.StartReply(ctxT(t), chat.NewReply{ConversationID: c2.ID, Continue: streaming.ID, Lease: live})
+	wantCode(t, "continuing a streaming reply", err, chat.KindInvalid, chat.CodeNotContinuable)
+	// Continuing neither replaces nor adds messages.
+	_, _, err = st.StartReply(ctxT(t), chat.NewReply{ConversationID: c.ID, Continue: m.ID, From: m.ID, Lease: live})
+	wantKind(t, "continue with From", err, chat.KindInvalid)
 }

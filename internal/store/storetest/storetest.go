@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ClearMessages", s.testClearMessages},
 		{"StartReply", s.testStartReply},
 		{"StartReplyReplaces", s.testStartReplyReplaces},
+		{"ContinueReply", s.testContinueReply},
 		{"OneLiveReplyPerConversation", s.testOneLiveReply},
 		{"SaveReplyHoldsTheLease", s.testSaveReply},
 		{"InterruptExpired", s.testInterruptExpired},

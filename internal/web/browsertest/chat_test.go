@@ -237,6 +237,9 @@ type conversation struct {
 		Content string `json:"content"`
 		Status  string `json:"status"`
 		Error   string `json:"error"`
+		// FinishReason and ContextFrom are a reply's.
+		FinishReason string `json:"finish_reason"`
+		ContextFrom  string `json:"context_from"`
 	} `json:"messages"`
 }
 

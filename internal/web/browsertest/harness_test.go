@@ -46,11 +46,26 @@ func startParleyWrapped(t testing.TB, upstreamURL string, wrap func(http.Handler
 // startParleyOn is startParleyWrapped on the SQLite database at dbPath.
 func startParleyOn(t testing.TB, upstreamURL, dbPath string, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
+	return startParleyWith(t, wrap, "--backend=openai", "--upstream-url="+upstreamURL, "--database="+dbPath)
+}
+
+// startStories starts Parley as startParley does, but over the built-in
+// engine with the real stories260K model in a context window of ctxSize
+// tokens.
+func startStories(t testing.TB, ctxSize int) string {
+	t.Helper()
+	return startParleyWith(t, nil, "--backend=builtin", "--model="+sharedtest.Stories260K(t), "--models-dir="+t.TempDir(),
+		fmt.Sprintf("--ctx-size=%d", ctxSize), "--threads=1", "--database="+filepath.Join(t.TempDir(), "parley.db"))
+}
+
+// startParleyWith starts `parley serve` with args, its handler wrapped by
+// wrap (when not nil).
+func startParleyWith(t testing.TB, wrap func(http.Handler) http.Handler, args ...string) string {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	var cfg app.Config
 	fs, check := app.NewFlagSet(app.TargetServe, &cfg, func(string) string { return "" })
-	err := fs.Parse([]string{"--backend=openai", "--upstream-url=" + upstreamURL,
-		"--database=" + dbPath})
+	err := fs.Parse(args)
 	if err == nil {
 		err = check()
 	}

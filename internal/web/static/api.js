@@ -120,6 +120,8 @@ export const api = {
     stream('POST', '/api/conversations/' + enc(id) + '/messages', { content, model: model || undefined, stream: true }, onEvent, signal),
   regenerate: (id, model, onEvent, signal) =>
     stream('POST', '/api/conversations/' + enc(id) + '/regenerate', { model: model || undefined, stream: true }, onEvent, signal),
+  continueReply: (id, model, onEvent, signal) =>
+    stream('POST', '/api/conversations/' + enc(id) + '/continue', { model: model || undefined, stream: true }, onEvent, signal),
   edit: (id, messageID, content, model, onEvent, signal) =>
     stream('POST', '/api/conversations/' + enc(id) + '/messages/' + enc(messageID) + '/edit',
       { content, model: model || undefined, stream: true }, onEvent, signal),

@@ -6,7 +6,7 @@
 
 import { api, APIError } from './api.js';
 import { clear } from './dom.js';
-import { MessageView, errorRow } from './thread.js';
+import { MessageView, errorRow, contextDivider } from './thread.js';
 import {
   el, showTitle, nearBottom, scrollToBottom, updateToBottom, announce, showBanner, hideBanner,
   autosize, confirmDialog,
@@ -32,6 +32,7 @@ export function conversationController({ sidebar, models }) {
     busy: () => !!state.stream,
     isLast: (m) => state.views.length > 0 && state.views[state.views.length - 1].msg === m,
     retry: () => retry(),
+    continueReply: () => continueReply(),
     editAndResend: (m, text) => editAndResend(m, text),
   };
 
@@ -44,8 +45,19 @@ export function conversationController({ sidebar, models }) {
     // or interrupted reply loaded from the server) gets its Retry.
     if (state.views.length) state.views[state.views.length - 1].renderExtra();
     for (const v of state.views) el.thread.appendChild(v.el);
+    placeDivider();
     updateChrome();
     updateToBottom();
+  }
+
+  // placeDivider draws the divider above the oldest message the model saw
+  // for its latest reply (context_from), when some message is above it.
+  function placeDivider() {
+    for (const d of el.thread.querySelectorAll('.context-divider')) d.remove();
+    const latest = [...state.views].reverse().find((v) => v.msg.role === 'assistant' && v.msg.context_from);
+    if (!latest) return;
+    const i = state.views.findIndex((v) => v.msg.id === latest.msg.context_from);
+    if (i > 0) el.thread.insertBefore(contextDivider(), state.views[i].el);
   }
 
   // wasBusy remembers whether a reply was running at the last update.
@@ -224,6 +236,7 @@ export function conversationController({ sidebar, models }) {
         const stick = nearBottom();
         const v = viewFor(data.id);
         if (v) { Object.assign(v.msg, data); v.update(); }
+        placeDivider();
         if (stick) scrollToBottom();
         announce(data.status === 'failed' || data.status === 'interrupted' ? 'Reply failed: ' + (data.error || 'error')
           : data.status === 'stopped' ? 'Reply stopped.' : 'Reply complete.');
@@ -394,6 +407,16 @@ export function conversationController({ sidebar, models }) {
     dropViewsFrom(state.views.length - 1);
     updateChrome();
     await runStream(id, (onEvent, signal) => api.regenerate(id, models.value, onEvent, signal));
+  }
+
+  // continueReply has the model go on with the last reply, in place.
+  async function continueReply() {
+    if (state.stream || !state.id || !state.views.length) return;
+    clearErrorRows();
+    hideBanner();
+    const id = state.id;
+    await runStream(id, (onEvent, signal) => api.continueReply(id, models.value, onEvent, signal),
+      (err) => addErrorRow(err.message, () => continueReply()));
   }
 
   async function editAndResend(m, text) {

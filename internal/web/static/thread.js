@@ -119,6 +119,13 @@ export class MessageView {
       acts.appendChild(actionBtn('retry', 'Regenerate reply', () => c.retry(), 'retry-msg'));
     }
     this.foot.appendChild(acts);
+    // A reply cut off by the length limit can go on where it stopped.
+    if (m.role === 'assistant' && !busy && c.isLast(m) && m.status === 'complete' && m.finish_reason === 'length') {
+      const b = h('button', { type: 'button', class: 'btn small continue-msg', title: 'The reply was cut off at the length limit: continue it' },
+        icon('more'), 'Continue');
+      b.addEventListener('click', () => c.continueReply());
+      this.foot.appendChild(b);
+    }
     if (m.role === 'assistant') {
       const stats = h('span', { class: 'stats', text: m.status === 'streaming' ? '' : statsText(m) });
       if (m.status === 'stopped') stats.prepend(h('span', { class: 'badge', text: 'Stopped' }));
@@ -158,6 +165,14 @@ export class MessageView {
     ta.focus();
     ta.setSelectionRange(ta.value.length, ta.value.length);
   }
+}
+
+// contextDivider marks where the model's view of the conversation began
+// for its latest reply: the messages above it were beyond its context
+// window.
+export function contextDivider() {
+  return h('div', { class: 'context-divider', role: 'separator' },
+    h('span', { text: 'earlier messages are beyond what the model can see' }));
 }
 
 // errorBox shows a failure inside the conversation, with Retry when it can
