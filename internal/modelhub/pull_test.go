@@ -10,7 +10,9 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // cutServer sends the first half of content and then breaks the
@@ -79,7 +81,24 @@ func TestFailedPullLeavesNoPartial(t *testing.T) {
 // in between keeps the part too.
 func TestCancelledPullResumes(t *testing.T) {
 	content := bytes.Repeat([]byte("model bytes "), 1<<17) // 1.5 MiB: more than one read
-	srv, _ := hub(t, content, digest(content), 0)
+	// The first answer sends a part and then waits for the client to go,
+	// so the cancel always lands mid-download (a fast loopback could
+	// otherwise finish before the cancel is seen).
+	var started atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Linked-Etag", `"`+digest(content)+`"`)
+		if started.CompareAndSwap(false, true) {
+			w.Header().Set("Accept-Ranges", "bytes")
+			w.Header().Set("Content-Length", strconv.Itoa(len(content)))
+			w.WriteHeader(200)
+			w.Write(content[:len(content)/3])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return
+		}
+		http.ServeContent(w, r, "m.gguf", time.Time{}, bytes.NewReader(content))
+	}))
+	t.Cleanup(srv.Close)
 	dir := t.TempDir()
 	ref, _ := ParseRef("org/repo/m.gguf")
 	ctx, cancel := context.WithCancel(context.Background())
