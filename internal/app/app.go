@@ -127,9 +127,9 @@ func (s *Service) buildModel(ctx context.Context, cfg Config, log *slog.Logger) 
 }
 
 func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) error {
-	router := inference.NewRouter(cfg.Router.Routes(), cfg.Router)
-	// The router re-discovers which model service serves which model in
-	// the background until the target closes.
+	router := cfg.Router.NewRouter(log)
+	// The router re-discovers which model service serves which model, and
+	// checks which are fit, in the background until the target closes.
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { router.Run(rctx); close(done) }()
@@ -140,6 +140,15 @@ func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) er
 	}
 	s.Handler = h
 	return nil
+}
+
+// modelHealth is the api's readiness check of its model backend, and
+// the states /readyz shows beside it: each model service of a pool.
+func modelHealth(gen chat.Generator) (httpx.Check, map[string]func() any) {
+	if r, ok := gen.(*inference.Router); ok {
+		return r.Ready, map[string]func() any{"model_services": func() any { return r.States() }}
+	}
+	return inference.ModelsCheck(gen), nil
 }
 
 func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
@@ -205,10 +214,12 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.API.MaxBodyBytes, MaxTokens: cfg.Conversation.MaxTokens}, log)
 	h := api.New(cfg.API, svc, accounts, authn, gen, v1, log)
 	mux := http.NewServeMux()
-	// Ready when the database answers and the model backend lists a model.
-	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{
+	// Ready when the database answers and the model backend lists a model
+	// (with a pool: and one of its model services is in rotation).
+	modelCheck, details := modelHealth(gen)
+	httpx.Health(mux, httpx.HealthConfig{Details: details}, log, map[string]httpx.Check{
 		"database": st.Ping,
-		"model":    inference.ModelsCheck(gen),
+		"model":    modelCheck,
 	})
 	mux.Handle("/", h)
 	return mux, nil

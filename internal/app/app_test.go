@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/sharedtest"
 	"github.com/parley-chat/parley/internal/testupstream"
@@ -98,6 +99,53 @@ func TestAPIReadiness(t *testing.T) {
 	up.Close()
 	if got := ready(); got != 503 {
 		t.Fatalf("readyz %d with the model down", got)
+	}
+}
+
+// The api's /readyz shows each model service of its pool with its state,
+// found by the readiness checks its flags set up; the api is ready while
+// one of them is in rotation.
+func TestAPIReadinessShowsThePool(t *testing.T) {
+	a := testupstream.New(t)
+	b := testupstream.New(t)
+	srv := startTarget(t, TargetAPI, "--model-url", a.URL+","+b.URL, "--database", filepath.Join(t.TempDir(), "parley.db"),
+		"--model-health-interval", "10ms", "--model-max-failures", "1", "--model-backoff", "1h", "--model-max-backoff", "1h")
+	type service struct{ URL, State, Error string }
+	readyz := func() (int, []service) {
+		resp, err := http.Get(srv.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out struct {
+			ModelServices []service `json:"model_services"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || len(out.ModelServices) != 2 {
+			t.Fatalf("readyz: %+v %v", out, err)
+		}
+		return resp.StatusCode, out.ModelServices
+	}
+	if status, svcs := readyz(); status != 200 || svcs[0].URL != a.URL || svcs[0].State != "up" || svcs[1].State != "up" {
+		t.Fatalf("both up: %d %+v", status, svcs)
+	}
+	b.Close()
+	for {
+		status, svcs := readyz()
+		if svcs[1].State == "down" {
+			if status != 200 || svcs[0].State != "up" || svcs[1].Error == "" {
+				t.Fatalf("b down: %d %+v", status, svcs)
+			}
+			break
+		}
+		select {
+		case <-t.Context().Done():
+			t.Fatal("b never shown down")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	a.Close()
+	if status, _ := readyz(); status != 503 {
+		t.Fatalf("readyz %d with every model service down", status)
 	}
 }
 

@@ -183,6 +183,20 @@ func (f *Flags) Duration(p *time.Duration, name string, def time.Duration, usage
 	f.DurationVar(p, name, def, f.usage(name, usage))
 }
 
+// Bool registers a boolean flag; its env var is anything strconv.ParseBool
+// reads (1, true, false, ...).
+func (f *Flags) Bool(p *bool, name string, def bool, usage string) {
+	if v := f.env(EnvName(name)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q: not true or false", EnvName(name), v))
+		} else {
+			def = b
+		}
+	}
+	f.BoolVar(p, name, def, f.usage(name, usage))
+}
+
 // List registers a repeatable flag; its env var is comma-separated.
 func (f *Flags) List(p *[]string, name, usage string) {
 	if v := f.env(EnvName(name)); v != "" {

@@ -17,6 +17,7 @@ func TestParseCommand(t *testing.T) {
 		wantPos []string
 		wantN   int
 		wantT   float64
+		wantB   bool
 		wantErr string
 	}{
 		{name: "defaults", args: []string{"m"}, wantPos: []string{"m"}, wantN: 7, wantT: 0.5},
@@ -24,12 +25,15 @@ func TestParseCommand(t *testing.T) {
 			wantPos: []string{"m", "a prompt"}, wantN: 3, wantT: 0},
 		{name: "env under flags", env: map[string]string{"PARLEY_N": "9", "PARLEY_TEMP": "2"}, args: []string{"m", "--temp", "1"},
 			wantPos: []string{"m"}, wantN: 9, wantT: 1},
+		{name: "bool from env", env: map[string]string{"PARLEY_ON": "true"}, args: []string{"m"}, wantPos: []string{"m"}, wantN: 7, wantT: 0.5, wantB: true},
+		{name: "bool flag over env", env: map[string]string{"PARLEY_ON": "1"}, args: []string{"m", "--on=false"}, wantPos: []string{"m"}, wantN: 7, wantT: 0.5},
+		{name: "bool flag", args: []string{"--on", "m"}, wantPos: []string{"m"}, wantN: 7, wantT: 0.5, wantB: true},
 		{name: "dash dash", args: []string{"m", "--", "--n"}, wantPos: []string{"m", "--n"}, wantN: 7, wantT: 0.5},
 		{name: "too few", args: nil, wantErr: "usage"},
 		{name: "too many", args: []string{"a", "b", "c"}, wantErr: "usage"},
 		{name: "unknown flag", args: []string{"--nope", "m"}, wantErr: "usage"},
-		{name: "bad env values, all reported", env: map[string]string{"PARLEY_N": "x", "PARLEY_TEMP": "y"}, args: []string{"m"},
-			wantErr: "PARLEY_N=\"x\": not an integer\nPARLEY_TEMP=\"y\": not a number"},
+		{name: "bad env values, all reported", env: map[string]string{"PARLEY_N": "x", "PARLEY_TEMP": "y", "PARLEY_ON": "maybe"}, args: []string{"m"},
+			wantErr: "PARLEY_N=\"x\": not an integer\nPARLEY_TEMP=\"y\": not a number\nPARLEY_ON=\"maybe\": not true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,8 +41,10 @@ func TestParseCommand(t *testing.T) {
 			f.SetOutput(io.Discard)
 			var n int
 			var temp float64
+			var on bool
 			f.Int(&n, "n", 7, "count")
 			f.Float(&temp, "temp", 0.5, "temperature")
+			f.Bool(&on, "on", false, "switch")
 			pos, err := f.ParseCommand(tt.args, 1, 2, "MODEL [PROMPT]")
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -49,8 +55,8 @@ func TestParseCommand(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || !slices.Equal(pos, tt.wantPos) || n != tt.wantN || temp != tt.wantT {
-				t.Errorf("pos %q n %d temp %g err %v", pos, n, temp, err)
+			if err != nil || !slices.Equal(pos, tt.wantPos) || n != tt.wantN || temp != tt.wantT || on != tt.wantB {
+				t.Errorf("pos %q n %d temp %g on %v err %v", pos, n, temp, on, err)
 			}
 		})
 	}

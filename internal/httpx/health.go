@@ -19,6 +19,10 @@ type Check func(ctx context.Context) error
 type HealthConfig struct {
 	// Timeout bounds all readiness checks together.
 	Timeout time.Duration
+	// Details are more members of /readyz's answer, by name: states
+	// worth seeing (each model service of a pool) that do not decide
+	// readiness themselves.
+	Details map[string]func() any
 }
 
 // Health registers GET /healthz (the process answers) and GET /readyz (every
@@ -54,11 +58,16 @@ func Health(mux *http.ServeMux, cfg HealthConfig, log *slog.Logger, checks map[s
 			})
 		}
 		wg.Wait()
+		answer := map[string]any{"status": "ready", "checks": results}
+		for name, detail := range cfg.Details {
+			answer[name] = detail()
+		}
 		if !ok {
-			WriteJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "checks": results})
+			answer["status"] = "not ready"
+			WriteJSON(w, http.StatusServiceUnavailable, answer)
 			return
 		}
-		WriteJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": results})
+		WriteJSON(w, http.StatusOK, answer)
 	})
 }
 

@@ -55,8 +55,9 @@ func cannedUpstream(b *testing.B) *httptest.Server {
 
 // BenchmarkProxy measures one request through each proxy over loopback,
 // client, proxy and upstream all in this process: the floor
-// (httputil.ReverseProxy), the model service's pass-through, and its
-// decoding path. Compare allocs/op and ns/op between them.
+// (httputil.ReverseProxy), the model service's pass-through, its decoding
+// path, and the api's pass-through over its pool (one model service).
+// Compare allocs/op and ns/op between them.
 func BenchmarkProxy(b *testing.B) {
 	up := cannedUpstream(b)
 	u, _ := url.Parse(up.URL)
@@ -71,6 +72,9 @@ func BenchmarkProxy(b *testing.B) {
 		{"floor", floor},
 		{"passthrough", httpx.Middleware(log, inference.NewServer(client, inference.Config{}, log))},
 		{"decoding", httpx.Middleware(log, inference.NewServer(decoded{client}, inference.Config{}, log))},
+		// The api's /v1: the pass-through behind the pool of model services.
+		{"pool", httpx.Middleware(log, inference.NewServer(
+			inference.NewRouter([]inference.Route{{Name: up.URL, Gen: client}}, inference.RouterConfig{}, log), inference.Config{}, log))},
 	}
 	hc := &http.Client{Transport: httpx.StreamingTransport(0)}
 	for _, kind := range []string{"plain", "stream"} {

@@ -27,7 +27,7 @@ func hops(t *testing.T, opts testupstream.Options) (up *testupstream.Server, mod
 	hc := &http.Client{Transport: httpx.Transport(openai.NewTransport(time.Second))}
 	ms := httptest.NewServer(httpx.Middleware(log, inference.NewServer(openai.NewClient(up.URL, upstreamKey, hc), inference.Config{}, log)))
 	t.Cleanup(ms.Close)
-	router := inference.NewRouter([]inference.Route{{Name: ms.URL, Gen: openai.NewClient(ms.URL, "", hc)}}, inference.RouterConfig{})
+	router := inference.NewRouter([]inference.Route{{Name: ms.URL, Gen: openai.NewClient(ms.URL, "", hc)}}, inference.RouterConfig{}, nil)
 	as := httptest.NewServer(httpx.Middleware(log, inference.NewServer(router, inference.Config{}, log)))
 	t.Cleanup(as.Close)
 	return up, ms.URL, as.URL

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,59 +15,47 @@ import (
 
 // Route is one backend of a Router.
 type Route struct {
-	// Name identifies the backend in errors and logs (e.g. its URL).
+	// Name identifies the backend in errors, logs and /readyz: the URL it
+	// was configured as, without a password.
 	Name string
+	// Addr is the address the backend is reached at when Name's host
+	// name stands for several (RouterConfig.Resolve); "" otherwise.
+	Addr string
 	// Models are the model ids this backend serves. Empty means: ask the
 	// backend (Gen.Models) and follow what it answers.
 	Models []string
 	Gen    chat.Generator
 }
 
-// RouterConfig names the model services of the api and tunes model
-// discovery.
-type RouterConfig struct {
-	// URLs are the model services' base URLs, each maybe pinned to model
-	// names (see Routes); Key is the bearer key sent to all of them.
-	URLs []string
-	Key  string
-	// RefreshInterval is how often Run re-discovers models (default 30s).
-	RefreshInterval time.Duration
-	// MissInterval is the least time between two discoveries caused by
-	// requests for unknown models (default 2s), so a client asking for a
-	// model that does not exist cannot hammer the backends.
-	MissInterval time.Duration
-	// DiscoveryTimeout bounds one backend's Models call (default 5s).
-	DiscoveryTimeout time.Duration
-}
+// key tells routes apart across resolutions.
+func (rt Route) key() string { return rt.Name + " " + rt.Addr }
 
-func (c RouterConfig) withDefaults() RouterConfig {
-	if c.RefreshInterval <= 0 {
-		c.RefreshInterval = 30 * time.Second
-	}
-	if c.MissInterval <= 0 {
-		c.MissInterval = 2 * time.Second
-	}
-	if c.DiscoveryTimeout <= 0 {
-		c.DiscoveryTimeout = 5 * time.Second
-	}
-	return c
-}
-
-// Router is a chat.Generator over several backends. It picks the backend by
-// model name; when several serve the model it takes turns between them and
-// moves on to the next one when a backend is unavailable before it produced
-// any text. Model "" goes to the first backend's default model. Models
-// merges every backend's list. Discovery happens on the first request, on a
-// request for an unknown model, on every Models call, and every
-// RefreshInterval while Run runs.
+// Router is a chat.Generator over several backends, the api's pool of
+// model services. It picks the backends serving the request's model and
+// of those the least busy fit one (see pool.go): fewest requests in
+// flight, ties taken in turn; one that failed repeatedly is out of
+// rotation until it recovers, one that answered 429 or 503 is passed over
+// for a while. A request that fails before its first token moves on to
+// the next backend; after it, the error stands. Model "" goes to the
+// first backend's default model. Models merges every backend's list.
+// Discovery happens on the first request, on a request for an unknown
+// model, on every Models call, and every RefreshInterval while Run runs;
+// Run also checks the backends' readiness.
 type Router struct {
-	routes []Route
-	cfg    RouterConfig
-	turn   atomic.Uint64
+	cfg  RouterConfig
+	log  *slog.Logger
+	turn atomic.Uint64
+	// source gives the current routes at each discovery; nil keeps the
+	// ones the router was made with.
+	source func(ctx context.Context) ([]Route, error)
+	// forwarding says every backend is a Forwarder, now and later.
+	forwarding bool
+	// wake tells the health loop that a probe fell due earlier.
+	wake chan struct{}
 
 	mu         sync.Mutex
-	known      [][]chat.ModelInfo // per route, the last successful answer
-	errs       []error            // per route, the last discovery error
+	backends   []*backend // replaced when the routes change, never edited
+	sourceErr  string     // the last failure of source, to log it once
 	fetched    time.Time
 	refreshing chan struct{} // non-nil while a discovery runs; closed when done
 }
@@ -76,24 +65,46 @@ var (
 	_ chat.TokenCounter = (*Router)(nil)
 )
 
-// NewRouter returns a router over routes, tried in the given order.
-func NewRouter(routes []Route, cfg RouterConfig) *Router {
-	return &Router{
-		routes: routes,
-		cfg:    cfg.withDefaults(),
-		known:  make([][]chat.ModelInfo, len(routes)),
-		errs:   make([]error, len(routes)),
+// NewRouter returns a router over routes, tried in the given order when
+// all are equally busy. log may be nil.
+func NewRouter(routes []Route, cfg RouterConfig, log *slog.Logger) *Router {
+	r := newRouter(routes, cfg, log)
+	r.forwarding = len(routes) > 0
+	for _, rt := range routes {
+		if _, ok := rt.Gen.(Forwarder); !ok {
+			r.forwarding = false
+		}
 	}
+	return r
 }
 
-// Run re-discovers models every RefreshInterval until ctx ends. It is
-// optional: without it discovery happens on demand only.
+func newRouter(routes []Route, cfg RouterConfig, log *slog.Logger) *Router {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Router{cfg: cfg.withDefaults(), log: log, wake: make(chan struct{}, 1)}
+	for _, rt := range routes {
+		r.backends = append(r.backends, &backend{Route: rt})
+	}
+	return r
+}
+
+// Run re-discovers models every RefreshInterval and checks the backends'
+// readiness every HealthInterval until ctx ends. Without it discovery
+// happens on demand only, and the pool learns from requests alone.
 func (r *Router) Run(ctx context.Context) {
+	// Know the pool before the first request needs it.
+	_ = r.refresh(ctx)
+	var wg sync.WaitGroup
+	if r.cfg.HealthInterval > 0 {
+		wg.Go(func() { r.watch(ctx) })
+	}
 	t := time.NewTicker(r.cfg.RefreshInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			wg.Wait()
 			return
 		case <-t.C:
 			_ = r.refresh(ctx)
@@ -101,9 +112,17 @@ func (r *Router) Run(ctx context.Context) {
 	}
 }
 
-// refresh asks every backend for its models. Concurrent callers share one
-// discovery. A backend that fails keeps its last known list, so that a
-// request for its model gets "unavailable" rather than "not found".
+// snapshot returns the current backends.
+func (r *Router) snapshot() []*backend {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.backends
+}
+
+// refresh learns the current routes (when they can change) and asks every
+// backend for its models. Concurrent callers share one discovery. A
+// backend that fails keeps its last known list, so that a request for its
+// model gets "unavailable" rather than "not found".
 func (r *Router) refresh(ctx context.Context) error {
 	r.mu.Lock()
 	if ch := r.refreshing; ch != nil {
@@ -119,23 +138,28 @@ func (r *Router) refresh(ctx context.Context) error {
 	r.refreshing = ch
 	r.mu.Unlock()
 
-	lists := make([][]chat.ModelInfo, len(r.routes))
-	errs := make([]error, len(r.routes))
+	if r.source != nil {
+		routes, err := r.source(ctx)
+		r.setRoutes(routes, err)
+	}
+	bs := r.snapshot()
+	lists := make([][]chat.ModelInfo, len(bs))
+	errs := make([]error, len(bs))
 	var wg sync.WaitGroup
-	for i, rt := range r.routes {
+	for i, b := range bs {
 		wg.Go(func() {
 			dctx, cancel := context.WithTimeout(ctx, r.cfg.DiscoveryTimeout)
 			defer cancel()
-			lists[i], errs[i] = rt.Gen.Models(dctx)
+			lists[i], errs[i] = b.Gen.Models(dctx)
 		})
 	}
 	wg.Wait()
 
 	r.mu.Lock()
-	for i := range r.routes {
-		r.errs[i] = errs[i]
+	for i, b := range bs {
+		b.discoveryErr = errs[i]
 		if errs[i] == nil {
-			r.known[i] = lists[i]
+			b.known = lists[i]
 		}
 	}
 	r.fetched = time.Now()
@@ -145,18 +169,61 @@ func (r *Router) refresh(ctx context.Context) error {
 	return nil
 }
 
-// serves reports whether route i serves model, by its static list or its
+// setRoutes makes routes the router's backends, keeping the state of
+// those that stay. A source that failed (err) is logged when its failure
+// changes; the routes it still gave are taken.
+func (r *Router) setRoutes(routes []Route, err error) {
+	r.mu.Lock()
+	old := make(map[string]*backend, len(r.backends))
+	for _, b := range r.backends {
+		old[b.key()] = b
+	}
+	var added, kept []*backend
+	for _, rt := range routes {
+		if b, ok := old[rt.key()]; ok {
+			delete(old, rt.key())
+			kept = append(kept, b)
+			continue
+		}
+		b := &backend{Route: rt}
+		added = append(added, b)
+		kept = append(kept, b)
+	}
+	r.backends = kept
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	logErr := msg != r.sourceErr
+	r.sourceErr = msg
+	r.mu.Unlock()
+
+	for _, b := range added {
+		r.log.Info("model service found", "url", b.Name, "addr", b.Addr)
+	}
+	for _, b := range old {
+		r.log.Info("model service gone", "url", b.Name, "addr", b.Addr)
+	}
+	if logErr && err != nil {
+		r.log.Warn("cannot resolve model services; keeping the addresses known", "err", err)
+	}
+	if len(added) > 0 {
+		r.poke()
+	}
+}
+
+// serves reports whether b serves model, by its static list or its
 // discovered one. Callers hold r.mu.
-func (r *Router) serves(i int, model string) bool {
-	if len(r.routes[i].Models) > 0 {
-		for _, m := range r.routes[i].Models {
+func (b *backend) serves(model string) bool {
+	if len(b.Models) > 0 {
+		for _, m := range b.Models {
 			if m == model {
 				return true
 			}
 		}
 		return false
 	}
-	for _, m := range r.known[i] {
+	for _, m := range b.known {
 		if m.ID == model {
 			return true
 		}
@@ -164,27 +231,27 @@ func (r *Router) serves(i int, model string) bool {
 	return false
 }
 
-// firstModel returns route i's first model, "" when none is known. Callers
+// firstModel returns b's first model, "" when none is known. Callers
 // hold r.mu.
-func (r *Router) firstModel(i int) string {
-	if len(r.routes[i].Models) > 0 {
-		return r.routes[i].Models[0]
+func (b *backend) firstModel() string {
+	if len(b.Models) > 0 {
+		return b.Models[0]
 	}
-	if len(r.known[i]) > 0 {
-		return r.known[i][0].ID
+	if len(b.known) > 0 {
+		return b.known[0].ID
 	}
 	return ""
 }
 
-// candidates returns the routes serving model, and whether a discovery is
-// due for it.
-func (r *Router) candidates(model string) ([]int, bool) {
+// candidates returns the backends serving model, and whether a discovery
+// is due for it.
+func (r *Router) candidates(model string) ([]*backend, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []int
-	for i := range r.routes {
-		if r.serves(i, model) {
-			out = append(out, i)
+	var out []*backend
+	for _, b := range r.backends {
+		if b.serves(model) {
+			out = append(out, b)
 		}
 	}
 	due := r.fetched.IsZero() || (len(out) == 0 && time.Since(r.fetched) >= r.cfg.MissInterval)
@@ -192,19 +259,16 @@ func (r *Router) candidates(model string) ([]int, bool) {
 }
 
 // pick resolves model ("" is the first backend's default) and returns the
-// backends to try for it, in turn order. A "" model with no known default
-// goes to the first backend, to pick its own.
-func (r *Router) pick(ctx context.Context, model string) (string, []int, error) {
-	if len(r.routes) == 0 {
-		return "", nil, chat.Errorf(chat.KindUnavailable, "no model backend configured")
-	}
+// backends that may take it. A "" model with no known default goes to
+// the first backend, to pick its own.
+func (r *Router) pick(ctx context.Context, model string) (string, []*backend, error) {
 	if model == "" {
-		def, err := r.firstDefault(ctx)
+		first, def, err := r.firstDefault(ctx)
 		if err != nil {
 			return "", nil, err
 		}
 		if def == "" {
-			return "", []int{0}, nil
+			return "", []*backend{first}, nil
 		}
 		model = def
 	}
@@ -218,24 +282,34 @@ func (r *Router) pick(ctx context.Context, model string) (string, []int, error) 
 	if len(cands) == 0 {
 		return "", nil, r.unknownModel(model)
 	}
-	start := int(r.turn.Add(1)-1) % len(cands)
-	return model, append(cands[start:len(cands):len(cands)], cands[:start]...), nil
+	return model, cands, nil
 }
 
-// firstDefault returns the first backend's first model, discovering
-// models first if that never happened; "" when none is known.
-func (r *Router) firstDefault(ctx context.Context) (string, error) {
+// firstDefault returns the first backend and its first model, discovering
+// first if that never happened; the model is "" when none is known.
+func (r *Router) firstDefault(ctx context.Context) (*backend, string, error) {
 	r.mu.Lock()
 	fresh := r.fetched.IsZero()
 	r.mu.Unlock()
 	if fresh {
 		if err := r.refresh(ctx); err != nil {
-			return "", err
+			return nil, "", err
 		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.firstModel(0), nil
+	if len(r.backends) == 0 {
+		return nil, "", r.noBackend()
+	}
+	return r.backends[0], r.backends[0].firstModel(), nil
+}
+
+// noBackend is the error for a router without backends. Callers hold r.mu.
+func (r *Router) noBackend() error {
+	if r.sourceErr != "" {
+		return chat.E(chat.KindUnavailable, "no model service is reachable: their names do not resolve", errors.New(r.sourceErr))
+	}
+	return chat.Errorf(chat.KindUnavailable, "no model backend configured")
 }
 
 // DefaultModel names the model a request without one gets.
@@ -244,17 +318,10 @@ func (r *Router) DefaultModel(ctx context.Context) (string, error) {
 	if err != nil || model != "" {
 		return model, err
 	}
-	if d, ok := r.routes[cands[0]].Gen.(defaultModeler); ok {
+	if d, ok := cands[0].Gen.(defaultModeler); ok {
 		return d.DefaultModel(ctx)
 	}
 	return "", nil
-}
-
-// failover reports whether a try that ended in err should move on to the
-// next backend: only when it is unavailable, nothing went to the client
-// yet, and the caller is still there.
-func failover(ctx context.Context, err error, emitted bool) bool {
-	return err != nil && !emitted && ctx.Err() == nil && chat.KindOf(err) == chat.KindUnavailable
 }
 
 // Generate routes req to a backend serving req.Model. See chat.Generator.
@@ -270,9 +337,11 @@ func (r *Router) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 		return emit(d)
 	}
 	var gen chat.Generation
-	for _, i := range cands {
-		gen, err = r.routes[i].Gen.Generate(ctx, req, wrapped)
-		if !failover(ctx, err, emitted) {
+	tries := r.attempts(cands)
+	for b := tries.next(); b != nil; b = tries.next() {
+		gen, err = b.Gen.Generate(ctx, req, wrapped)
+		r.done(ctx, b, err)
+		if !retryable(ctx, err, emitted) {
 			break
 		}
 	}
@@ -280,33 +349,56 @@ func (r *Router) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 }
 
 // Forward routes an OpenAI request to a backend serving its model, as
-// Generate does, passing it on as it is. See Forwarder.
+// Generate does, passing it on as it is. The answer is read up to its
+// first token before it is returned (openai.Response.Prime), so that a
+// backend failing before then is left for the next one while the client
+// has got nothing. See Forwarder.
 func (r *Router) Forward(ctx context.Context, req *openai.Request) (*openai.Response, error) {
 	model, cands, err := r.pick(ctx, req.Target())
 	if err != nil {
 		return nil, err
 	}
 	req.SetModel(model)
-	var resp *openai.Response
-	for _, i := range cands {
-		resp, err = r.routes[i].Gen.(Forwarder).Forward(ctx, req)
-		if !failover(ctx, err, false) {
+	tries := r.attempts(cands)
+	for b := tries.next(); b != nil; b = tries.next() {
+		var resp *openai.Response
+		resp, err = r.forwardTo(ctx, b, req)
+		if err == nil {
+			return resp, nil
+		}
+		if !retryable(ctx, err, false) {
 			break
 		}
 	}
-	return resp, err
+	return nil, err
+}
+
+// forwardTo sends req to b and primes the answer. b stays in flight until
+// the answer is closed.
+func (r *Router) forwardTo(ctx context.Context, b *backend, req *openai.Request) (*openai.Response, error) {
+	fwd, ok := b.Gen.(Forwarder)
+	if !ok {
+		r.done(ctx, b, nil)
+		return nil, chat.Errorf(chat.KindInternal, "model backend %s cannot pass requests through", b.Name)
+	}
+	resp, err := fwd.Forward(ctx, req)
+	if err == nil {
+		if err = resp.Prime(); err != nil {
+			resp.Close()
+		}
+	}
+	if err != nil {
+		r.done(ctx, b, err)
+		return nil, err
+	}
+	r.judge(ctx, b, nil, false) // it answered: fit, whatever comes later
+	resp.OnClose(func(failed error) { r.done(ctx, b, failed) })
+	return resp, nil
 }
 
 // forwards reports whether every backend is a Forwarder, so that the
 // Router can be one.
-func (r *Router) forwards() bool {
-	for _, rt := range r.routes {
-		if _, ok := rt.Gen.(Forwarder); !ok {
-			return false
-		}
-	}
-	return len(r.routes) > 0
-}
+func (r *Router) forwards() bool { return r.forwarding }
 
 // CountTokens measures req with a backend serving req.Model, picked as
 // Generate picks it (chat.CountTokens: exactly where the backend can).
@@ -317,9 +409,11 @@ func (r *Router) CountTokens(ctx context.Context, req chat.GenerateRequest) (cha
 	}
 	req.Model = model
 	var tc chat.TokenCount
-	for _, i := range cands {
-		tc, err = chat.CountTokens(ctx, r.routes[i].Gen, req)
-		if !failover(ctx, err, false) {
+	tries := r.attempts(cands)
+	for b := tries.next(); b != nil; b = tries.next() {
+		tc, err = chat.CountTokens(ctx, b.Gen, req)
+		r.done(ctx, b, err)
+		if !retryable(ctx, err, false) {
 			break
 		}
 	}
@@ -332,8 +426,11 @@ func (r *Router) CountTokens(ctx context.Context, req chat.GenerateRequest) (cha
 func (r *Router) unknownModel(model string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for i, rt := range r.routes {
-		if err := r.errs[i]; err != nil && len(rt.Models) == 0 && len(r.known[i]) == 0 {
+	if len(r.backends) == 0 {
+		return r.noBackend()
+	}
+	for _, b := range r.backends {
+		if err := b.discoveryErr; err != nil && len(b.Models) == 0 && len(b.known) == 0 {
 			return &chat.Error{Kind: chat.KindUnavailable, Code: chat.CodeOf(err),
 				Message: fmt.Sprintf("model %q is not available: %s", model, chat.MessageOf(err)), Err: err}
 		}
@@ -347,14 +444,14 @@ func (r *Router) unknownModel(model string) error {
 // backend fails, so that it can serve as a readiness check ("at least one
 // model backend answers").
 func (r *Router) Models(ctx context.Context) ([]chat.ModelInfo, error) {
-	if len(r.routes) == 0 {
-		return nil, chat.Errorf(chat.KindUnavailable, "no model backend configured")
-	}
 	if err := r.refresh(ctx); err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if len(r.backends) == 0 {
+		return nil, r.noBackend()
+	}
 	var (
 		out  []chat.ModelInfo
 		seen = make(map[string]bool)
@@ -366,22 +463,22 @@ func (r *Router) Models(ctx context.Context) ([]chat.ModelInfo, error) {
 			out = append(out, m)
 		}
 	}
-	for i, rt := range r.routes {
-		if r.errs[i] != nil {
-			errs = append(errs, r.errs[i])
-			if len(rt.Models) == 0 {
+	for _, b := range r.backends {
+		if b.discoveryErr != nil {
+			errs = append(errs, b.discoveryErr)
+			if len(b.Models) == 0 {
 				continue
 			}
 		}
-		if len(rt.Models) == 0 {
-			for _, m := range r.known[i] {
+		if len(b.Models) == 0 {
+			for _, m := range b.known {
 				add(m)
 			}
 			continue
 		}
-		for _, id := range rt.Models {
+		for _, id := range b.Models {
 			info := chat.ModelInfo{ID: id}
-			for _, m := range r.known[i] {
+			for _, m := range b.known {
 				if m.ID == id {
 					info = m
 				}
@@ -389,7 +486,7 @@ func (r *Router) Models(ctx context.Context) ([]chat.ModelInfo, error) {
 			add(info)
 		}
 	}
-	if len(errs) == len(r.routes) {
+	if len(errs) == len(r.backends) {
 		// Every backend is down: report the first failure's kind and
 		// message, keeping all of them as the cause for the logs.
 		return nil, &chat.Error{Kind: chat.KindOf(errs[0]), Code: chat.CodeOf(errs[0]),

@@ -29,7 +29,7 @@ func TestRouterPicksBackendByModel(t *testing.T) {
 	a := testupstream.New(t, testupstream.Options{Models: []string{"a1", "a2"}, Reply: testupstream.Scripted("from a")})
 	b := testupstream.New(t, testupstream.Options{Models: []string{"b1"}, Reply: testupstream.Scripted("from b")})
 	c := testupstream.New(t, testupstream.Options{Models: []string{"c-hidden", "c1"}, Reply: testupstream.Scripted("from c")})
-	r := inference.NewRouter([]inference.Route{route(a), route(b), route(c, "c1")}, inference.RouterConfig{})
+	r := inference.NewRouter([]inference.Route{route(a), route(b), route(c, "c1")}, inference.RouterConfig{}, nil)
 
 	tests := []struct{ model, want, wantModel string }{
 		{"a2", "from a", "a2"},
@@ -63,7 +63,7 @@ func TestRouterPicksBackendByModel(t *testing.T) {
 
 func TestRouterDiscoversOnMiss(t *testing.T) {
 	a := testupstream.New(t, testupstream.WithModels("old"))
-	r := inference.NewRouter([]inference.Route{route(a)}, inference.RouterConfig{MissInterval: time.Nanosecond})
+	r := inference.NewRouter([]inference.Route{route(a)}, inference.RouterConfig{MissInterval: time.Nanosecond}, nil)
 	if _, _, err := ask(t, r, "old", "x"); err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestRouterDiscoversOnMiss(t *testing.T) {
 func TestRouterBalancesAndFailsOver(t *testing.T) {
 	r1 := testupstream.New(t)
 	r2 := testupstream.New(t)
-	r := inference.NewRouter([]inference.Route{route(r1), route(r2)}, inference.RouterConfig{})
+	r := inference.NewRouter([]inference.Route{route(r1), route(r2)}, inference.RouterConfig{}, nil)
 	for range 4 {
 		if _, _, err := ask(t, r, testupstream.DefaultModel, "x"); err != nil {
 			t.Fatal(err)
@@ -106,7 +106,7 @@ func TestRouterBalancesAndFailsOver(t *testing.T) {
 func TestRouterNoFailoverAfterText(t *testing.T) {
 	r1 := testupstream.New(t, testupstream.Options{CloseMidStream: true, FaultAfter: 1})
 	r2 := testupstream.New(t)
-	r := inference.NewRouter([]inference.Route{route(r1), route(r2)}, inference.RouterConfig{})
+	r := inference.NewRouter([]inference.Route{route(r1), route(r2)}, inference.RouterConfig{}, nil)
 	// The first request goes to r1, which breaks after one token: the text
 	// already emitted cannot be taken back, so the error stands.
 	text, _, err := ask(t, r, testupstream.DefaultModel, "a b c")
@@ -120,7 +120,7 @@ func TestRouterNoFailoverAfterText(t *testing.T) {
 
 func TestRouterRunStops(t *testing.T) {
 	a := testupstream.New(t)
-	r := inference.NewRouter([]inference.Route{route(a)}, inference.RouterConfig{RefreshInterval: time.Millisecond})
+	r := inference.NewRouter([]inference.Route{route(a)}, inference.RouterConfig{RefreshInterval: time.Millisecond}, nil)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
@@ -131,7 +131,7 @@ func TestRouterRunStops(t *testing.T) {
 func TestRouterConcurrent(t *testing.T) {
 	r1 := testupstream.New(t, testupstream.WithModels("m"))
 	r2 := testupstream.New(t, testupstream.WithModels("m"))
-	r := inference.NewRouter([]inference.Route{route(r1), route(r2)}, inference.RouterConfig{MissInterval: time.Nanosecond})
+	r := inference.NewRouter([]inference.Route{route(r1), route(r2)}, inference.RouterConfig{MissInterval: time.Nanosecond}, nil)
 	errs := make(chan error, 16)
 	for i := range 16 {
 		go func() {
@@ -163,7 +163,7 @@ func TestRouterPassesThrough(t *testing.T) {
 	a := testupstream.New(t, testupstream.Options{Models: []string{"a1", "a2"}, Reply: testupstream.Scripted("from a")})
 	b1 := testupstream.New(t, testupstream.Options{Models: []string{"b"}, Reply: testupstream.Scripted("from b")})
 	b2 := testupstream.New(t, testupstream.Options{Models: []string{"b"}, Reply: testupstream.Scripted("from b")})
-	r := inference.NewRouter([]inference.Route{route(a), route(b1), route(b2)}, inference.RouterConfig{})
+	r := inference.NewRouter([]inference.Route{route(a), route(b1), route(b2)}, inference.RouterConfig{}, nil)
 	srv := httptest.NewServer(inference.NewServer(r, inference.Config{MaxTokens: 5}, nil))
 	t.Cleanup(srv.Close)
 	post := func(body string) string {

@@ -21,7 +21,7 @@ import (
 )
 
 // modelService serves gen as a model service does, on 127.0.0.1.
-func modelService(t *testing.T, gen chat.Generator) string {
+func serviceOver(t *testing.T, gen chat.Generator) string {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	srv := httptest.NewServer(httpx.Middleware(log, inference.NewServer(gen, inference.Config{}, log)))
@@ -38,8 +38,8 @@ func TestCountingThroughTheModelService(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { g.Close() })
-	cfg := inference.RouterConfig{URLs: []string{modelService(t, g)}}
-	r := inference.NewRouter(cfg.Routes(), cfg)
+	cfg := inference.RouterConfig{URLs: []string{serviceOver(t, g)}}
+	r := inference.NewRouter(cfg.Routes(), cfg, nil)
 	zero := 0.0
 	for _, req := range []chat.GenerateRequest{
 		{Messages: []chat.Turn{{Role: chat.RoleSystem, Content: "A story."}, {Role: chat.RoleUser, Content: "Once upon a time"}}},
@@ -92,7 +92,7 @@ func postTokenize(t *testing.T, url, body string) (int, []byte) {
 // answers an estimate on the long side, with the window the server lists.
 func TestTokenizeEstimates(t *testing.T) {
 	up := testupstream.New(t, testupstream.Options{ContextLength: 4096})
-	url := modelService(t, openai.NewClient(up.URL, "", nil))
+	url := serviceOver(t, openai.NewClient(up.URL, "", nil))
 	text := "the quick brown fox jumps over the lazy dog"
 	code, body := postTokenize(t, url, `{"messages":[{"role":"user","content":"`+text+`"}]}`)
 	var tc chat.TokenCount

@@ -191,16 +191,22 @@ func brokeOff(err error) error {
 	return chat.E(chat.KindUpstream, serverName+" broke off the stream", err)
 }
 
-// do sends one request and returns the 2xx response; non-2xx answers are
-// read and converted with StatusError. body nil is a GET.
+// do sends one request to c.base+path and returns the 2xx response;
+// non-2xx answers are read and converted with StatusError. body nil is a
+// GET.
 func (c *Client) do(ctx context.Context, method, path string, body []byte, model string) (*http.Response, *call, error) {
+	return c.doURL(ctx, method, c.base+path, body, model)
+}
+
+// doURL is do to any URL of the server.
+func (c *Client) doURL(ctx context.Context, method, url string, body []byte, model string) (*http.Response, *call, error) {
 	cctx, cancel := context.WithCancelCause(ctx)
 	cl := &call{ctx: cctx, cancel: cancel, idle: c.opts.idleTimeout}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(cctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(cctx, method, url, rd)
 	if err != nil {
 		cl.stop()
 		return nil, nil, chat.E(chat.KindInternal, "invalid model server URL", err)
@@ -241,7 +247,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, model
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		resp.Body.Close()
 		cl.stop()
-		return nil, nil, StatusError(resp.StatusCode, b, model, resp.Header.Get(httpx.HeaderParleyError) != "")
+		return nil, nil, withAnswer(StatusError(resp.StatusCode, b, model, resp.Header.Get(httpx.HeaderParleyError) != ""), resp.StatusCode, resp.Header)
 	}
 	if cl.idle > 0 {
 		resp.Body, cl.unwatch = httpx.WatchIdle(resp.Body, cl.idle, func() { cancel(errIdle) })

@@ -3,9 +3,12 @@ package openai
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -108,4 +111,52 @@ func StreamError(eb ErrorBody) *chat.Error {
 	e := chat.E(chat.KindUpstream, serverName+" failed mid-stream: "+msg, cause)
 	e.Code = eb.CodeString()
 	return e
+}
+
+// answered is the cause of an error that was a server's non-2xx answer: its
+// status and the wait its Retry-After asked for. A pool of servers judges
+// a server by it (429 and 503 say busy, not broken) without reading text.
+type answered struct {
+	status     int
+	retryAfter time.Duration
+	err        error
+}
+
+func (a *answered) Error() string { return a.err.Error() }
+func (a *answered) Unwrap() error { return a.err }
+
+// withAnswer records the status and Retry-After of the answer e stands for.
+func withAnswer(e *chat.Error, status int, h http.Header) *chat.Error {
+	e.Err = &answered{status: status, retryAfter: parseRetryAfter(h.Get("Retry-After"), time.Now()), err: e.Err}
+	return e
+}
+
+// AnswerStatus returns the HTTP status of the server's answer that err
+// reports, and how long its Retry-After header asked to wait (0 when it
+// named no wait); status 0 means err was no answer (the server was not
+// reached, or failed after answering 2xx).
+func AnswerStatus(err error) (status int, retryAfter time.Duration) {
+	var a *answered
+	if errors.As(err, &a) {
+		return a.status, a.retryAfter
+	}
+	return 0, 0
+}
+
+// parseRetryAfter reads a Retry-After value: seconds, or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(min(n, int64(24*time.Hour/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
 }

@@ -3,7 +3,6 @@ package openai
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -23,6 +22,15 @@ type Response struct {
 	parent context.Context
 	cl     *call
 	resp   *http.Response
+
+	// head is what Prime read ahead, passed on before the rest; whole
+	// says it is all of the answer (then buf holds it).
+	head  []byte
+	whole bool
+	buf   *bytes.Buffer
+	// failed is the error reading the answer ended in; onClose hears it.
+	failed  error
+	onClose func(failed error)
 }
 
 // Forward sends req to the server without turning it into Parley's terms
@@ -54,7 +62,22 @@ func (c *Client) DefaultModel(ctx context.Context) (string, error) { return c.mo
 func (r *Response) Close() {
 	r.resp.Body.Close()
 	r.cl.stop()
+	if r.buf != nil {
+		if r.buf.Cap() <= 1<<20 {
+			wholeBufs.Put(r.buf)
+		}
+		r.buf, r.head = nil, nil
+	}
+	if f := r.onClose; f != nil {
+		r.onClose = nil
+		f(r.failed)
+	}
 }
+
+// OnClose makes Close call f with the error that reading the answer
+// ended in: nil when it was read to its end, or when the client went away
+// (ErrClientGone is the client's doing, not the server's).
+func (r *Response) OnClose(f func(failed error)) { r.onClose = f }
 
 // ContentType is the answer's media type, without parameters.
 func (r *Response) ContentType() string {
@@ -74,11 +97,23 @@ func (r *Response) err(err error) error {
 	case err == nil || errors.Is(err, ErrClientGone):
 		return err
 	case r.parent.Err() != nil:
-		return context.Cause(r.parent)
-	case errors.As(err, &ce):
-		return err
+		err = context.Cause(r.parent)
+	case !errors.As(err, &ce):
+		err = r.c.callErr(r.parent, r.cl, err, brokeOff)
 	}
-	return r.c.callErr(r.parent, r.cl, err, brokeOff)
+	r.failed = err
+	return err
+}
+
+// src is the answer's body, with what Prime read ahead in front.
+func (r *Response) src() io.Reader {
+	switch {
+	case r.whole:
+		return bytes.NewReader(r.head)
+	case len(r.head) > 0:
+		return io.MultiReader(bytes.NewReader(r.head), r.resp.Body)
+	}
+	return r.resp.Body
 }
 
 // Relay copies the streamed answer to w, flushing as events arrive; see
@@ -86,7 +121,7 @@ func (r *Response) err(err error) error {
 // out, ErrClientGone when w failed, else the stream's error as a
 // *chat.Error (or the caller's cancellation).
 func (r *Response) Relay(w io.Writer, flush func()) error {
-	err := relay(w, flush, r.resp.Body, DefaultMaxEventBytes)
+	err := relay(w, flush, r.src(), DefaultMaxEventBytes)
 	if err == nil {
 		r.cl.drain(r.resp.Body)
 	}
@@ -100,24 +135,9 @@ var wholeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // ({"error": …}) gets it mapped, not passed on. Errors before anything was
 // written are mapped as Relay's; ErrClientGone means w failed.
 func (r *Response) WriteTo(w http.ResponseWriter) error {
-	buf := wholeBufs.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer func() {
-		if buf.Cap() <= 1<<20 {
-			wholeBufs.Put(buf)
-		}
-	}()
-	if _, err := buf.ReadFrom(io.LimitReader(r.resp.Body, maxJSONBody)); err != nil {
-		return r.err(err)
-	}
-	body := buf.Bytes()
-	if hasKey(body, `"error"`) {
-		var e struct {
-			Error *ErrorBody `json:"error"`
-		}
-		if json.Unmarshal(body, &e) == nil && e.Error != nil {
-			return StatusError(r.resp.StatusCode, body, r.Model, false)
-		}
+	body, err := r.wholeBody()
+	if err != nil {
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", r.ContentType())
@@ -138,7 +158,7 @@ func (r *Response) Collect() (string, chat.Generation, error) {
 		text.WriteString(d.Content)
 		return nil
 	}}
-	if err := st.readJSON(r.resp.Body); err != nil {
+	if err := st.readJSON(r.src()); err != nil {
 		return "", st.gen, r.err(err)
 	}
 	return text.String(), st.gen, nil

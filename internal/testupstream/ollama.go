@@ -81,6 +81,7 @@ func (s *Server) ollamaGen(w http.ResponseWriter, r *http.Request, generate bool
 	}
 	s.record(Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: model, Messages: turns, Prompt: req.Prompt})
 	if o.Status != 0 {
+		s.count(func(st *Stats) { st.Refused++ })
 		olError(w, o.Status, errorText(o, r, o.StatusMessage))
 		return
 	}

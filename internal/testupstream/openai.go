@@ -119,6 +119,7 @@ func (s *Server) openaiGenerate(w http.ResponseWriter, r *http.Request, legacy b
 	}
 	s.record(Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body, Model: model, Messages: turns, Prompt: prompt})
 	if o.Status != 0 {
+		s.count(func(st *Stats) { st.Refused++ })
 		oaError(w, o.Status, "server_error", errorText(o, r, o.StatusMessage))
 		return
 	}

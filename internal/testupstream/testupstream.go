@@ -172,6 +172,8 @@ type Stats struct {
 	// Requests counts generation requests (chat or completion, either
 	// protocol) that passed validation.
 	Requests int
+	// Refused counts generation requests answered with Options.Status.
+	Refused int
 	// Completed counts generation responses sent to their end.
 	Completed int
 	// Canceled counts generation requests whose client went away (or
