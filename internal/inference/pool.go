@@ -102,8 +102,17 @@ type tries struct {
 	downTried bool
 }
 
-func (r *Router) attempts(cands []*backend) *tries {
-	return &tries{r: r, cands: cands, tried: make([]bool, len(cands)), start: int(r.turn.Add(1) - 1)}
+// attempts begins a request's tries over cands. A generation takes its
+// turn; a measurement (counting tokens) only peeks at it, so it lands on
+// the backend the generation after it will get: otherwise a message that
+// counts and then generates would always count on one backend and
+// generate on the other.
+func (r *Router) attempts(cands []*backend, takeTurn bool) *tries {
+	turn := r.turn.Load()
+	if takeTurn {
+		turn = r.turn.Add(1) - 1
+	}
+	return &tries{r: r, cands: cands, tried: make([]bool, len(cands)), start: int(turn)}
 }
 
 // next returns the backend to try now, counted in flight until done, or

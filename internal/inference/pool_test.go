@@ -181,6 +181,30 @@ func TestPoolSendsToTheLeastBusy(t *testing.T) {
 	}
 }
 
+// Idle services take turns, and counting a prompt's tokens does not use
+// up a turn: a message counts and then generates on the same service, so
+// messages after one another still alternate (they once all went to one).
+func TestPoolTurnsSurviveTokenCounting(t *testing.T) {
+	a := testupstream.New(t, testupstream.WithReply(testupstream.Scripted("a")))
+	b := testupstream.New(t, testupstream.WithReply(testupstream.Scripted("b")))
+	r := pool(t, inference.RouterConfig{}, nil, modelService(t, a), modelService(t, b))
+	got := map[string]int{}
+	for range 4 {
+		req := chat.GenerateRequest{Model: testupstream.DefaultModel, Messages: []chat.Turn{{Role: chat.RoleUser, Content: "x"}}}
+		if _, err := r.CountTokens(t.Context(), req); err != nil {
+			t.Fatal(err)
+		}
+		var text strings.Builder
+		if _, err := r.Generate(t.Context(), req, func(d chat.Delta) error { text.WriteString(d.Content); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		got[strings.TrimSpace(text.String())]++
+	}
+	if got["a"] != 2 || got["b"] != 2 {
+		t.Fatalf("4 messages went %v; want 2 each", got)
+	}
+}
+
 // A model service that fails is taken out of rotation (once, logged
 // once); requests go to the other meanwhile, all of them succeeding; its
 // readiness checks bring it back when it recovers.

@@ -337,7 +337,7 @@ func (r *Router) Generate(ctx context.Context, req chat.GenerateRequest, emit fu
 		return emit(d)
 	}
 	var gen chat.Generation
-	tries := r.attempts(cands)
+	tries := r.attempts(cands, true)
 	for b := tries.next(); b != nil; b = tries.next() {
 		gen, err = b.Gen.Generate(ctx, req, wrapped)
 		r.done(ctx, b, err)
@@ -359,7 +359,7 @@ func (r *Router) Forward(ctx context.Context, req *openai.Request) (*openai.Resp
 		return nil, err
 	}
 	req.SetModel(model)
-	tries := r.attempts(cands)
+	tries := r.attempts(cands, true)
 	for b := tries.next(); b != nil; b = tries.next() {
 		var resp *openai.Response
 		resp, err = r.forwardTo(ctx, b, req)
@@ -409,7 +409,7 @@ func (r *Router) CountTokens(ctx context.Context, req chat.GenerateRequest) (cha
 	}
 	req.Model = model
 	var tc chat.TokenCount
-	tries := r.attempts(cands)
+	tries := r.attempts(cands, false)
 	for b := tries.next(); b != nil; b = tries.next() {
 		tc, err = chat.CountTokens(ctx, b.Gen, req)
 		r.done(ctx, b, err)
