@@ -131,4 +131,10 @@ type Store interface {
 	KeyUser(ctx context.Context, keyHash string) (Key, User, error)
 	// TouchKey records that key id was used at at.
 	TouchKey(ctx context.Context, id string, at time.Time) error
+
+	// Setting returns the stored value of the setting name; ok is false
+	// when it was never set.
+	Setting(ctx context.Context, name string) (value string, ok bool, err error)
+	// SetSetting stores value as the setting name.
+	SetSetting(ctx context.Context, name, value string) error
 }
