@@ -441,3 +441,39 @@ func TestNoAccountsUnderAuthNone(t *testing.T) {
 	}
 	b.checkClean()
 }
+
+// While an admin has signup open, the sign-in page offers to create an
+// account, which gets role user (no Users item); closed, it does not.
+func TestSignupWhenOpen(t *testing.T) {
+	up := testupstream.New(t)
+	base := startAccounts(t, up.URL)
+	signupAdmin(t, base, "root", "root's password")
+	root, _ := login(t, base, "root", "root's password")
+	if code, body := call(t, "PATCH", base+"/api/admin/settings", `{"signup":"open"}`, root, ""); code != 200 {
+		t.Fatalf("open signup: %d %s", code, body)
+	}
+	b := newBrowser(t, base, browserOpt{})
+	b.open("/")
+	b.waitAuthPage("login")
+	b.click("#auth-switch-btn")
+	b.waitAuthPage("signup")
+	b.signIn("dave", "dave's password")
+	b.waitSignedIn("dave")
+	if b.count("#users-btn:not([hidden])") != 0 {
+		t.Errorf("a user who signed up is offered the Users page")
+	}
+	if code, body := call(t, "GET", base+"/api/auth/me", "", b.sessionOf(), ""); code != 200 || !strings.Contains(body, `"role":"user"`) {
+		t.Errorf("dave: %d %s, want role user", code, body)
+	}
+
+	if code, body := call(t, "PATCH", base+"/api/admin/settings", `{"signup":"closed"}`, root, ""); code != 200 {
+		t.Fatalf("close signup: %d %s", code, body)
+	}
+	b.menu("#signout-btn")
+	b.waitAfterNavigation(`document.documentElement.dataset.ready === 'true' && !document.getElementById('auth-page').hidden`)
+	b.waitAuthPage("login")
+	if b.count("#auth-switch:not([hidden])") != 0 {
+		t.Errorf("signup offered after the admin closed it")
+	}
+	b.checkClean()
+}
