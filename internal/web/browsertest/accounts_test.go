@@ -309,9 +309,10 @@ func TestAdminUsersDialog(t *testing.T) {
 		t.Errorf("the new password after a reset: %d", code)
 	}
 
-	// Own account: no demoting or disabling oneself from here.
-	if b.count(`.user-row[data-username="root"] .user-role:disabled`) != 1 || b.count(`.user-row[data-username="root"] .user-disable:disabled`) != 1 {
-		t.Errorf("the admin's own row offers demoting or disabling")
+	// Own account: no demoting, disabling or deleting oneself from here.
+	own := `.user-row[data-username="root"] `
+	if b.count(own+`.user-role:disabled`) != 1 || b.count(own+`.user-disable:disabled`) != 1 || b.count(own+`.user-delete:disabled`) != 1 {
+		t.Errorf("the admin's own row offers demoting, disabling or deleting")
 	}
 
 	options := func() string { _, body := call(t, "GET", base+"/api/auth/options", "", "", ""); return body }
@@ -326,6 +327,19 @@ func TestAdminUsersDialog(t *testing.T) {
 	b.waitJS(`!document.getElementById('signup-open').disabled`)
 	b.click("#signup-open")
 	waitAPI(t, "signup closes", func() bool { return strings.Contains(options(), `"signup":false`) })
+
+	// carol signed up herself; the list shows her once reloaded, and
+	// Delete (confirmed) removes her account.
+	b.run(chromedp.Evaluate(`document.getElementById('users-dialog').close()`, nil))
+	b.menu("#users-btn")
+	b.waitJS(`document.querySelector('.user-row[data-username="carol"]') !== null && !document.getElementById('users-dialog').dataset.busy`)
+	b.click(`.user-row[data-username="carol"] .user-delete`)
+	b.waitJS(`document.getElementById('confirm-dialog').open`)
+	b.click("#confirm-ok")
+	b.waitJS(`document.querySelector('.user-row[data-username="carol"]') === null && !document.getElementById('users-dialog').dataset.busy`)
+	if _, code := login(t, base, "carol", "carol's password"); code != 401 {
+		t.Errorf("a deleted account's login: %d, want 401", code)
+	}
 	b.checkClean()
 }
 

@@ -1,6 +1,6 @@
 // The account dialogs, loaded when first opened from the user menu: your
 // API keys (create — the key is shown once, to copy — list, revoke) and,
-// for admins, the users (create, role, disable, reset password) and whether
+// for admins, the users (create, role, disable, reset password, delete) and whether
 // signup is open. Everything is built with DOM calls (dom.js), like the rest.
 
 import { api } from './api.js';
@@ -113,7 +113,7 @@ export async function openKeys() {
 // ---- users (admins) ----
 
 export async function openUsers(me) {
-  const d = dialog('users-dialog', 'Users', 'Make accounts, change their role, disable them or set a new password. Admins cannot see other users\' chats.');
+  const d = dialog('users-dialog', 'Users', 'Make accounts, change their role, disable them, set a new password or delete them. Admins cannot see other users\' chats.');
   const body = d.querySelector('.dlg-body');
   clear(body);
   showError(d, null);
@@ -172,12 +172,25 @@ export async function openUsers(me) {
     const resetForm = h('form', { class: 'reset-form', hidden: true }, pw,
       h('button', { type: 'submit', class: 'btn small primary user-reset-save', text: 'Set' }));
     reset.addEventListener('click', () => { resetForm.hidden = !resetForm.hidden; if (!resetForm.hidden) pw.focus(); });
+    const del = h('button', { type: 'button', class: 'btn small danger-text user-delete', disabled: self, text: 'Delete',
+      'aria-label': 'Delete ' + u.username });
+    del.addEventListener('click', async () => {
+      const ok = await confirmDialog('Delete ' + u.username + '?', 'The account goes with all its chats and API keys. This cannot be undone.', 'Delete');
+      if (!ok) return;
+      d.dataset.busy = 'true';
+      try {
+        await api.deleteUser(u.id);
+        showError(d, null);
+      } catch (err) { showError(d, err); }
+      await load();
+      delete d.dataset.busy;
+    });
     resetForm.addEventListener('submit', (e) => { e.preventDefault(); patch(u, { password: pw.value }, 'New password set for ' + u.username + '; their sessions were ended.'); });
     return h('li', { class: 'acct-row user-row' + (u.disabled ? ' disabled' : ''), 'data-username': u.username },
       h('div', { class: 'acct-main' },
         h('span', { class: 'acct-name', text: u.username + (self ? ' (you)' : '') }),
         h('span', { class: 'acct-meta', text: (u.disabled ? 'disabled · ' : '') + 'since ' + fmtDate(u.created_at) })),
-      h('div', { class: 'acct-acts' }, role, toggle, reset), resetForm);
+      h('div', { class: 'acct-acts' }, role, toggle, reset, del), resetForm);
   }
 
   async function load() {

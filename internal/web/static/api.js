@@ -121,6 +121,7 @@ export const api = {
   users: () => json('GET', '/api/admin/users'),
   createUser: (body) => json('POST', '/api/admin/users', body),
   patchUser: (id, body) => json('PATCH', '/api/admin/users/' + enc(id), body),
+  deleteUser: (id) => json('DELETE', '/api/admin/users/' + enc(id)),
   settings: () => json('GET', '/api/admin/settings'),
   patchSettings: (body) => json('PATCH', '/api/admin/settings', body),
   models: (signal) => json('GET', '/v1/models', undefined, signal),
