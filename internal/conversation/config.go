@@ -30,6 +30,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// Owner is this process's lease owner id; "" makes a unique one.
 	Owner string
+	// Relay shares running replies with the other replicas (relay.go);
+	// nil: none, a reply is followed and stopped only where it runs.
+	Relay Relay
 	// MaxTokens caps the length of a reply (0: the model's default).
 	MaxTokens int
 	// ContextReserve is the room in tokens kept for a reply in the
