@@ -48,30 +48,46 @@ func TestReplicas(t *testing.T) {
 	}
 	args := []string{"api", "--model-url", models[0].url() + "," + models[1].url(), "--database", database,
 		"--redis-url", redis.URL, "--reply-lease", "3s", "--reply-sweep-interval", "500ms",
-		"--model-health-interval", "200ms", "--model-backoff", "200ms", "--shutdown-timeout", "1s"}
+		"--model-health-interval", "200ms", "--model-backoff", "200ms", "--shutdown-timeout", "1s",
+		"--auth", "password", "--signup", "open"}
 	var apis []*proc
 	for _, name := range []string{"api-a", "api-b", "api-c"} {
 		apis = append(apis, start(t, name, freeAddr(t), true, args...))
 	}
 	a, b, c := apis[0], apis[1], apis[2]
 	lb := startNginx(t, apis)
+	// Two users, each with an API key; sessions and keys are in the
+	// database, so every replica knows them.
+	alice, bob := keyClient(t, lb, "alice"), keyClient(t, lb, "bob")
 
 	t.Run("follow from B, stop from C, continue on B", func(t *testing.T) {
-		id := newConv(t, a.url())
-		onA := postStream(t, a.url()+"/api/conversations/"+id+"/messages", map[string]string{"content": "long please"})
+		id := newConv(t, alice, a.url())
+		onA := postStream(t, alice, a.url()+"/api/conversations/"+id+"/messages", map[string]string{"content": "long please"})
 		onA.awaitDeltas(t, 3)
 		var e apiError
-		if code := doJSON(t, "POST", b.url()+"/api/conversations/"+id+"/messages", map[string]any{"content": "x", "stream": false}, &e); code != 409 || e.Error.Code != "reply_running" {
+		if code := call(t, alice, "POST", b.url()+"/api/conversations/"+id+"/messages", map[string]any{"content": "x", "stream": false}, &e); code != 409 || e.Error.Code != "reply_running" {
 			t.Errorf("a second reply on B while A runs one: %d %+v, want 409 reply_running", code, e)
 		}
-		onB := getStream(t, b.url()+"/api/conversations/"+id+"/stream")
+		onB := getStream(t, alice, b.url()+"/api/conversations/"+id+"/stream")
 		onB.awaitDeltas(t, 2)
+		// Bob reaches neither the reply nor its stop, on any replica.
+		for _, p := range apis {
+			if code := call(t, bob, "GET", p.url()+"/api/conversations/"+id+"/stream", nil, &e); code != 404 {
+				t.Errorf("bob's /stream of alice's reply on %s: %d, want 404", p.name, code)
+			}
+			if code := call(t, bob, "POST", p.url()+"/api/conversations/"+id+"/stop", nil, &e); code != 404 {
+				t.Errorf("bob's stop of alice's reply on %s: %d, want 404", p.name, code)
+			}
+		}
+		if m := lastMsg(t, alice, c.url(), id); m.Status != "streaming" {
+			t.Fatalf("after bob's attempts alice's reply is %s", m.Status)
+		}
 		var out struct{ Stopped bool }
-		if code := doJSON(t, "POST", c.url()+"/api/conversations/"+id+"/stop", nil, &out); code != 200 || !out.Stopped {
+		if code := call(t, alice, "POST", c.url()+"/api/conversations/"+id+"/stop", nil, &out); code != 200 || !out.Stopped {
 			t.Fatalf("stop on C: %d %+v", code, out)
 		}
 		// Answered once stored: any replica shows it stopped at once.
-		stored := lastMsg(t, b.url(), id)
+		stored := lastMsg(t, alice, b.url(), id)
 		if stored.Status != "stopped" || stored.Content == "" || stored.Content == long {
 			t.Fatalf("right after the stop, B shows %+v", stored)
 		}
@@ -81,21 +97,21 @@ func TestReplicas(t *testing.T) {
 				t.Errorf("%s's client was shown %q, then done %+v; stored %q", name, s.text(), final, stored.Content)
 			}
 		}
-		cont := postStream(t, b.url()+"/api/conversations/"+id+"/continue", map[string]any{})
+		cont := postStream(t, alice, b.url()+"/api/conversations/"+id+"/continue", map[string]any{})
 		if final := cont.awaitDone(t); final.Status != "complete" || final.Content != stored.Content+"short reply" {
 			t.Errorf("continued on B: %+v", final)
 		}
 	})
 
 	t.Run("kill -9 A mid-reply: interrupted after the lease", func(t *testing.T) {
-		id := newConv(t, b.url())
-		onA := postStream(t, a.url()+"/api/conversations/"+id+"/messages", map[string]string{"content": "long again"})
+		id := newConv(t, alice, b.url())
+		onA := postStream(t, alice, a.url()+"/api/conversations/"+id+"/messages", map[string]string{"content": "long again"})
 		onA.awaitDeltas(t, 3)
-		onB := getStream(t, b.url()+"/api/conversations/"+id+"/stream")
+		onB := getStream(t, alice, b.url()+"/api/conversations/"+id+"/stream")
 		onB.awaitDeltas(t, 1)
 		a.kill()
 		final := onB.awaitDone(t)
-		stored := lastMsg(t, c.url(), id)
+		stored := lastMsg(t, alice, c.url(), id)
 		if final.Status != "interrupted" || stored.Status != "interrupted" || final.Content != stored.Content || !strings.HasPrefix(onB.text(), stored.Content) {
 			t.Fatalf("after A was killed, B's client was shown %q, then %+v; stored %+v", onB.text(), final, stored)
 		}
@@ -106,14 +122,17 @@ func TestReplicas(t *testing.T) {
 		models[0].kill()
 		for i := range 6 {
 			var out struct{ Response string }
-			if code := doJSON(t, "POST", lb+"/chat", map[string]string{"message": fmt.Sprint("hi ", i)}, &out); code != 200 || out.Response != "short reply" {
+			if code := call(t, alice, "POST", lb+"/chat", map[string]string{"message": fmt.Sprint("hi ", i)}, &out); code != 200 || out.Response != "short reply" {
 				t.Fatalf("chat %d with one model service killed: %d %+v", i, code, out)
 			}
 		}
 	})
 
 	t.Run("load over all replicas while one is killed", func(t *testing.T) {
-		type acked struct{ conv, user string }
+		type acked struct {
+			hc         *http.Client
+			conv, user string
+		}
 		var (
 			mu    sync.Mutex
 			got   []acked
@@ -125,7 +144,11 @@ func TestReplicas(t *testing.T) {
 		for w := range 8 {
 			wg.Go(func() {
 				for i := 0; ctx.Err() == nil; i++ {
-					id, ok := tryNewConv(lb)
+					hc := alice
+					if w%2 == 1 {
+						hc = bob
+					}
+					id, ok := tryNewConv(hc, lb)
 					if !ok {
 						mu.Lock()
 						fails++
@@ -136,10 +159,10 @@ func TestReplicas(t *testing.T) {
 					if w%3 == 0 {
 						content = "long " + content
 					}
-					user := trySend(lb+"/api/conversations/"+id+"/messages", content)
+					user := trySend(hc, lb+"/api/conversations/"+id+"/messages", content)
 					mu.Lock()
 					if user != "" {
-						got = append(got, acked{id, user})
+						got = append(got, acked{hc, id, user})
 					} else {
 						fails++
 					}
@@ -160,7 +183,7 @@ func TestReplicas(t *testing.T) {
 		ended := map[string]int{}
 		for _, m := range got {
 			for {
-				cv := getConv(t, lb, m.conv)
+				cv := getConv(t, m.hc, lb, m.conv)
 				found, streaming := false, false
 				for _, msg := range cv.Messages {
 					found = found || msg.ID == m.user
@@ -288,27 +311,77 @@ func mustAbs(t *testing.T, path string) string {
 	return p
 }
 
-func newConv(t *testing.T, base string) string {
+// keyClient signs a new user up and returns a client that sends their
+// API key with every request.
+func keyClient(t *testing.T, base, name string) *http.Client {
+	t.Helper()
+	c := newClient(t, base)
+	c.must(201, "POST", "/api/auth/signup", map[string]string{"username": name, "password": name + "'s password"}, nil)
+	var k struct{ Key string }
+	c.must(201, "POST", "/api/keys", map[string]string{"name": "replicas test"}, &k)
+	if k.Key == "" {
+		t.Fatalf("no API key for %s", name)
+	}
+	return &http.Client{Transport: bearer(k.Key)}
+}
+
+// bearer sends its API key with each request.
+type bearer string
+
+func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	r.Header.Set("Authorization", "Bearer "+string(b))
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// call is doJSON as the user of hc.
+func call(t *testing.T, hc *http.Client, method, url string, body any, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: status %d, body %q: %v", method, url, resp.StatusCode, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func newConv(t *testing.T, hc *http.Client, base string) string {
 	t.Helper()
 	var c conversation
-	if code := doJSON(t, "POST", base+"/api/conversations", map[string]any{}, &c); code != 201 && code != 200 {
+	if code := call(t, hc, "POST", base+"/api/conversations", map[string]any{}, &c); code != 201 && code != 200 {
 		t.Fatalf("create conversation: %d", code)
 	}
 	return c.ID
 }
 
-func getConv(t *testing.T, base, id string) conversation {
+func getConv(t *testing.T, hc *http.Client, base, id string) conversation {
 	t.Helper()
 	var c conversation
-	if code := doJSON(t, "GET", base+"/api/conversations/"+id, nil, &c); code != 200 {
+	if code := call(t, hc, "GET", base+"/api/conversations/"+id, nil, &c); code != 200 {
 		t.Fatalf("GET conversation %s: %d", id, code)
 	}
 	return c
 }
 
-func lastMsg(t *testing.T, base, id string) message {
+func lastMsg(t *testing.T, hc *http.Client, base, id string) message {
 	t.Helper()
-	c := getConv(t, base, id)
+	c := getConv(t, hc, base, id)
 	if len(c.Messages) == 0 {
 		t.Fatalf("conversation %s has no messages", id)
 	}
@@ -317,8 +390,8 @@ func lastMsg(t *testing.T, base, id string) message {
 
 // tryNewConv creates a conversation, reporting failure rather than
 // failing: under load a request may meet the replica being killed.
-func tryNewConv(base string) (string, bool) {
-	resp, err := http.Post(base+"/api/conversations", "application/json", strings.NewReader("{}"))
+func tryNewConv(hc *http.Client, base string) (string, bool) {
+	resp, err := hc.Post(base+"/api/conversations", "application/json", strings.NewReader("{}"))
 	if err != nil {
 		return "", false
 	}
@@ -333,9 +406,9 @@ func tryNewConv(base string) (string, bool) {
 // trySend posts a message and reads the reply's stream to its end, or
 // until it breaks; it returns the id of the user message once the server
 // acknowledged it (its "user" event), "" when it never did.
-func trySend(url, content string) string {
+func trySend(hc *http.Client, url, content string) string {
 	b, _ := json.Marshal(map[string]string{"content": content})
-	resp, err := http.Post(url, "application/json", strings.NewReader(string(b)))
+	resp, err := hc.Post(url, "application/json", strings.NewReader(string(b)))
 	if err != nil {
 		return ""
 	}
@@ -367,27 +440,27 @@ type sseClient struct {
 	status int
 }
 
-func postStream(t *testing.T, url string, body any) *sseClient {
+func postStream(t *testing.T, hc *http.Client, url string, body any) *sseClient {
 	b, _ := json.Marshal(body)
 	req, err := http.NewRequestWithContext(t.Context(), "POST", url, strings.NewReader(string(b)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	return openStream(t, req)
+	return openStream(t, hc, req)
 }
 
-func getStream(t *testing.T, url string) *sseClient {
+func getStream(t *testing.T, hc *http.Client, url string) *sseClient {
 	req, err := http.NewRequestWithContext(t.Context(), "GET", url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return openStream(t, req)
+	return openStream(t, hc, req)
 }
 
-func openStream(t *testing.T, req *http.Request) *sseClient {
+func openStream(t *testing.T, hc *http.Client, req *http.Request) *sseClient {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
