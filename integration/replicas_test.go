@@ -55,6 +55,17 @@ func TestReplicas(t *testing.T) {
 		apis = append(apis, start(t, name, freeAddr(t), true, args...))
 	}
 	a, b, c := apis[0], apis[1], apis[2]
+	// A replica on the same database without Redis: it knows a reply runs
+	// elsewhere, and says it cannot reach it.
+	var alone []string
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--redis-url" {
+			i++
+			continue
+		}
+		alone = append(alone, args[i])
+	}
+	d := start(t, "api-d-without-redis", freeAddr(t), true, alone...)
 	lb := startNginx(t, apis)
 	// Two users, each with an API key; sessions and keys are in the
 	// database, so every replica knows them.
@@ -77,6 +88,11 @@ func TestReplicas(t *testing.T) {
 			}
 			if code := call(t, bob, "POST", p.url()+"/api/conversations/"+id+"/stop", nil, &e); code != 404 {
 				t.Errorf("bob's stop of alice's reply on %s: %d, want 404", p.name, code)
+			}
+		}
+		for _, req := range [][2]string{{"GET", "/stream"}, {"POST", "/stop"}} {
+			if code := call(t, alice, req[0], d.url()+"/api/conversations/"+id+req[1], nil, &e); code != 503 || e.Error.Code != "reply_elsewhere" {
+				t.Errorf("%s %s on a replica without Redis: %d %+v, want 503 reply_elsewhere", req[0], req[1], code, e)
 			}
 		}
 		if m := lastMsg(t, alice, c.url(), id); m.Status != "streaming" {
