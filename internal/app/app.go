@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -21,8 +22,10 @@ import (
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/conversation"
+	"github.com/parley-chat/parley/internal/conversation/relay"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 	"github.com/parley-chat/parley/internal/obs"
@@ -200,6 +203,18 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	if err != nil {
 		return nil, err
 	}
+	// With a Redis shared by the replicas, any of them follows and stops
+	// a reply that another runs.
+	rdb, err := cluster.Connect(ctx, cfg.Cluster, log)
+	if err != nil {
+		return nil, err
+	}
+	details := map[string]func() any{}
+	if rdb != nil {
+		s.closers = append(s.closers, rdb.Close)
+		cfg.Conversation.Relay = relay.New(rdb, cfg.Relay)
+		details["redis"] = func() any { return cluster.State(rdb) }
+	}
 	svc := conversation.NewService(st, gen, cfg.Conversation, log)
 	s.Shutdown = svc.Shutdown
 	// Normally Shutdown has run by now; if serving never began, this stops
@@ -216,7 +231,8 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	mux := http.NewServeMux()
 	// Ready when the database answers and the model backend lists a model
 	// (with a pool: and one of its model services is in rotation).
-	modelCheck, details := modelHealth(gen)
+	modelCheck, modelDetails := modelHealth(gen)
+	maps.Copy(details, modelDetails)
 	httpx.Health(mux, httpx.HealthConfig{Details: details}, log, map[string]httpx.Check{
 		"database": st.Ping,
 		"model":    modelCheck,

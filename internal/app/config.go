@@ -8,8 +8,10 @@ import (
 	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/conversation"
+	"github.com/parley-chat/parley/internal/conversation/relay"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 	"github.com/parley-chat/parley/internal/inference/builtin"
@@ -43,6 +45,10 @@ type Config struct {
 	// Router lists the model services (api only; serve has its backend in
 	// the process).
 	Router inference.RouterConfig
+	// Cluster is the Redis the api replicas share, Relay how running
+	// replies travel over it (api only: serve is one process).
+	Cluster cluster.Config
+	Relay   relay.Config
 
 	// The model service (serve, model).
 	Backend  inference.BackendConfig
@@ -92,7 +98,7 @@ func (c *Config) components(target string) []component {
 	case TargetServe:
 		out = append(append(out, apiService...), modelService...)
 	case TargetAPI:
-		out = append(append(out, apiService...), &c.Router)
+		out = append(append(out, apiService...), &c.Router, &c.Cluster, &c.Relay)
 	case TargetModel:
 		out = append(append(out, modelService...), &c.Inference)
 	case TargetWeb:

@@ -50,6 +50,8 @@ type Service struct {
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
 	sweepOnce sync.Once
+	// pubs counts the goroutines publishing replies to the relay.
+	pubs sync.WaitGroup
 }
 
 // NewService returns a Service over store and gen, and starts its sweep
@@ -89,7 +91,12 @@ func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logg
 	s.stopSweep = stop
 	go func() {
 		defer close(s.sweepDone)
+		var wg sync.WaitGroup
+		if cfg.Relay != nil {
+			wg.Go(func() { s.listenStops(ctx) })
+		}
 		s.sweep(ctx)
+		wg.Wait()
 	}()
 	return s
 }
@@ -274,9 +281,11 @@ func (s *Service) editHistory(ctx context.Context, owner, id string, change func
 
 // Shutdown refuses new replies and waits for running ones until ctx ends;
 // then it stops those left, which are saved as stopped. Then it stops the
-// sweep. It may be called more than once.
+// sweep and, with a relay, listening for stop requests, once the ends of
+// the replies are published. It may be called more than once.
 func (s *Service) Shutdown(ctx context.Context) {
 	s.runs.shutdown(ctx)
+	s.pubs.Wait()
 	s.sweepOnce.Do(func() {
 		s.stopSweep()
 		<-s.sweepDone
