@@ -216,8 +216,20 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 	convs := s.store.For(owner)
 	r := &Run{ConversationID: convID, owner: owner, convs: convs,
 		done: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
+	// One of the owner's running-reply slots, held until the reply has
+	// ended, whether or not anyone still follows it.
+	freeSlot := func() {}
+	if s.running != nil {
+		free, err := s.running.Acquire(ctx, owner)
+		if err != nil {
+			cancel(nil)
+			return Reply{}, err
+		}
+		freeSlot = free
+	}
 	if err := s.runs.reserve(r); err != nil { // reserve the conversation while preparing
 		cancel(nil)
+		freeSlot()
 		return Reply{}, err
 	}
 	fail := func(err error) (Reply, error) {
@@ -226,6 +238,7 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 		r.mu.Unlock()
 		cancel(nil)
 		s.runs.release(r)
+		freeSlot()
 		return Reply{}, err
 	}
 	conv, _, err := s.current(ctx, owner, convID)
@@ -259,6 +272,7 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 	deadline := time.Now().Add(s.cfg.ReplyTimeout)
 	runCtx, cancelTimeout := context.WithDeadlineCause(runCtx, deadline, errReplyTimeout)
 	go func() {
+		defer freeSlot()
 		defer s.runs.release(r)
 		defer cancelTimeout()
 		defer cancel(nil)
