@@ -41,6 +41,11 @@ func NewAPIProxy(apiURL string, log *slog.Logger, trusted ...netip.Prefix) (http
 	p := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
+			// The api sees the host the browser used, as if it were
+			// reached directly: its cross-origin check compares the
+			// browser's Origin with it, and under --auth none its
+			// DNS-rebinding check refuses hosts other than loopback ones.
+			pr.Out.Host = pr.In.Host
 			// The chain of addresses proxies in front of this one wrote is
 			// kept and this hop's peer added: the api counts failed logins
 			// per client, and finds the client by walking it back through
