@@ -70,7 +70,7 @@ func TestModelServiceKey(t *testing.T) {
 			t.Errorf("GET %s without a key: %d %s, want 200", p, resp.StatusCode, body)
 		}
 	}
-	chat := func(key string) int {
+	chat := func(key string) (int, string) {
 		var cfg Config
 		fs, check := NewFlagSet(TargetAPI, &cfg, func(string) string { return "" })
 		fs.SetOutput(io.Discard)
@@ -82,14 +82,15 @@ func TestModelServiceKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		api := serveBuilt(t, TargetAPI, cfg)
-		resp, _ := request(t, "POST", api.URL+"/chat", "application/json", `{"message":"hi"}`, nil)
-		return resp.StatusCode
+		resp, body := request(t, "POST", api.URL+"/chat", "application/json", `{"message":"hi"}`, nil)
+		return resp.StatusCode, body
 	}
-	if got := chat("pmk-right"); got != 200 {
-		t.Errorf("api with the model's key: /chat %d, want 200", got)
+	if got, body := chat("pmk-right"); got != 200 {
+		t.Errorf("api with the model's key: /chat %d %s, want 200", got, body)
 	}
-	if got := chat("pmk-wrong"); got == 200 {
-		t.Errorf("api with a wrong key: /chat %d, want a refusal", got)
+	// The client's own credentials were fine: the api's key was not.
+	if got, body := chat("pmk-wrong"); got != 502 || !strings.Contains(body, "upstream_auth") {
+		t.Errorf("api with a wrong key: /chat %d %s, want 502 upstream_auth", got, body)
 	}
 }
 
