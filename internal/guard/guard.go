@@ -56,9 +56,12 @@ type Options struct {
 	Proxies []netip.Prefix
 }
 
-// openPaths are never refused for their Host: probes of load balancers
-// and orchestrators use addresses, and these show nothing private.
-var openPaths = map[string]bool{"/healthz": true, httpx.ReadyPath: true, "/metrics": true}
+// openPath reports the paths never refused for their Host: probes of
+// load balancers and orchestrators use addresses, and these show nothing
+// private.
+func openPath(path string) bool {
+	return path == "/healthz" || path == httpx.ReadyPath || path == "/metrics"
+}
 
 // New returns the guard of a service: wrap the whole handler with it.
 func New(cfg Config, opts Options, log *slog.Logger) func(http.Handler) http.Handler {
@@ -94,7 +97,7 @@ func (g *guard) wrap(next http.Handler) http.Handler {
 
 // check returns why r is refused, or nil.
 func (g *guard) check(r *http.Request) error {
-	if g.opts.CheckHost && !openPaths[r.URL.Path] {
+	if g.opts.CheckHost && !openPath(r.URL.Path) {
 		for _, h := range g.hosts(r) {
 			if !g.hostAllowed(h) {
 				return &chat.Error{Kind: chat.KindForbidden, Code: "host_not_allowed",
@@ -183,14 +186,27 @@ func normalHost(hostport string) string {
 	return strings.TrimSuffix(strings.ToLower(h), ".")
 }
 
-// SecurityHeaders are set on every answer that does not set them itself.
-// The policy is the UI's: an API answer opened in a tab runs nothing.
-var SecurityHeaders = map[string]string{
-	"Content-Security-Policy":    ContentSecurityPolicy,
-	"X-Content-Type-Options":     "nosniff",
-	"X-Frame-Options":            "DENY",
-	"Referrer-Policy":            "same-origin",
-	"Cross-Origin-Opener-Policy": "same-origin",
+// securityHeaders are the headers set on every answer that does not set
+// them itself, as an array: a value, copied without allocating.
+func securityHeaders() [5][2]string {
+	return [5][2]string{
+		{"Content-Security-Policy", ContentSecurityPolicy},
+		{"X-Content-Type-Options", "nosniff"},
+		{"X-Frame-Options", "DENY"},
+		{"Referrer-Policy", "same-origin"},
+		{"Cross-Origin-Opener-Policy", "same-origin"},
+	}
+}
+
+// SecurityHeaders returns the headers set on every answer that does not
+// set them itself. The policy is the UI's: an API answer opened in a tab
+// runs nothing.
+func SecurityHeaders() map[string]string {
+	m := map[string]string{}
+	for _, kv := range securityHeaders() {
+		m[kv[0]] = kv[1]
+	}
+	return m
 }
 
 // ContentSecurityPolicy allows only the service's own scripts, styles and
@@ -213,9 +229,9 @@ func (w *headerWriter) setHeaders() {
 	}
 	w.done = true
 	h := w.ResponseWriter.Header()
-	for k, v := range SecurityHeaders {
-		if h.Get(k) == "" {
-			h.Set(k, v)
+	for _, kv := range securityHeaders() {
+		if h.Get(kv[0]) == "" {
+			h.Set(kv[0], kv[1])
 		}
 	}
 }

@@ -148,7 +148,7 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 		{"refused host", "GET", "evil.example", nil},
 	} {
 		resp, _ := do(t, srv, tc.method, "/x", tc.host, tc.hdr)
-		for k, v := range guard.SecurityHeaders {
+		for k, v := range guard.SecurityHeaders() {
 			if got := resp.Header.Values(k); len(got) != 1 || got[0] != v {
 				t.Errorf("%s: %s = %q, want [%q]", tc.name, k, got, v)
 			}
