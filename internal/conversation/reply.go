@@ -216,30 +216,30 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 	convs := s.store.For(owner)
 	r := &Run{ConversationID: convID, owner: owner, convs: convs,
 		done: make(chan struct{}), changed: make(chan struct{}), cancel: cancel}
-	// One of the owner's running-reply slots, held until the reply has
-	// ended, whether or not anyone still follows it.
-	freeSlot := func() {}
-	if s.running != nil {
-		free, err := s.running.Acquire(ctx, owner)
-		if err != nil {
-			cancel(nil)
-			return Reply{}, err
-		}
-		freeSlot = free
-	}
 	if err := s.runs.reserve(r); err != nil { // reserve the conversation while preparing
 		cancel(nil)
-		freeSlot()
 		return Reply{}, err
 	}
+	freeSlot := func() {}
 	fail := func(err error) (Reply, error) {
 		r.mu.Lock()
 		r.err = err
 		r.mu.Unlock()
 		cancel(nil)
-		s.runs.release(r)
 		freeSlot()
+		s.runs.release(r)
 		return Reply{}, err
+	}
+	// One of the owner's running-reply slots, held until the reply has
+	// ended, whether or not anyone still follows it. Taken after the
+	// conversation, so that a reply already running in it is a conflict
+	// whatever the count.
+	if s.running != nil {
+		free, err := s.running.Acquire(ctx, owner)
+		if err != nil {
+			return fail(err)
+		}
+		freeSlot = free
 	}
 	conv, _, err := s.current(ctx, owner, convID)
 	if err != nil {
@@ -272,8 +272,10 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 	deadline := time.Now().Add(s.cfg.ReplyTimeout)
 	runCtx, cancelTimeout := context.WithDeadlineCause(runCtx, deadline, errReplyTimeout)
 	go func() {
-		defer freeSlot()
 		defer s.runs.release(r)
+		// Freed before the release tells followers the reply ended: a
+		// client that starts the next one on "done" is not refused.
+		defer freeSlot()
 		defer cancelTimeout()
 		defer cancel(nil)
 		s.generate(runCtx, r, j, deadline)
