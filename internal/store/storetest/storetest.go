@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentClaims", s.testConcurrentClaims},
 		{"Sessions", s.testSessions},
 		{"Keys", s.testKeys},
+		{"Settings", s.testSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.fn)

@@ -1,14 +1,16 @@
 // Parley's chat UI, the page's entry module: it wires the conversation
 // controller (conversation.js) to the chrome around it (chrome.js) and the
-// sidebar (sidebar.js), binds the keys and buttons, and starts the page.
+// sidebar (sidebar.js), binds the keys and buttons, and starts the page —
+// after the sign-in page (auth.js) when the api asks for accounts.
 
 import { h, withIcons } from './dom.js';
 import { Sidebar } from './sidebar.js';
 import {
-  $, el, autosize, openDrawer, closeDrawer, confirmDialog, showBanner, applySavedTheme,
+  $, el, autosize, openDrawer, closeDrawer, confirmDialog, showBanner, hideBanner, applySavedTheme,
   systemPromptDialog, ModelPicker,
 } from './chrome.js';
 import { conversationController } from './conversation.js';
+import { authController } from './auth.js';
 
 const EXAMPLES = [
   ['Tell me a joke', 'something to lighten the mood'],
@@ -54,7 +56,7 @@ $('close-drawer').addEventListener('click', closeDrawer);
 el.scrim.addEventListener('click', closeDrawer);
 document.addEventListener('keydown', (e) => {
   if (e.key !== 'Escape' || e.defaultPrevented) return;
-  if (document.querySelector('dialog[open]')) return;
+  if (document.querySelector('dialog[open]') || !document.getElementById('auth-page').hidden) return;
   if (convo.busy()) { e.preventDefault(); convo.stop(); return; }
   closeDrawer();
 });
@@ -66,9 +68,24 @@ for (const [title, sub] of EXAMPLES) {
   el.examples.appendChild(b);
 }
 
+// A session that ended while the page was open, signed in again: reload
+// what the failed requests left empty; the open chat and the message box
+// stay as they were.
+const auth = authController({
+  resumed: () => {
+    hideBanner();
+    if (!models.loaded) models.load();
+    sidebar.reload();
+    convo.route();
+  },
+});
+
 withIcons(document);
 applySavedTheme();
-models.load();
-sidebar.reload();
-convo.route();
-document.documentElement.dataset.ready = 'true';
+const ready = () => { document.documentElement.dataset.ready = 'true'; };
+auth.start(ready).then(() => {
+  models.load();
+  sidebar.reload();
+  convo.route();
+  ready();
+});
