@@ -214,6 +214,10 @@ func checkWiring(t *testing.T, m *manifests) map[string]*service {
 			t.Errorf("the api does not resolve the model Service into its pods (PARLEY_MODEL_RESOLVE)")
 		}
 		checkReaches(t, m, "api's --model-url", svcs["api"].cfg.Router.URLs[0], model, true)
+		// Only the api may use the model services: it sends their key.
+		if key := model.cfg.ModelAuth.Key; key == "" || svcs["api"].cfg.Router.Key != key {
+			t.Errorf("model key %q, api's --model-key %q: want the same key, not empty", key, svcs["api"].cfg.Router.Key)
+		}
 	}
 	checkDatabase(t, m, svcs["api"])
 	if raw := svcs["api"].cfg.Cluster.RedisURL; raw != "" {

@@ -57,8 +57,10 @@ func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn
 	}
 	s := &server{cfg: cfg, svc: svc, accounts: accounts, authn: authn, gen: gen, log: log}
 	mux := http.NewServeMux()
-	public := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, h)) }
-	handle := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, authn.Require(httpx.Handle(log, h))) }
+	public := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, s.rated(httpx.Handle(log, h))) }
+	handle := func(pattern string, h httpx.HandlerFunc) {
+		mux.Handle(pattern, authn.Require(s.rated(httpx.Handle(log, h))))
+	}
 
 	public("POST /api/auth/signup", s.signup)
 	public("POST /api/auth/login", s.login)
@@ -97,7 +99,7 @@ func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn
 	if v1 == nil {
 		v1 = httpx.NotFound(log)
 	}
-	mux.Handle("/v1/", authn.Require(v1))
+	mux.Handle("/v1/", authn.Require(s.rated(s.running(v1))))
 	return fallback(mux, log)
 }
 

@@ -26,8 +26,10 @@ import (
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/conversation/relay"
+	"github.com/parley-chat/parley/internal/guard"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
+	"github.com/parley-chat/parley/internal/limit"
 	"github.com/parley-chat/parley/internal/obs"
 	"github.com/parley-chat/parley/internal/ollama"
 	"github.com/parley-chat/parley/internal/openai"
@@ -60,6 +62,7 @@ func Run(ctx context.Context, target string, cfg Config, logOut io.Writer) error
 // The auth mode, when not set, follows the address it actually listens on.
 func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log *slog.Logger) error {
 	cfg.Auth.Mode = cfg.Auth.ModeFor(ln.Addr().String())
+	cfg.Server.Addr = ln.Addr().String()
 	svc, err := Build(ctx, target, cfg, log)
 	if err != nil {
 		ln.Close()
@@ -124,12 +127,32 @@ func (s *Service) buildModel(ctx context.Context, cfg Config, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	key, err := cfg.ModelAuth.Resolve(cfg.Server.Addr, auth.Loopback(cfg.Server.Addr))
+	if err != nil {
+		return err
+	}
 	// The server answers /healthz and /readyz itself.
-	s.Handler = inference.NewServer(gen, cfg.Inference, log)
+	h := inference.NewServer(gen, cfg.Inference, log)
+	if key != "" {
+		h = inference.RequireKey(key, h)
+		log.Info("model: /v1 needs the key (Authorization: Bearer)")
+	} else {
+		log.Info("model: no key; everyone who reaches this service may use it", "addr", cfg.Server.Addr)
+	}
+	// Without a key nothing but the Host tells a page that rebound its
+	// name to this address from the api.
+	s.Handler = guard.New(cfg.Guard, guard.Options{CheckHost: key == ""}, log)(h)
 	return nil
 }
 
 func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.Router.Key == "" && cfg.Router.KeyFile != "" {
+		key, err := inference.ReadKeyFile(cfg.Router.KeyFile)
+		if err != nil {
+			return fmt.Errorf("--model-key-file: %w (the model service's --api-key-file makes it on its first start)", err)
+		}
+		cfg.Router.Key = key
+	}
 	router := cfg.Router.NewRouter(log)
 	// The router re-discovers which model service serves which model, and
 	// checks which are fit, in the background until the target closes.
@@ -141,8 +164,17 @@ func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	s.Handler = h
+	s.Handler = apiGuard(cfg, log)(h)
 	return nil
+}
+
+// apiGuard is the guard of a service with the api in it: the Host is
+// checked when the api does not ask who is calling (--auth none), and the
+// browser's host comes from the trusted proxies (the web service).
+func apiGuard(cfg Config, log *slog.Logger) func(http.Handler) http.Handler {
+	proxies, _ := httpx.ParsePrefixes(cfg.Auth.TrustedProxies) // validated
+	return guard.New(cfg.Guard, guard.Options{
+		CheckHost: cfg.Auth.ModeFor(cfg.Server.Addr) == auth.ModeNone, Proxies: proxies}, log)
 }
 
 // modelHealth is the api's readiness check of its model backend, and
@@ -155,7 +187,8 @@ func modelHealth(gen chat.Generator) (httpx.Check, map[string]func() any) {
 }
 
 func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
-	proxy, err := web.NewAPIProxy(cfg.Web.APIURL, log)
+	proxies, _ := httpx.ParsePrefixes(cfg.Web.TrustedProxies) // validated
+	proxy, err := web.NewAPIProxy(cfg.Web.APIURL, log, proxies...)
 	if err != nil {
 		return err
 	}
@@ -166,7 +199,9 @@ func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{"api": httpCheck(apiAlive)})
 	mux.Handle("/", web.New(web.Config{}, proxy, log))
-	s.Handler = mux
+	// The api checks the Host, knowing its auth mode; the web refuses
+	// cross-origin writes before they travel.
+	s.Handler = guard.New(guard.Config{}, guard.Options{Proxies: proxies}, log)(mux)
 	return nil
 }
 
@@ -186,7 +221,7 @@ func (s *Service) buildServe(ctx context.Context, cfg Config, log *slog.Logger) 
 	mux.Handle("GET /healthz", h)
 	mux.Handle("GET /readyz", h)
 	mux.Handle("/", web.New(web.Config{}, h, log))
-	s.Handler = mux
+	s.Handler = apiGuard(cfg, log)(mux)
 	return nil
 }
 
@@ -215,7 +250,10 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 		cfg.Conversation.Relay = relay.New(rdb, cfg.Relay)
 		details["redis"] = func() any { return cluster.State(rdb) }
 	}
-	svc := conversation.NewService(st, gen, cfg.Conversation, log)
+	// One count of running replies for conversations and /v1 alike.
+	running := limit.NewRunning(cfg.Limits.MaxRunning)
+	cfg.API.Rate, cfg.API.Running = limit.NewRate(cfg.Limits.RatePerMinute, nil), running
+	svc := conversation.NewService(st, gen, cfg.Conversation, log, conversation.WithRunning(running))
 	s.Shutdown = svc.Shutdown
 	// Normally Shutdown has run by now; if serving never began, this stops
 	// the service's sweep before the store closes.

@@ -12,9 +12,11 @@ import (
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/conversation"
 	"github.com/parley-chat/parley/internal/conversation/relay"
+	"github.com/parley-chat/parley/internal/guard"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 	"github.com/parley-chat/parley/internal/inference/builtin"
+	"github.com/parley-chat/parley/internal/limit"
 	"github.com/parley-chat/parley/internal/modelhub"
 	"github.com/parley-chat/parley/internal/obs"
 	"github.com/parley-chat/parley/internal/ollama"
@@ -49,6 +51,15 @@ type Config struct {
 	// replies travel over it (api only: serve is one process).
 	Cluster cluster.Config
 	Relay   relay.Config
+
+	// Every target but web: the hosts it answers as when nothing else
+	// protects it.
+	Guard guard.Config
+	// Every target with the api: how much one user may use.
+	Limits limit.Config
+
+	// The model service (model): who may call it.
+	ModelAuth inference.KeyConfig
 
 	// The model service (serve, model).
 	Backend  inference.BackendConfig
@@ -91,7 +102,7 @@ type component interface {
 
 // components are the configs target uses, whose flags its flag set has.
 func (c *Config) components(target string) []component {
-	apiService := []component{&c.Store, &c.SQLite, &c.API, &c.Conversation, &c.Auth, &c.Accounts}
+	apiService := []component{&c.Store, &c.SQLite, &c.API, &c.Conversation, &c.Auth, &c.Accounts, &c.Limits, &c.Guard}
 	modelService := []component{&c.Backend, &c.Upstream, &c.Ollama, &c.Models, &c.Builtin}
 	out := []component{&c.Log}
 	switch target {
@@ -100,7 +111,7 @@ func (c *Config) components(target string) []component {
 	case TargetAPI:
 		out = append(append(out, apiService...), &c.Router, &c.Cluster, &c.Relay)
 	case TargetModel:
-		out = append(append(out, modelService...), &c.Inference)
+		out = append(append(out, modelService...), &c.Inference, &c.ModelAuth, &c.Guard)
 	case TargetWeb:
 		out = append(out, &c.Web)
 	}

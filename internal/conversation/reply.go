@@ -240,13 +240,26 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 		cancel(nil)
 		return Reply{}, err
 	}
+	freeSlot := func() {}
 	fail := func(err error) (Reply, error) {
 		r.mu.Lock()
 		r.err = err
 		r.mu.Unlock()
 		cancel(nil)
+		freeSlot()
 		s.runs.release(r)
 		return Reply{}, err
+	}
+	// One of the owner's running-reply slots, held until the reply has
+	// ended, whether or not anyone still follows it. Taken after the
+	// conversation, so that a reply already running in it is a conflict
+	// whatever the count.
+	if s.running != nil {
+		free, err := s.running.Acquire(ctx, owner)
+		if err != nil {
+			return fail(err)
+		}
+		freeSlot = free
 	}
 	conv, _, err := s.current(ctx, owner, convID)
 	if err != nil {
@@ -283,6 +296,9 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 	}
 	go func() {
 		defer s.runs.release(r)
+		// Freed before the release tells followers the reply ended: a
+		// client that starts the next one on "done" is not refused.
+		defer freeSlot()
 		defer cancelTimeout()
 		defer cancel(nil)
 		s.generate(runCtx, r, j, deadline)
