@@ -143,6 +143,7 @@ type job struct {
 // what is stored.
 func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Time) {
 	start := time.Now()
+	s.metrics.started()
 	deltas := 0
 	stopKeeping := s.keep(r)
 	emit := func(d chat.Delta) error {
@@ -154,6 +155,7 @@ func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Tim
 		r.mu.Lock()
 		if r.msg.Content == "" {
 			r.msg.FirstTokenMS = now.Sub(start).Milliseconds()
+			s.metrics.firstToken(now.Sub(start))
 		}
 		r.msg.Content += d.Content
 		r.pieces++
@@ -214,6 +216,7 @@ func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Tim
 		final, err = s.saveFinal(r.convs, final, err, deadline)
 	}
 	r.finish(final, err)
+	s.metrics.finished(final.Status, time.Since(start))
 
 	level := slog.LevelInfo
 	if final.Status != chat.StatusComplete && final.Status != chat.StatusStopped {

@@ -46,6 +46,8 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	runs  *runs
+	// metrics counts replies; nil counts nothing.
+	metrics *Metrics
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
@@ -55,7 +57,7 @@ type Service struct {
 // NewService returns a Service over store and gen, and starts its sweep
 // for replies whose lease ran out (Shutdown stops it). Zero fields of cfg
 // take their defaults.
-func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logger) *Service {
+func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logger, opts ...Option) *Service {
 	def := DefaultConfig()
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = def.MaxMessageBytes
@@ -85,6 +87,9 @@ func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logg
 		cfg.Owner = newOwner()
 	}
 	s := &Service{store: store, gen: gen, cfg: cfg, log: log, runs: newRuns(), sweepDone: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopSweep = stop
 	go func() {
