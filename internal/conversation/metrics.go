@@ -27,7 +27,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "parley_replies_total",
-			Help: "Replies ended, by final status: complete, stopped, failed or interrupted.",
+			Help: "Replies ended, by final status: complete, stopped or failed as this process ended them; interrupted for replies of a process that died, ended by this one when their lease ran out.",
 		}, []string{"status"}),
 		ttft: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "parley_reply_time_to_first_token_seconds",
@@ -70,6 +70,13 @@ func (m *Metrics) finished(status chat.Status, d time.Duration) {
 		m.running.Dec()
 		m.replies.WithLabelValues(string(status)).Inc()
 		m.duration.Observe(d.Seconds())
+	}
+}
+
+// interrupted counts replies of dead processes ended by this one.
+func (m *Metrics) interrupted(n int) {
+	if m != nil && n > 0 {
+		m.replies.WithLabelValues(string(chat.StatusInterrupted)).Add(float64(n))
 	}
 }
 
