@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -72,7 +73,26 @@ func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log 
 		// zero would mean its default.
 		sc.ShutdownTimeout = time.Nanosecond
 	}
-	h := httpx.Middleware(log, httpx.NewHTTPMetrics(svc.Registry).Instrument(svc.Handler))
+	// Traces are configured by the standard OTEL_* variables alone, and
+	// cost nothing when none is set.
+	tracing, err := obs.NewTracing(ctx, "parley-"+target, os.Getenv)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
+	if tracing.Enabled() {
+		log.Info("tracing on: spans go to the OTLP/HTTP endpoint of OTEL_EXPORTER_OTLP_*")
+	}
+	// The span is outermost, so the access log and everything below it
+	// carry its trace id.
+	h := tracing.Handler(httpx.Middleware(log, httpx.NewHTTPMetrics(svc.Registry).Instrument(svc.Handler)), "parley-"+target)
 	// Scrapes bypass the middleware: they are neither access-logged nor
 	// counted as requests.
 	metrics := obs.MetricsHandler(svc.Registry)

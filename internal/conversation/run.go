@@ -7,7 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/obs"
 )
 
 // Run is one reply being generated. Any number of followers can watch it;
@@ -144,6 +148,8 @@ type job struct {
 func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Time) {
 	start := time.Now()
 	s.metrics.started()
+	ctx, span := obs.StartSpan(ctx, "reply", attribute.String("parley.conversation_id", r.ConversationID))
+	defer span.End()
 	deltas := 0
 	stopKeeping := s.keep(r)
 	emit := func(d chat.Delta) error {
@@ -217,6 +223,16 @@ func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Tim
 	}
 	r.finish(final, err)
 	s.metrics.finished(final.Status, time.Since(start))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("parley.status", string(final.Status)),
+			attribute.String("gen_ai.request.model", final.Model),
+			attribute.Int("gen_ai.usage.input_tokens", final.PromptTokens),
+			attribute.Int("gen_ai.usage.output_tokens", final.OutputTokens),
+			attribute.Float64("parley.time_to_first_token_seconds", float64(final.FirstTokenMS)/1000))
+		if final.Status == chat.StatusFailed {
+			span.SetStatus(codes.Error, final.Error)
+		}
+	}
 
 	level := slog.LevelInfo
 	if final.Status != chat.StatusComplete && final.Status != chat.StatusStopped {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // HTTPMetrics are the request metrics every Parley service exports.
@@ -84,9 +87,22 @@ func (m *HTTPMetrics) Instrument(next http.Handler) http.Handler {
 			}
 			m.duration.WithLabelValues(handler, methodLabel(r.Method), strconv.Itoa(rec.statusOr200())).
 				Observe(time.Since(start).Seconds())
+			if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+				span.SetName(routeName(r.Method, handler))
+				span.SetAttributes(attribute.String("http.route", handler))
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// routeName names a server span after its route: the pattern, with the
+// method in front when the pattern has none.
+func routeName(method, pattern string) string {
+	if strings.Contains(pattern, " ") {
+		return pattern
+	}
+	return method + " " + pattern
 }
 
 // methodLabel keeps the method label to the methods HTTP defines, so

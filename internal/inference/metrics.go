@@ -6,8 +6,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/obs"
 	"github.com/parley-chat/parley/internal/openai"
 )
 
@@ -93,17 +97,20 @@ func NewMetrics(reg prometheus.Registerer, opts MetricsOptions) *Metrics {
 	return m
 }
 
-// generation follows one generation for the metrics.
+// generation follows one generation for the metrics, and as a span
+// when the request is traced.
 type generation struct {
 	m      *Metrics
+	span   trace.Span
 	start  time.Time
 	first  time.Time
 	pieces int
 }
 
-func (m *Metrics) begin() *generation {
+func (m *Metrics) begin(ctx context.Context, model string) (context.Context, *generation) {
 	m.running.Inc()
-	return &generation{m: m, start: time.Now()}
+	ctx, span := obs.StartSpan(ctx, "generate "+model, attribute.String("gen_ai.request.model", model))
+	return ctx, &generation{m: m, span: span, start: time.Now()}
 }
 
 // piece notes streamed text.
@@ -132,9 +139,22 @@ func (g *generation) end(ctx context.Context, usage chat.Usage, err error) {
 	if out > 1 && !g.first.IsZero() {
 		m.perToken.Observe(time.Since(g.first).Seconds() / float64(out-1))
 	}
-	if err != nil && m.upstreamErrors != nil && ctx.Err() == nil && !errors.Is(err, openai.ErrClientGone) {
+	failed := err != nil && ctx.Err() == nil && !errors.Is(err, openai.ErrClientGone)
+	if failed && m.upstreamErrors != nil {
 		m.upstreamErrors.WithLabelValues(chat.KindOf(err).String()).Inc()
 	}
+	if g.span.IsRecording() {
+		g.span.SetAttributes(
+			attribute.Int("gen_ai.usage.input_tokens", usage.PromptTokens),
+			attribute.Int("gen_ai.usage.output_tokens", out))
+		if !g.first.IsZero() {
+			g.span.SetAttributes(attribute.Float64("parley.time_to_first_token_seconds", g.first.Sub(g.start).Seconds()))
+		}
+		if failed {
+			g.span.SetStatus(codes.Error, chat.KindOf(err).String())
+		}
+	}
+	g.span.End()
 }
 
 // Metered returns gen with its generations counted in m. What gen offers
@@ -160,7 +180,7 @@ type metered struct {
 var _ chat.TokenCounter = (*metered)(nil)
 
 func (g *metered) Generate(ctx context.Context, req chat.GenerateRequest, emit func(chat.Delta) error) (chat.Generation, error) {
-	gm := g.m.begin()
+	ctx, gm := g.m.begin(ctx, req.Model)
 	gen, err := g.Generator.Generate(ctx, req, func(d chat.Delta) error {
 		gm.piece(d.Content)
 		return emit(d)
@@ -195,7 +215,7 @@ type meteredForwarder struct {
 }
 
 func (g *meteredForwarder) Forward(ctx context.Context, req *openai.Request) (*openai.Response, error) {
-	gm := g.m.begin()
+	ctx, gm := g.m.begin(ctx, req.Target())
 	resp, err := g.fwd.Forward(ctx, req)
 	if err != nil {
 		gm.end(ctx, chat.Usage{}, err)
