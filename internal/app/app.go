@@ -15,8 +15,11 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
@@ -76,12 +79,68 @@ func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log 
 		// zero would mean its default.
 		sc.ShutdownTimeout = time.Nanosecond
 	}
-	return httpx.Serve(ctx, ln, httpx.Middleware(log, svc.Handler), sc, log, svc.Shutdown)
+	// Traces are configured by the standard OTEL_* variables alone, and
+	// cost nothing when none is set.
+	tracing, err := obs.NewTracing(ctx, "parley-"+target, os.Getenv)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
+	if tracing.Enabled() {
+		log.Info("tracing on: spans go to the OTLP/HTTP endpoint of OTEL_EXPORTER_OTLP_*")
+	}
+	// The span is outermost, so the access log and everything below it
+	// carry its trace id.
+	h := tracing.Handler(httpx.Middleware(log, httpx.NewHTTPMetrics(svc.Registry).Instrument(svc.Handler)), "parley-"+target)
+	// Scrapes bypass the middleware: they are neither access-logged nor
+	// counted as requests.
+	metrics := obs.MetricsHandler(svc.Registry)
+	if cfg.Metrics.Addr == "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET "+obs.MetricsPath, metrics)
+		mux.Handle("/", h)
+		return httpx.Serve(ctx, ln, mux, sc, log, svc.Shutdown)
+	}
+	return serveWithMetrics(ctx, ln, h, metrics, cfg, sc, log, svc.Shutdown)
+}
+
+// serveWithMetrics serves h on ln and /metrics alone on cfg.Metrics.Addr
+// until ctx ends, and returns when both servers have stopped.
+func serveWithMetrics(ctx context.Context, ln net.Listener, h, metrics http.Handler, cfg Config,
+	sc httpx.ServerConfig, log *slog.Logger, beforeShutdown func(context.Context)) error {
+	mln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on %s (--metrics-addr): %w", cfg.Metrics.Addr, err)
+	}
+	log.Info("metrics listening", "addr", mln.Addr().String(), "path", obs.MetricsPath)
+	mux := http.NewServeMux()
+	mux.Handle("GET "+obs.MetricsPath, metrics)
+	// Either server failing ends both.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	mdone := make(chan error, 1)
+	go func() {
+		defer cancel()
+		mdone <- httpx.Serve(ctx, mln, mux, httpx.ServerConfig{ShutdownTimeout: time.Second}, log, nil)
+	}()
+	err = httpx.Serve(ctx, ln, h, sc, log, beforeShutdown)
+	cancel()
+	return errors.Join(err, <-mdone)
 }
 
 // Service is a built target: its handler and how to end it.
 type Service struct {
 	Handler http.Handler
+	// Registry holds the target's metrics, served at /metrics.
+	Registry *prometheus.Registry
 	// Shutdown lets running work finish until ctx ends (then stops it).
 	Shutdown func(ctx context.Context)
 	closers  []func() error
@@ -101,7 +160,7 @@ func Build(ctx context.Context, target string, cfg Config, log *slog.Logger) (*S
 	if err := cfg.validate(target); err != nil {
 		return nil, err
 	}
-	s := &Service{Shutdown: func(context.Context) {}}
+	s := &Service{Shutdown: func(context.Context) {}, Registry: obs.NewRegistry()}
 	var err error
 	switch target {
 	case TargetModel:
@@ -132,7 +191,7 @@ func (s *Service) buildModel(ctx context.Context, cfg Config, log *slog.Logger) 
 		return err
 	}
 	// The server answers /healthz and /readyz itself.
-	h := inference.NewServer(gen, cfg.Inference, log)
+	h := inference.NewServer(s.metered(gen, cfg), cfg.Inference, log)
 	if key != "" {
 		h = inference.RequireKey(key, h)
 		log.Info("model: /v1 needs the key (Authorization: Bearer)")
@@ -154,6 +213,7 @@ func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) er
 		cfg.Router.Key = key
 	}
 	router := cfg.Router.NewRouter(log)
+	router.RegisterMetrics(s.Registry)
 	// The router re-discovers which model service serves which model, and
 	// checks which are fit, in the background until the target closes.
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -210,7 +270,7 @@ func (s *Service) buildServe(ctx context.Context, cfg Config, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	h, err := s.apiHandler(ctx, cfg, gen, log)
+	h, err := s.apiHandler(ctx, cfg, s.metered(gen, cfg), log)
 	if err != nil {
 		return err
 	}
@@ -253,7 +313,8 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	// One count of running replies for conversations and /v1 alike.
 	running := limit.NewRunning(cfg.Limits.MaxRunning)
 	cfg.API.Rate, cfg.API.Running = limit.NewRate(cfg.Limits.RatePerMinute, nil), running
-	svc := conversation.NewService(st, gen, cfg.Conversation, log, conversation.WithRunning(running))
+	svc := conversation.NewService(store.Metered(st, s.Registry), gen, cfg.Conversation, log,
+		conversation.WithRunning(running), conversation.WithMetrics(conversation.NewMetrics(s.Registry)))
 	s.Shutdown = svc.Shutdown
 	// Normally Shutdown has run by now; if serving never began, this stops
 	// the service's sweep before the store closes.
@@ -340,6 +401,14 @@ func (s *Service) backend(ctx context.Context, cfg Config, log *slog.Logger) (ch
 	default:
 		return nil, fmt.Errorf("unknown backend %q", cfg.Backend.Backend)
 	}
+}
+
+// metered is the model backend gen with its generations counted in the
+// target's registry.
+func (s *Service) metered(gen chat.Generator, cfg Config) chat.Generator {
+	m := inference.NewMetrics(s.Registry, inference.MetricsOptions{
+		Upstream: cfg.Backend.Backend != inference.BackendBuiltin, Backend: gen})
+	return inference.Metered(gen, m)
 }
 
 // httpCheck is a readiness check that GETs url and wants a 2xx.

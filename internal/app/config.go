@@ -34,8 +34,9 @@ type Config struct {
 	Version string
 
 	// Every target.
-	Server httpx.ServerConfig
-	Log    obs.LogConfig
+	Server  httpx.ServerConfig
+	Log     obs.LogConfig
+	Metrics obs.MetricsConfig
 
 	// The api service (serve, api).
 	Store        store.Config
@@ -104,7 +105,7 @@ type component interface {
 func (c *Config) components(target string) []component {
 	apiService := []component{&c.Store, &c.SQLite, &c.API, &c.Conversation, &c.Auth, &c.Accounts, &c.Limits, &c.Guard}
 	modelService := []component{&c.Backend, &c.Upstream, &c.Ollama, &c.Models, &c.Builtin}
-	out := []component{&c.Log}
+	out := []component{&c.Log, &c.Metrics}
 	switch target {
 	case TargetServe:
 		out = append(append(out, apiService...), modelService...)

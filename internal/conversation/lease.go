@@ -253,5 +253,6 @@ func (s *Service) interruptExpired(ctx context.Context, conversationID string) b
 	for _, m := range ended {
 		s.log.Warn("reply interrupted: its lease ran out", "conversation_id", m.ConversationID, "message_id", m.ID)
 	}
+	s.metrics.interrupted(len(ended))
 	return len(ended) > 0
 }

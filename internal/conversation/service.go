@@ -49,6 +49,8 @@ type Service struct {
 	runs  *runs
 	// running counts the replies each owner has running (nil: no limit).
 	running limit.Running
+	// metrics counts replies; nil counts nothing.
+	metrics *Metrics
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}

@@ -69,6 +69,9 @@ func NewAPIProxy(apiURL string, log *slog.Logger, trusted ...netip.Prefix) (http
 		// SSE: every token must reach the browser as soon as the api
 		// writes it.
 		FlushInterval: -1,
+		// The call to the api is a span of the browser request's trace,
+		// when there is one.
+		Transport: httpx.Transport(nil),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if errors.Is(err, context.Canceled) {
 				// The browser went away; nobody is left to answer.
