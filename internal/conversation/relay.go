@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -84,27 +85,46 @@ func errElsewhere() error {
 
 // Timings of the relay. A reply's start event is appended right after
 // its placeholder is stored; a replica that reads the reply streaming in
-// the store waits this long for it before saying the reply is elsewhere.
+// the store waits this long for it (a busy replica may take a moment)
+// before saying the reply is elsewhere.
 const (
-	relayStartWait   = 3 * time.Second
+	relayStartWait   = 5 * time.Second
 	relayCallTimeout = 2 * time.Second        // one append
+	relayOpenTimeout = 500 * time.Millisecond // the start event, which a new reply waits for
 	relayRetry       = 500 * time.Millisecond // after a failed append or read
 	relayFinalWait   = 5 * time.Second        // how long the done event is retried
 	relayRestop      = 500 * time.Millisecond // a stop request is sent again this often until done
 )
 
-// publish appends run r's reply to its log, from start (the reply as
-// stored when the run began) to its end. It follows the run as a client
-// does, so generation never waits for it: text that arrives while an
-// append is under way goes into the next one. An append that fails is
-// retried with everything since; the done event is given up after
-// relayFinalWait (the reply is stored: replicas following it find it
-// ended in the store).
-func (s *Service) publish(r *Run, start chat.Message) {
+// openLog appends the start event of a new run of reply start (as stored
+// when the run began) to the reply's log, before the run generates
+// anything, and returns the run's name. Appending it here, not in the
+// background, keeps a reply's runs in order in its log: the next run
+// (Continue) can begin only once this one has ended, so after this start
+// is in the log. If Redis does not take it within relayOpenTimeout the
+// run is not published at all (ok false): other replicas then say the
+// reply is elsewhere, rather than show a log whose runs could be out of
+// order.
+func (s *Service) openLog(start chat.Message) (run string, ok bool) {
+	run = chat.NewID()
+	ctx, cancel := context.WithTimeout(context.Background(), relayOpenTimeout)
+	defer cancel()
+	if err := s.cfg.Relay.Append(ctx, start.ID, RelayEvent{Kind: RelayStart, Run: run, Message: &start}); err != nil {
+		s.log.Warn("could not publish the reply; other replicas cannot show it", "message_id", start.ID, "err", err)
+		return "", false
+	}
+	return run, true
+}
+
+// publish appends run r's reply to its log after its start (openLog) to
+// its end. It follows the run as a client does, so generation never
+// waits for it: text that arrives while an append is under way goes into
+// the next one. An append that fails is retried with everything since;
+// the done event is given up after relayFinalWait (the reply is stored:
+// replicas following it find it ended in the store).
+func (s *Service) publish(r *Run, start chat.Message, run string) {
 	rl := s.cfg.Relay
-	run := chat.NewID()
 	var pending []RelayEvent
-	pending = append(pending, RelayEvent{Kind: RelayStart, Run: run, Message: &start})
 	offset := len(start.Content)
 	failing := false
 	var finalSince time.Time
@@ -119,6 +139,10 @@ func (s *Service) publish(r *Run, start chat.Message) {
 			m := msg
 			pending = append(pending, RelayEvent{Kind: RelayDone, Run: run, Message: &m})
 			finalSince = time.Now()
+		}
+		if len(pending) == 0 {
+			<-changed
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), relayCallTimeout)
 		err := rl.Append(ctx, start.ID, pending...)
@@ -289,8 +313,10 @@ func (s *Service) mirror(ctx context.Context, r *Run, lg replyLog) {
 			}
 		}
 		for _, ev := range evs {
-			if lg.apply(ev) {
-				// A new run of the reply: the one followed ended unseen.
+			shown := lg.msg.Content
+			if lg.apply(ev) && !strings.HasPrefix(lg.msg.Content, shown) {
+				// A new run of the reply, after the one followed ended
+				// unseen, that does not go on from what was shown.
 				return
 			}
 		}

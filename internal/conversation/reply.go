@@ -292,7 +292,9 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 	deadline := time.Now().Add(s.cfg.ReplyTimeout)
 	runCtx, cancelTimeout := context.WithDeadlineCause(runCtx, deadline, errReplyTimeout)
 	if s.cfg.Relay != nil {
-		s.pubs.Go(func() { s.publish(r, asst) })
+		if run, ok := s.openLog(asst); ok {
+			s.pubs.Go(func() { s.publish(r, asst, run) })
+		}
 	}
 	go func() {
 		defer s.runs.release(r)

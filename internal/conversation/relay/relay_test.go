@@ -65,13 +65,37 @@ func (rs *replicas) start(t *testing.T, redis *redistest.Server) *conversation.S
 	if redis != nil {
 		cfg.Relay = relay.New(redis.Client(), relay.Config{})
 	}
-	svc := conversation.NewService(rs.db, rs.gen, cfg, slog.New(slog.DiscardHandler))
+	logs := &syncBuffer{}
+	svc := conversation.NewService(rs.db, rs.gen, cfg, slog.New(slog.NewTextHandler(logs, nil)))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("--- a replica's log ---\n%s", logs.String())
+		}
+	})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		svc.Shutdown(ctx)
 	})
 	return svc
+}
+
+// syncBuffer is a replica's log, shown when its test fails.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // follower collects what a client following a reply is shown.
