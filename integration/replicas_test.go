@@ -49,7 +49,11 @@ func TestReplicas(t *testing.T) {
 	args := []string{"api", "--model-url", models[0].url() + "," + models[1].url(), "--database", database,
 		"--redis-url", redis.URL, "--reply-lease", "3s", "--reply-sweep-interval", "500ms",
 		"--model-health-interval", "200ms", "--model-backoff", "200ms", "--shutdown-timeout", "1s",
-		"--auth", "password", "--signup", "open"}
+		"--auth", "password", "--signup", "open",
+		// The load below is two users far over a user's limits, which
+		// the replicas share through Redis; the limits have their own
+		// tests (internal/app, internal/limit/redislimit).
+		"--rate-limit", "0", "--max-running-replies", "0"}
 	var apis []*proc
 	for _, name := range []string{"api-a", "api-b", "api-c"} {
 		apis = append(apis, start(t, name, freeAddr(t), true, args...))

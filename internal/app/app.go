@@ -33,6 +33,7 @@ import (
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 	"github.com/parley-chat/parley/internal/limit"
+	"github.com/parley-chat/parley/internal/limit/redislimit"
 	"github.com/parley-chat/parley/internal/obs"
 	"github.com/parley-chat/parley/internal/ollama"
 	"github.com/parley-chat/parley/internal/openai"
@@ -310,9 +311,16 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 		cfg.Conversation.Relay = relay.New(rdb, cfg.Relay)
 		details["redis"] = func() any { return cluster.State(rdb) }
 	}
-	// One count of running replies for conversations and /v1 alike.
+	// One count of running replies for conversations and /v1 alike; with
+	// Redis, one count for all the replicas (a dead replica's slots come
+	// back when their lease, the reply lease, runs out).
 	running := limit.NewRunning(cfg.Limits.MaxRunning)
-	cfg.API.Rate, cfg.API.Running = limit.NewRate(cfg.Limits.RatePerMinute, nil), running
+	rate := limit.NewRate(cfg.Limits.RatePerMinute, nil)
+	if rdb != nil {
+		running = redislimit.NewRunning(rdb, cfg.Limits.MaxRunning, cfg.Conversation.ReplyLease, log)
+		rate = redislimit.NewRate(rdb, cfg.Limits.RatePerMinute, log)
+	}
+	cfg.API.Rate, cfg.API.Running = rate, running
 	svc := conversation.NewService(store.Metered(st, s.Registry), gen, cfg.Conversation, log,
 		conversation.WithRunning(running), conversation.WithMetrics(conversation.NewMetrics(s.Registry)))
 	s.Shutdown = svc.Shutdown

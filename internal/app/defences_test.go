@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-chat/parley/internal/cluster/redistest"
 	"github.com/parley-chat/parley/internal/testupstream"
 )
 
@@ -265,4 +266,21 @@ func TestLimits(t *testing.T) {
 			t.Errorf("after the first reply was stopped: %d %s", resp.StatusCode, body)
 		}
 	})
+}
+
+// With --redis-url the replicas count one rate per user between them.
+func TestLimitsSharedThroughRedis(t *testing.T) {
+	rds := redistest.Start(t)
+	up := testupstream.New(t)
+	db := filepath.Join(t.TempDir(), "p.db")
+	a := startTarget(t, TargetAPI, "--model-url", up.URL, "--rate-limit", "3", "--redis-url", rds.URL, "--database", db)
+	b := startTarget(t, TargetAPI, "--model-url", up.URL, "--rate-limit", "3", "--redis-url", rds.URL, "--database", db)
+	for i, srv := range []string{a.URL, b.URL, a.URL} {
+		if resp, body := request(t, "GET", srv+"/api/conversations", "", "", nil); resp.StatusCode != 200 {
+			t.Fatalf("request %d of 3: %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+	if resp, body := request(t, "GET", b.URL+"/api/conversations", "", "", nil); resp.StatusCode != 429 {
+		t.Fatalf("4th request of 3 a minute, on the other replica: %d %s, want 429", resp.StatusCode, body)
+	}
 }
