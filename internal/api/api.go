@@ -83,6 +83,7 @@ func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn
 	handle("DELETE /api/conversations/{id}", s.deleteConversation)
 	handle("POST /api/conversations/{id}/messages", s.sendMessage)
 	handle("POST /api/conversations/{id}/messages/{message_id}/edit", s.editMessage)
+	handle("POST /api/conversations/{id}/messages/{message_id}/versions", s.selectVersion)
 	handle("POST /api/conversations/{id}/regenerate", s.regenerate)
 	handle("POST /api/conversations/{id}/continue", s.continueReply)
 	handle("POST /api/conversations/{id}/undo", s.undo)

@@ -119,6 +119,24 @@ func (s *server) undo(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// versionBody is the body of POST .../messages/{message_id}/versions.
+type versionBody struct {
+	Version int `json:"version"`
+}
+
+func (s *server) selectVersion(w http.ResponseWriter, r *http.Request) error {
+	var b versionBody
+	if err := httpx.DecodeJSON(r, &b, s.cfg.MaxBodyBytes); err != nil {
+		return err
+	}
+	v, err := s.svc.SelectVersion(r.Context(), owner(r), r.PathValue("id"), r.PathValue("message_id"), b.Version)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
 func (s *server) clear(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.svc.Clear(r.Context(), owner(r), r.PathValue("id"))
 	if err != nil {

@@ -80,9 +80,20 @@ type Message struct {
 	// wrote this reply: the messages before it did not fit its context
 	// window. "" when unknown (the reply failed before the model was
 	// asked, or it was stored by an older version).
-	ContextFrom string    `json:"context_from,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ContextFrom string `json:"context_from,omitempty"`
+	// ParentID is the message this one follows ("" for a first message).
+	// A retried reply or an edited question is a new message beside the
+	// one it replaces, with the same parent: they are versions of one
+	// turn, and the conversation shows the chosen one (and what follows
+	// it).
+	ParentID string `json:"parent_id,omitempty"`
+	// Version is this message's place (from 1, oldest first) among the
+	// versions of its turn, and Versions how many there are; both 0 when
+	// the turn has only this one.
+	Version   int       `json:"version,omitempty"`
+	Versions  int       `json:"versions,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // ConversationPatch changes some fields of a conversation; nil means "leave

@@ -115,7 +115,8 @@ func viewOf(c chat.Conversation, live chat.Message, running bool) View {
 		// The store holds the reply as of its last periodic save; the
 		// running reply is ahead of it.
 		for i := range v.Messages {
-			if v.Messages[i].ID == live.ID {
+			if m := v.Messages[i]; m.ID == live.ID {
+				live.ParentID, live.Version, live.Versions = m.ParentID, m.Version, m.Versions
 				v.Messages[i] = live
 			}
 		}
@@ -237,6 +238,19 @@ func (s *Service) Undo(ctx context.Context, owner, conversationID string) (View,
 			return convs.ClearMessages(ctx, c.ID)
 		}
 		return nil
+	})
+}
+
+// SelectVersion shows version (from 1) of the turn of messageID: the
+// conversation goes on from that version as it was when last shown, and
+// the next reply's model sees that branch.
+func (s *Service) SelectVersion(ctx context.Context, owner, conversationID, messageID string, version int) (View, error) {
+	return s.editHistory(ctx, owner, conversationID, func(convs chat.Conversations, c chat.Conversation) error {
+		err := convs.SelectVersion(ctx, c.ID, messageID, version)
+		if chat.KindOf(err) == chat.KindNotFound && chat.CodeOf(err) == "" {
+			return &chat.Error{Kind: chat.KindNotFound, Code: "message_not_found", Message: "message not found", Err: err}
+		}
+		return err
 	})
 }
 

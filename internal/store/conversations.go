@@ -88,11 +88,26 @@ func (d owned) GetConversation(ctx context.Context, id string) (chat.Conversatio
 	if err != nil {
 		return chat.Conversation{}, d.classify(ctx, "get conversation", err)
 	}
-	c.Messages, err = list(ctx, d.DB, tx, "get messages", scanMessage,
-		`SELECT `+msgColumns+` FROM messages WHERE conversation_id = ? ORDER BY seq`, id)
+	type row struct {
+		m      chat.Message
+		chosen bool
+	}
+	rows, err := list(ctx, d.DB, tx, "get messages", func(r scanner) (row, error) {
+		var x row
+		var chosen int
+		var err error
+		x.m, err = scanMessage(scanWith{r, &chosen})
+		x.chosen = chosen != 0
+		return x, err
+	}, `SELECT `+msgColumns+`, chosen FROM messages WHERE conversation_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return chat.Conversation{}, err
 	}
+	ms, chosen := make([]chat.Message, len(rows)), make([]bool, len(rows))
+	for i, x := range rows {
+		ms[i], chosen[i] = x.m, x.chosen
+	}
+	c.Messages = branchOf(ms, chosen)
 	if c.Messages == nil {
 		c.Messages = []chat.Message{}
 	}
@@ -183,3 +198,11 @@ func (d owned) touch(ctx context.Context, tx *sql.Tx, conversationID string) err
 		`UPDATE conversations SET updated_at = `+d.dl.Greatest+`(updated_at, ?) WHERE id = ? AND owner_id = ?`,
 		d.now(), conversationID, d.owner)
 }
+
+// scanWith scans a row into what scanMessage asks for and then extra.
+type scanWith struct {
+	r     scanner
+	extra any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.r.Scan(append(dest, s.extra)...) }
