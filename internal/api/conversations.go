@@ -76,6 +76,13 @@ func listOptions(r *http.Request) (chat.ListOptions, error) {
 		return opts, &chat.Error{Kind: chat.KindInvalid, Code: "invalid_cursor", Message: "invalid cursor"}
 	}
 	opts.Query = q.Get("q")
+	switch v := q.Get("skip_empty"); v {
+	case "", "false":
+	case "true":
+		opts.SkipEmpty = true
+	default:
+		return opts, &chat.Error{Kind: chat.KindInvalid, Code: "invalid_skip_empty", Message: "skip_empty must be true or false"}
+	}
 	return opts, nil
 }
 

@@ -114,6 +114,9 @@ type ListOptions struct {
 	// Query, when set, keeps conversations whose title or any message
 	// content contains it (case-insensitive).
 	Query string
+	// SkipEmpty leaves out conversations without messages (a chat page's
+	// list, where they would only be clutter).
+	SkipEmpty bool
 }
 
 // Page is one page of a conversation listing.

@@ -136,6 +136,9 @@ func (d owned) ListConversations(ctx context.Context, opts chat.ListOptions) (ch
 			SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content `+d.dl.ILike+` ? ESCAPE '\'))`)
 		args = append(args, pat, pat)
 	}
+	if opts.SkipEmpty {
+		where = append(where, `EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)`)
+	}
 	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at FROM conversations c
 		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
 	args = append(args, limit+1) // one more tells whether a next page exists

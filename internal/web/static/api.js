@@ -107,6 +107,8 @@ export const api = {
     const p = new URLSearchParams({ limit: String(limit) });
     if (cursor) p.set('cursor', cursor);
     if (q) p.set('q', q);
+    // Chats without messages (a send that never got through) are clutter.
+    p.set('skip_empty', 'true');
     return json('GET', '/api/conversations?' + p, undefined, signal);
   },
   get: (id, signal) => json('GET', '/api/conversations/' + enc(id), undefined, signal),
@@ -125,5 +127,7 @@ export const api = {
   edit: (id, messageID, content, model, onEvent, signal) =>
     stream('POST', '/api/conversations/' + enc(id) + '/messages/' + enc(messageID) + '/edit',
       { content, model: model || undefined, stream: true }, onEvent, signal),
+  version: (id, messageID, version) =>
+    json('POST', '/api/conversations/' + enc(id) + '/messages/' + enc(messageID) + '/versions', { version }),
   attach: (id, onEvent, signal) => stream('GET', '/api/conversations/' + enc(id) + '/stream', undefined, onEvent, signal),
 };

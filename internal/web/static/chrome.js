@@ -18,7 +18,7 @@ export const el = {
   retry: $('retry-btn'), undo: $('undo-btn'), clear: $('clear-btn'), model: $('model'),
   title: $('conv-title'), banner: $('banner'), live: $('live'), theme: $('theme-toggle'),
   system: $('system-btn'), sysDialog: $('system-dialog'), sysInput: $('system-input'),
-  confirm: $('confirm-dialog'), scrim: $('scrim'), toBottom: $('to-bottom'),
+  confirm: $('confirm-dialog'), scrim: $('scrim'), toBottom: $('to-bottom'), toolbar: $('toolbar'),
 };
 
 // showTitle names the open conversation conv (null: a new chat) in the

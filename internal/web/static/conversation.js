@@ -34,6 +34,7 @@ export function conversationController({ sidebar, models }) {
     retry: () => retry(),
     continueReply: () => continueReply(),
     editAndResend: (m, text) => editAndResend(m, text),
+    selectVersion: (m, n) => selectVersion(m, n),
   };
 
   // ---- rendering ----
@@ -83,6 +84,8 @@ export function conversationController({ sidebar, models }) {
     el.retry.disabled = busy || n === 0;
     el.undo.disabled = busy || n === 0;
     el.clear.disabled = busy || n === 0;
+    // Nothing to retry, undo or clear in an empty chat: no bar at all.
+    el.toolbar.hidden = n === 0 && !busy;
     el.system.classList.toggle('active', !!currentSystem());
     for (const v of state.views) if (!v.editing) v.renderFoot();
     el.app.classList.toggle('busy', busy);
@@ -459,6 +462,28 @@ export function conversationController({ sidebar, models }) {
     }
   }
 
+  // selectVersion shows version n of message m's turn, with what followed
+  // it, as the server answers; focus stays on the switcher of that turn.
+  async function selectVersion(m, n) {
+    if (state.stream || !state.id) return;
+    const at = state.views.findIndex((v) => v.msg === m);
+    const dir = n < (m.version || 0) ? '.ver-prev' : '.ver-next';
+    try {
+      const conv = await api.version(state.id, m.id, n);
+      state.conv = { ...state.conv, ...conv, messages: conv.messages || [] };
+      clearErrorRows();
+      renderThread();
+      const v = state.views[at];
+      if (v) {
+        const b = v.el.querySelector(dir + ':not(:disabled)') || v.el.querySelector('.versions button:not(:disabled)');
+        if (b) b.focus({ preventScroll: true });
+      }
+      announce('Version ' + n + ' shown.');
+    } catch (err) {
+      showBanner(err);
+    }
+  }
+
   async function clearConversation() {
     if (state.stream || !state.id || !state.views.length) return;
     if (!(await confirmDialog('Clear chat?', 'All messages in this chat will be removed.', 'Clear'))) return;
@@ -467,6 +492,9 @@ export function conversationController({ sidebar, models }) {
       state.conv = { ...state.conv, ...conv, messages: conv.messages || [] };
       clearErrorRows();
       renderThread();
+      // The Clear button is gone with the messages: the next thing to do
+      // is to write.
+      el.input.focus();
     } catch (err) {
       showBanner(err);
     }

@@ -5,6 +5,7 @@
 // code, tables, rules, and inline code, emphasis, strike-through and links.
 // Unclosed constructs (a reply still streaming) render sensibly.
 
+import { entityAt } from './entities.js';
 import { highlight, languageOf } from './highlight.js';
 import { h, icon, copyText, flash } from './dom.js';
 
@@ -340,6 +341,10 @@ export function inline(text, depth = 0) {
     if (c === '\\' && i + 1 < n && PUNCT.test(text[i + 1])) { buf += text[i + 1]; i += 2; continue; }
     if (c === '\\' && text[i + 1] === '\n') { flush(); out.push(h('br')); i += 2; continue; }
     if (c === '\n') { flush(); out.push(h('br')); i++; continue; }
+    if (c === '&') {
+      const e = entityAt(text, i);
+      if (e) { buf += e.text; i = e.end; continue; }
+    }
     if (c === '`') {
       let run = 1;
       while (text[i + run] === '`') run++;

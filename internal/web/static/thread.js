@@ -4,6 +4,7 @@
 
 import { h, icon, clear, copyText, flash } from './dom.js';
 import { renderInto } from './markdown.js';
+import { versionSwitcher } from './versions.js';
 
 function actionBtn(name, label, onClick, extra) {
   const b = h('button', { type: 'button', class: 'act ' + (extra || ''), 'aria-label': label, title: label }, icon(name));
@@ -104,6 +105,8 @@ export class MessageView {
     clear(this.foot);
     if (this.editing) return;
     const busy = c.busy();
+    const versions = versionSwitcher(m, busy, (n) => c.selectVersion(m, n));
+    if (versions) this.foot.appendChild(versions);
     const acts = h('div', { class: 'acts' });
     if (m.content) {
       const copy = actionBtn('copy', 'Copy message', async () => {
