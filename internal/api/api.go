@@ -78,6 +78,8 @@ func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn
 
 	handle("POST /api/conversations", s.createConversation)
 	handle("GET /api/conversations", s.listConversations)
+	handle("POST /api/conversations/import", s.importConversation)
+	handle("GET /api/conversations/{id}/export", s.exportConversation)
 	handle("GET /api/conversations/{id}", s.getConversation)
 	handle("PATCH /api/conversations/{id}", s.updateConversation)
 	handle("DELETE /api/conversations/{id}", s.deleteConversation)
