@@ -129,5 +129,6 @@ export const api = {
       { content, model: model || undefined, stream: true }, onEvent, signal),
   version: (id, messageID, version) =>
     json('POST', '/api/conversations/' + enc(id) + '/messages/' + enc(messageID) + '/versions', { version }),
+  importConversation: (body) => json('POST', '/api/conversations/import', body),
   attach: (id, onEvent, signal) => stream('GET', '/api/conversations/' + enc(id) + '/stream', undefined, onEvent, signal),
 };

@@ -9,6 +9,7 @@ import {
   systemPromptDialog, ModelPicker,
 } from './chrome.js';
 import { conversationController } from './conversation.js';
+import { transfer } from './transfer.js';
 
 const EXAMPLES = [
   ['Tell me a joke', 'something to lighten the mood'],
@@ -30,7 +31,12 @@ const models = new ModelPicker({
   changed: (model) => convo.modelChanged(model),
   error: (err) => showBanner(err),
 });
-const convo = conversationController({ sidebar, models });
+const transfers = transfer({
+  currentId: () => convo.currentId(),
+  imported: (conv) => { sidebar.upsert(conv); closeDrawer(); convo.openConversation(conv.id, true); },
+  error: (err) => showBanner(err),
+});
+const convo = conversationController({ sidebar, models, onChat: transfers.show });
 
 systemPromptDialog({ current: convo.currentSystem, save: convo.saveSystem });
 

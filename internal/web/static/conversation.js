@@ -15,7 +15,7 @@ import {
 // conversationController drives the thread. sidebar is the conversation
 // list it keeps in step; models is the ModelPicker whose value new replies
 // use.
-export function conversationController({ sidebar, models }) {
+export function conversationController({ sidebar, models, onChat }) {
   const state = {
     id: null, // current conversation id; null for a new, unsaved chat
     conv: null,
@@ -86,6 +86,7 @@ export function conversationController({ sidebar, models }) {
     el.clear.disabled = busy || n === 0;
     // Nothing to retry, undo or clear in an empty chat: no bar at all.
     el.toolbar.hidden = n === 0 && !busy;
+    if (onChat) onChat(state.id);
     el.system.classList.toggle('active', !!currentSystem());
     for (const v of state.views) if (!v.editing) v.renderFoot();
     el.app.classList.toggle('busy', busy);
@@ -528,6 +529,7 @@ export function conversationController({ sidebar, models }) {
     route, newChat, openConversation, send, stop, retry, undo, clearConversation,
     currentSystem, saveSystem, modelChanged,
     convModel: () => (state.conv ? state.conv.model : ''),
+    currentId: () => state.id,
     // The sidebar's changes to the open chat.
     deleted: (id) => { if (id === state.id) newChat(true); },
     renamed: (c) => { if (c.id === state.id) { state.conv.title = c.title; showTitle(state.conv); } },

@@ -56,6 +56,8 @@ const ICONS = {
   monitor: ['M3 4h18v12H3z', 'M8 20h8', 'M12 16v4'],
   alert: ['M12 8v5', 'M12 16.5v.5', 'M10.3 3.9L2 18a2 2 0 0 0 1.7 3h16.6A2 2 0 0 0 22 18L13.7 3.9a2 2 0 0 0-3.4 0z'],
   dots: ['M5 12h.01', 'M12 12h.01', 'M19 12h.01'],
+  download: ['M12 4v11', 'M7 10l5 5 5-5', 'M5 20h14'],
+  upload: ['M12 15V4', 'M7 9l5-5 5 5', 'M5 20h14'],
 };
 
 export function icon(name) {
