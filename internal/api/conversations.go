@@ -16,6 +16,9 @@ type conversationBody struct {
 	Title        *string `json:"title"`
 	SystemPrompt *string `json:"system_prompt"`
 	Model        *string `json:"model"`
+	// Settings replace all the generation settings (null fields: the
+	// defaults).
+	Settings *chat.Settings `json:"settings"`
 }
 
 func (s *server) createConversation(w http.ResponseWriter, r *http.Request) error {
@@ -32,6 +35,9 @@ func (s *server) createConversation(w http.ResponseWriter, r *http.Request) erro
 	}
 	if b.Model != nil {
 		c.Model = *b.Model
+	}
+	if b.Settings != nil {
+		c.Settings = *b.Settings
 	}
 	c, err := s.svc.CreateConversation(r.Context(), owner(r), c)
 	if err != nil {
@@ -101,7 +107,7 @@ func (s *server) updateConversation(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	c, err := s.svc.UpdateConversation(r.Context(), owner(r), r.PathValue("id"),
-		chat.ConversationPatch{Title: b.Title, SystemPrompt: b.SystemPrompt, Model: b.Model})
+		chat.ConversationPatch{Title: b.Title, SystemPrompt: b.SystemPrompt, Model: b.Model, Settings: b.Settings})
 	if err != nil {
 		return err
 	}

@@ -53,10 +53,38 @@ type Conversation struct {
 	Title        string    `json:"title"`
 	SystemPrompt string    `json:"system_prompt"`
 	Model        string    `json:"model"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
-	Messages     []Message `json:"messages,omitempty"`
+	// Settings are sent with each reply of the conversation.
+	Settings  Settings  `json:"settings"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Messages  []Message `json:"messages,omitempty"`
 }
+
+// Settings are a conversation's generation settings; nil (or 0 for
+// MaxTokens) is the default: the request's, else the model's.
+type Settings struct {
+	Temperature *float64 `json:"temperature,omitempty"`
+	TopP        *float64 `json:"top_p,omitempty"`
+	MaxTokens   int      `json:"max_tokens,omitempty"`
+}
+
+// Check refuses settings outside what models accept.
+func (s Settings) Check() error {
+	if t := s.Temperature; t != nil && !(*t >= 0 && *t <= 2) {
+		return Errorf(KindInvalid, "temperature must be from 0 to 2")
+	}
+	if p := s.TopP; p != nil && !(*p > 0 && *p <= 1) {
+		return Errorf(KindInvalid, "top_p must be more than 0 and at most 1")
+	}
+	if s.MaxTokens < 0 || s.MaxTokens > MaxSettingsTokens {
+		return Errorf(KindInvalid, "max_tokens must be from 0 (the default) to %d", MaxSettingsTokens)
+	}
+	return nil
+}
+
+// MaxSettingsTokens bounds Settings.MaxTokens; the server's --max-tokens
+// caps every reply further.
+const MaxSettingsTokens = 1 << 20
 
 // Message is one turn of a conversation. The token, timing, finish and
 // context fields are meaningful for assistant replies only.
@@ -102,6 +130,8 @@ type ConversationPatch struct {
 	Title        *string `json:"title,omitempty"`
 	SystemPrompt *string `json:"system_prompt,omitempty"`
 	Model        *string `json:"model,omitempty"`
+	// Settings, when not nil, replace all the settings.
+	Settings *Settings `json:"settings,omitempty"`
 }
 
 // ListOptions selects a page of conversations, newest activity first.

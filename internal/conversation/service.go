@@ -126,7 +126,7 @@ func viewOf(c chat.Conversation, live chat.Message, running bool) View {
 
 // CreateConversation validates and stores a new conversation of owner.
 func (s *Service) CreateConversation(ctx context.Context, owner string, c chat.Conversation) (chat.Conversation, error) {
-	p := chat.ConversationPatch{Title: &c.Title, SystemPrompt: &c.SystemPrompt, Model: &c.Model}
+	p := chat.ConversationPatch{Title: &c.Title, SystemPrompt: &c.SystemPrompt, Model: &c.Model, Settings: &c.Settings}
 	if err := s.validatePatch(p); err != nil {
 		return chat.Conversation{}, err
 	}
@@ -313,6 +313,11 @@ func (s *Service) validatePatch(p chat.ConversationPatch) error {
 		if len(*p.SystemPrompt) > s.cfg.MaxMessageBytes {
 			return &chat.Error{Kind: chat.KindTooLarge, Code: "system_prompt_too_long",
 				Message: fmt.Sprintf("system prompt is longer than %d bytes", s.cfg.MaxMessageBytes)}
+		}
+	}
+	if p.Settings != nil {
+		if err := p.Settings.Check(); err != nil {
+			return err
 		}
 	}
 	if p.Model != nil && len(*p.Model) > 256 {

@@ -10,7 +10,7 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-const convColumns = `id, title, system_prompt, model, created_at, updated_at`
+const convColumns = `id, title, system_prompt, model, created_at, updated_at, temperature, top_p, max_tokens`
 
 // owned is one owner's conversations: every statement names the owner, so
 // another owner's rows are neither seen nor changed — they answer
@@ -38,7 +38,14 @@ func (o owned) ready() error {
 
 func scanConversation(r scanner) (chat.Conversation, error) {
 	var c chat.Conversation
-	err := r.Scan(&c.ID, &c.Title, &c.SystemPrompt, &c.Model, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+	var temp, topP sql.NullFloat64
+	err := r.Scan(&c.ID, &c.Title, &c.SystemPrompt, &c.Model, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt), &temp, &topP, &c.Settings.MaxTokens)
+	if temp.Valid {
+		c.Settings.Temperature = &temp.Float64
+	}
+	if topP.Valid {
+		c.Settings.TopP = &topP.Float64
+	}
 	return c, err
 }
 
@@ -51,8 +58,9 @@ func (d owned) CreateConversation(ctx context.Context, c chat.Conversation) (cha
 	if err != nil {
 		return chat.Conversation{}, err
 	}
-	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		c.ID, c.Title, c.SystemPrompt, c.Model, d.dl.Time(c.CreatedAt), d.dl.Time(c.UpdatedAt), d.owner)
+	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		c.ID, c.Title, c.SystemPrompt, c.Model, d.dl.Time(c.CreatedAt), d.dl.Time(c.UpdatedAt),
+		c.Settings.Temperature, c.Settings.TopP, c.Settings.MaxTokens, d.owner)
 	if err != nil {
 		err = d.classify(ctx, "create conversation", err)
 		switch chat.KindOf(err) {
@@ -139,7 +147,7 @@ func (d owned) ListConversations(ctx context.Context, opts chat.ListOptions) (ch
 	if opts.SkipEmpty {
 		where = append(where, `EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)`)
 	}
-	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at FROM conversations c
+	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at, c.temperature, c.top_p, c.max_tokens FROM conversations c
 		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
 	args = append(args, limit+1) // one more tells whether a next page exists
 
@@ -163,13 +171,19 @@ func (d owned) UpdateConversation(ctx context.Context, id string, p chat.Convers
 	}
 	// Greatest keeps UpdatedAt from moving backwards when it was set ahead
 	// of this clock.
+	// Settings change together, or not at all.
+	settings, args := "", []any{p.Title, p.SystemPrompt, p.Model}
+	if p.Settings != nil {
+		settings = `temperature = ?, top_p = ?, max_tokens = ?,`
+		args = append(args, p.Settings.Temperature, p.Settings.TopP, p.Settings.MaxTokens)
+	}
 	c, err := scanConversation(d.write.QueryRowContext(ctx, d.q(`UPDATE conversations SET
 			title = COALESCE(?, title),
 			system_prompt = COALESCE(?, system_prompt),
-			model = COALESCE(?, model),
+			model = COALESCE(?, model), `+settings+`
 			updated_at = `+d.dl.Greatest+`(updated_at, ?)
 		WHERE id = ? AND owner_id = ? RETURNING `+convColumns),
-		p.Title, p.SystemPrompt, p.Model, d.now(), id, d.owner))
+		append(args, d.now(), id, d.owner)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Conversation{}, NotFound("conversation")
 	}

@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"StartReplyReplaces", s.testStartReplyReplaces},
 		{"ContinueReply", s.testContinueReply},
 		{"Versions", s.testVersions},
+		{"Settings", s.testSettings},
 		{"OneLiveReplyPerConversation", s.testOneLiveReply},
 		{"SaveReplyHoldsTheLease", s.testSaveReply},
 		{"InterruptExpired", s.testInterruptExpired},
