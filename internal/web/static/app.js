@@ -6,10 +6,11 @@ import { h, withIcons } from './dom.js';
 import { Sidebar } from './sidebar.js';
 import {
   $, el, autosize, openDrawer, closeDrawer, confirmDialog, showBanner, applySavedTheme,
-  systemPromptDialog, ModelPicker,
+  ModelPicker,
 } from './chrome.js';
 import { conversationController } from './conversation.js';
 import { transfer } from './transfer.js';
+import { settingsDialog } from './settings.js';
 
 const EXAMPLES = [
   ['Tell me a joke', 'something to lighten the mood'],
@@ -38,7 +39,7 @@ const transfers = transfer({
 });
 const convo = conversationController({ sidebar, models, onChat: transfers.show });
 
-systemPromptDialog({ current: convo.currentSystem, save: convo.saveSystem });
+settingsDialog({ current: convo.currentSettings, save: convo.saveSettings });
 
 el.input.addEventListener('input', autosize);
 el.input.addEventListener('keydown', (e) => {

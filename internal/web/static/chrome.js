@@ -96,20 +96,6 @@ export function confirmDialog(title, text, okLabel) {
   });
 }
 
-// systemPromptDialog wires the system prompt button and dialog. hooks:
-// current() → the prompt in force; save(value) stores an edited one.
-export function systemPromptDialog(hooks) {
-  el.system.addEventListener('click', () => {
-    el.sysInput.value = hooks.current();
-    el.sysDialog.returnValue = '';
-    el.sysDialog.showModal();
-  });
-  el.sysDialog.addEventListener('close', () => {
-    if (el.sysDialog.returnValue !== 'ok') return;
-    hooks.save(el.sysInput.value.trim());
-  });
-}
-
 // ---- theme ----
 
 const THEMES = ['system', 'light', 'dark'];

@@ -7,6 +7,7 @@
 import { api, APIError } from './api.js';
 import { clear } from './dom.js';
 import { MessageView, errorRow, contextDivider } from './thread.js';
+import { customized } from './settings.js';
 import {
   el, showTitle, nearBottom, scrollToBottom, updateToBottom, announce, showBanner, hideBanner,
   autosize, confirmDialog,
@@ -22,6 +23,7 @@ export function conversationController({ sidebar, models, onChat }) {
     views: [], // MessageView per message, in order
     stream: null, // {id, ctl, stopping} while a reply streams here
     pendingSystem: '',
+    pendingSettings: {},
     reattached: 0, // attaches in a row after streams that broke off
     loading: null, // the promise of the chat being loaded, if any
     sending: false, // send() is between Enter and its stream
@@ -87,7 +89,7 @@ export function conversationController({ sidebar, models, onChat }) {
     // Nothing to retry, undo or clear in an empty chat: no bar at all.
     el.toolbar.hidden = n === 0 && !busy;
     if (onChat) onChat(state.id);
-    el.system.classList.toggle('active', !!currentSystem());
+    el.system.classList.toggle('active', !!currentSystem() || customized(currentSettings()));
     for (const v of state.views) if (!v.editing) v.renderFoot();
     el.app.classList.toggle('busy', busy);
   }
@@ -124,6 +126,7 @@ export function conversationController({ sidebar, models, onChat }) {
     state.id = null;
     state.conv = null;
     state.pendingSystem = '';
+    state.pendingSettings = {};
     if (push && location.pathname !== '/') history.pushState(null, '', '/');
     sidebar.setActive(null);
     clearErrorRows();
@@ -338,12 +341,14 @@ export function conversationController({ sidebar, models, onChat }) {
     const body = { title };
     if (models.value) body.model = models.value;
     if (state.pendingSystem) body.system_prompt = state.pendingSystem;
+    if (customized(state.pendingSettings)) body.settings = state.pendingSettings;
     const conv = await api.create(body);
     conv.messages = conv.messages || [];
     state.nav++;
     state.id = conv.id;
     state.conv = conv;
     state.pendingSystem = '';
+    state.pendingSettings = {};
     history.pushState(null, '', '/c/' + encodeURIComponent(conv.id));
     sidebar.upsert(conv);
     sidebar.setActive(conv.id);
@@ -518,6 +523,24 @@ export function conversationController({ sidebar, models, onChat }) {
     }
   }
 
+  function currentSettings() {
+    return state.id && state.conv ? state.conv.settings || {} : state.pendingSettings;
+  }
+
+  // saveSettings stores the settings dialog's system prompt and
+  // generation settings (a new chat keeps them until it is created).
+  async function saveSettings({ system_prompt: system, settings }) {
+    if (!state.id) { state.pendingSystem = system; state.pendingSettings = settings; updateChrome(); return; }
+    try {
+      const conv = await api.patch(state.id, { system_prompt: system, settings });
+      state.conv.system_prompt = conv.system_prompt;
+      state.conv.settings = conv.settings;
+      updateChrome();
+    } catch (err) {
+      showBanner(err);
+    }
+  }
+
   async function modelChanged(model) {
     if (state.id) {
       try { await api.patch(state.id, { model }); } catch (err) { showBanner(err); }
@@ -527,7 +550,8 @@ export function conversationController({ sidebar, models, onChat }) {
   return {
     busy: ctl.busy,
     route, newChat, openConversation, send, stop, retry, undo, clearConversation,
-    currentSystem, saveSystem, modelChanged,
+    currentSystem, saveSystem, modelChanged, saveSettings,
+    currentSettings: () => ({ system_prompt: currentSystem(), settings: currentSettings() }),
     convModel: () => (state.conv ? state.conv.model : ''),
     currentId: () => state.id,
     // The sidebar's changes to the open chat.
