@@ -19,6 +19,8 @@ type conversationBody struct {
 	// Settings replace all the generation settings (null fields: the
 	// defaults).
 	Settings *chat.Settings `json:"settings"`
+	Pinned   *bool          `json:"pinned"`
+	Archived *bool          `json:"archived"`
 }
 
 func (s *server) createConversation(w http.ResponseWriter, r *http.Request) error {
@@ -82,6 +84,22 @@ func listOptions(r *http.Request) (chat.ListOptions, error) {
 		return opts, &chat.Error{Kind: chat.KindInvalid, Code: "invalid_cursor", Message: "invalid cursor"}
 	}
 	opts.Query = q.Get("q")
+	for _, f := range []struct {
+		name string
+		to   *chat.Filter
+	}{{"pinned", &opts.Pinned}, {"archived", &opts.Archived}} {
+		switch q.Get(f.name) {
+		case "":
+		case "true":
+			*f.to = chat.FilterOnly
+		case "false":
+			*f.to = chat.FilterNone
+		case "any":
+			*f.to = chat.FilterAny
+		default:
+			return opts, &chat.Error{Kind: chat.KindInvalid, Code: "invalid_" + f.name, Message: f.name + " must be true, false or any"}
+		}
+	}
 	switch v := q.Get("skip_empty"); v {
 	case "", "false":
 	case "true":
@@ -107,7 +125,8 @@ func (s *server) updateConversation(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	c, err := s.svc.UpdateConversation(r.Context(), owner(r), r.PathValue("id"),
-		chat.ConversationPatch{Title: b.Title, SystemPrompt: b.SystemPrompt, Model: b.Model, Settings: b.Settings})
+		chat.ConversationPatch{Title: b.Title, SystemPrompt: b.SystemPrompt, Model: b.Model, Settings: b.Settings,
+			Pinned: b.Pinned, Archived: b.Archived})
 	if err != nil {
 		return err
 	}

@@ -54,7 +54,11 @@ type Conversation struct {
 	SystemPrompt string    `json:"system_prompt"`
 	Model        string    `json:"model"`
 	// Settings are sent with each reply of the conversation.
-	Settings  Settings  `json:"settings"`
+	Settings Settings `json:"settings"`
+	// Pinned conversations are listed apart, first; Archived ones are
+	// left out of the list, but searches find them.
+	Pinned    bool      `json:"pinned"`
+	Archived  bool      `json:"archived"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	Messages  []Message `json:"messages,omitempty"`
@@ -132,6 +136,8 @@ type ConversationPatch struct {
 	Model        *string `json:"model,omitempty"`
 	// Settings, when not nil, replace all the settings.
 	Settings *Settings `json:"settings,omitempty"`
+	Pinned   *bool     `json:"pinned,omitempty"`
+	Archived *bool     `json:"archived,omitempty"`
 }
 
 // ListOptions selects a page of conversations, newest activity first.
@@ -147,7 +153,22 @@ type ListOptions struct {
 	// SkipEmpty leaves out conversations without messages (a chat page's
 	// list, where they would only be clutter).
 	SkipEmpty bool
+	// Pinned and Archived keep only conversations that are (FilterOnly)
+	// or are not (FilterNone) pinned or archived; FilterAny keeps both.
+	// The zero value of Archived is FilterNone without a Query and
+	// FilterAny with one: archived conversations are found by searches.
+	Pinned, Archived Filter
 }
+
+// Filter is how a listing treats a flag of conversations.
+type Filter int
+
+const (
+	FilterDefault Filter = iota
+	FilterAny
+	FilterOnly
+	FilterNone
+)
 
 // Page is one page of a conversation listing.
 type Page struct {

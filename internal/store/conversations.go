@@ -10,7 +10,7 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-const convColumns = `id, title, system_prompt, model, created_at, updated_at, temperature, top_p, max_tokens`
+const convColumns = `id, title, system_prompt, model, created_at, updated_at, temperature, top_p, max_tokens, pinned, archived`
 
 // owned is one owner's conversations: every statement names the owner, so
 // another owner's rows are neither seen nor changed — they answer
@@ -39,7 +39,10 @@ func (o owned) ready() error {
 func scanConversation(r scanner) (chat.Conversation, error) {
 	var c chat.Conversation
 	var temp, topP sql.NullFloat64
-	err := r.Scan(&c.ID, &c.Title, &c.SystemPrompt, &c.Model, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt), &temp, &topP, &c.Settings.MaxTokens)
+	var pinned, archived int
+	err := r.Scan(&c.ID, &c.Title, &c.SystemPrompt, &c.Model, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt), &temp, &topP, &c.Settings.MaxTokens,
+		&pinned, &archived)
+	c.Pinned, c.Archived = pinned != 0, archived != 0
 	if temp.Valid {
 		c.Settings.Temperature = &temp.Float64
 	}
@@ -58,9 +61,9 @@ func (d owned) CreateConversation(ctx context.Context, c chat.Conversation) (cha
 	if err != nil {
 		return chat.Conversation{}, err
 	}
-	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		c.ID, c.Title, c.SystemPrompt, c.Model, d.dl.Time(c.CreatedAt), d.dl.Time(c.UpdatedAt),
-		c.Settings.Temperature, c.Settings.TopP, c.Settings.MaxTokens, d.owner)
+		c.Settings.Temperature, c.Settings.TopP, c.Settings.MaxTokens, flag(c.Pinned), flag(c.Archived), d.owner)
 	if err != nil {
 		err = d.classify(ctx, "create conversation", err)
 		switch chat.KindOf(err) {
@@ -144,10 +147,19 @@ func (d owned) ListConversations(ctx context.Context, opts chat.ListOptions) (ch
 			SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content `+d.dl.ILike+` ? ESCAPE '\'))`)
 		args = append(args, pat, pat)
 	}
+	archived := opts.Archived
+	if archived == chat.FilterDefault {
+		archived = chat.FilterNone
+		if opts.Query != "" {
+			archived = chat.FilterAny
+		}
+	}
+	where = append(where, filterSQL("c.pinned", opts.Pinned)...)
+	where = append(where, filterSQL("c.archived", archived)...)
 	if opts.SkipEmpty {
 		where = append(where, `EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)`)
 	}
-	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at, c.temperature, c.top_p, c.max_tokens FROM conversations c
+	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at, c.temperature, c.top_p, c.max_tokens, c.pinned, c.archived FROM conversations c
 		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
 	args = append(args, limit+1) // one more tells whether a next page exists
 
@@ -172,18 +184,27 @@ func (d owned) UpdateConversation(ctx context.Context, id string, p chat.Convers
 	// Greatest keeps UpdatedAt from moving backwards when it was set ahead
 	// of this clock.
 	// Settings change together, or not at all.
-	settings, args := "", []any{p.Title, p.SystemPrompt, p.Model}
+	settings, args := "", []any{p.Title, p.SystemPrompt, p.Model, flagPtr(p.Pinned), flagPtr(p.Archived)}
 	if p.Settings != nil {
 		settings = `temperature = ?, top_p = ?, max_tokens = ?,`
 		args = append(args, p.Settings.Temperature, p.Settings.TopP, p.Settings.MaxTokens)
 	}
+	// Pinning and archiving file a conversation away: they are not
+	// activity, which would move it to the top of the list.
+	bump := `updated_at`
+	if p.Title != nil || p.SystemPrompt != nil || p.Model != nil || p.Settings != nil || p.Pinned == nil && p.Archived == nil {
+		bump = d.dl.Greatest + `(updated_at, ?)`
+		args = append(args, d.now())
+	}
 	c, err := scanConversation(d.write.QueryRowContext(ctx, d.q(`UPDATE conversations SET
 			title = COALESCE(?, title),
 			system_prompt = COALESCE(?, system_prompt),
-			model = COALESCE(?, model), `+settings+`
-			updated_at = `+d.dl.Greatest+`(updated_at, ?)
+			model = COALESCE(?, model),
+			pinned = COALESCE(?, pinned),
+			archived = COALESCE(?, archived), `+settings+`
+			updated_at = `+bump+`
 		WHERE id = ? AND owner_id = ? RETURNING `+convColumns),
-		append(args, d.now(), id, d.owner)...))
+		append(args, id, d.owner)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Conversation{}, NotFound("conversation")
 	}
@@ -223,3 +244,32 @@ type scanWith struct {
 }
 
 func (s scanWith) Scan(dest ...any) error { return s.r.Scan(append(dest, s.extra)...) }
+
+// flag is a boolean as stored: 0 or 1 in an integer column, alike in
+// every database.
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// flagPtr is flag of *b, or NULL (leave as is) when b is nil.
+func flagPtr(b *bool) *int {
+	if b == nil {
+		return nil
+	}
+	v := flag(*b)
+	return &v
+}
+
+// filterSQL is the condition a listing's Filter puts on column.
+func filterSQL(column string, f chat.Filter) []string {
+	switch f {
+	case chat.FilterOnly:
+		return []string{column + ` = 1`}
+	case chat.FilterNone:
+		return []string{column + ` = 0`}
+	}
+	return nil
+}

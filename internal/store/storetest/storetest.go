@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ContinueReply", s.testContinueReply},
 		{"Versions", s.testVersions},
 		{"Settings", s.testSettings},
+		{"PinArchive", s.testPinArchive},
 		{"OneLiveReplyPerConversation", s.testOneLiveReply},
 		{"SaveReplyHoldsTheLease", s.testSaveReply},
 		{"InterruptExpired", s.testInterruptExpired},
