@@ -103,8 +103,9 @@ async function stream(method, path, body, onEvent, signal) {
 
 export const api = {
   models: (signal) => json('GET', '/v1/models', undefined, signal),
-  list: ({ limit = 30, cursor = '', q = '' } = {}, signal) => {
+  list: ({ limit = 30, cursor = '', q = '', pinned = '' } = {}, signal) => {
     const p = new URLSearchParams({ limit: String(limit) });
+    if (pinned) p.set('pinned', pinned);
     if (cursor) p.set('cursor', cursor);
     if (q) p.set('q', q);
     // Chats without messages (a send that never got through) are clutter.

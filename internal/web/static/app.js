@@ -11,6 +11,7 @@ import {
 import { conversationController } from './conversation.js';
 import { transfer } from './transfer.js';
 import { settingsDialog } from './settings.js';
+import { bindShortcuts } from './shortcuts.js';
 
 const EXAMPLES = [
   ['Tell me a joke', 'something to lighten the mood'],
@@ -66,6 +67,10 @@ document.addEventListener('keydown', (e) => {
   closeDrawer();
 });
 window.addEventListener('popstate', convo.route);
+bindShortcuts({
+  newChat: () => { closeDrawer(); convo.newChat(true); },
+  search: () => { openDrawer(); const s = $('search'); s.focus(); s.select(); },
+});
 
 for (const [title, sub] of EXAMPLES) {
   const b = h('button', { type: 'button', class: 'example' }, h('span', { class: 'ex-title', text: title }), h('span', { class: 'ex-sub', text: sub }));

@@ -58,6 +58,9 @@ const ICONS = {
   dots: ['M5 12h.01', 'M12 12h.01', 'M19 12h.01'],
   download: ['M12 4v11', 'M7 10l5 5 5-5', 'M5 20h14'],
   upload: ['M12 15V4', 'M7 9l5-5 5 5', 'M5 20h14'],
+  pin: ['M9 4h6', 'M10 4v5l-3 4h10l-3-4V4', 'M12 13v7'],
+  archive: ['M4 5h16v4H4z', 'M6 9v10h12V9', 'M10 13h4'],
+  unarchive: ['M4 5h16v4H4z', 'M6 9v10h12V9', 'M12 17v-5', 'M10 14l2-2 2 2'],
 };
 
 export function icon(name) {
