@@ -103,6 +103,7 @@ async function stream(method, path, body, onEvent, signal) {
 
 export const api = {
   models: (signal) => json('GET', '/v1/models', undefined, signal),
+  apiModels: (signal) => json('GET', '/api/models', undefined, signal),
   list: ({ limit = 30, cursor = '', q = '', pinned = '' } = {}, signal) => {
     const p = new URLSearchParams({ limit: String(limit) });
     if (pinned) p.set('pinned', pinned);

@@ -12,6 +12,7 @@ import { conversationController } from './conversation.js';
 import { transfer } from './transfer.js';
 import { settingsDialog } from './settings.js';
 import { bindShortcuts } from './shortcuts.js';
+import { modelStatus } from './status.js';
 
 const EXAMPLES = [
   ['Tell me a joke', 'something to lighten the mood'],
@@ -31,7 +32,8 @@ const sidebar = new Sidebar({
 const models = new ModelPicker({
   convModel: () => convo.convModel(),
   changed: (model) => convo.modelChanged(model),
-  error: (err) => showBanner(err),
+  // A model list that fails to load is the model status' to tell (status.js).
+  error: () => {},
 });
 const transfers = transfer({
   currentId: () => convo.currentId(),
@@ -80,7 +82,9 @@ for (const [title, sub] of EXAMPLES) {
 
 withIcons(document);
 applySavedTheme();
-models.load();
+const status = modelStatus();
+// The status marks the picker's options, so it runs once they are there.
+models.load().then(status.check);
 sidebar.reload();
 convo.route();
 document.documentElement.dataset.ready = 'true';
