@@ -5,6 +5,7 @@
 import { h, icon, clear, copyText, flash } from './dom.js';
 import { renderInto } from './markdown.js';
 import { versionSwitcher } from './versions.js';
+import { typeset } from './math.js';
 
 function actionBtn(name, label, onClick, extra) {
   const b = h('button', { type: 'button', class: 'act ' + (extra || ''), 'aria-label': label, title: label }, icon(name));
@@ -83,6 +84,7 @@ export class MessageView {
     }
     this.caret.remove();
     this.md = renderInto(this.body, m.content, this.md);
+    typeset(this.body);
     if (m.status === 'streaming') {
       const last = this.body.lastElementChild;
       const host = last && /^(P|LI|H\d)$/.test(last.tagName) ? last
