@@ -49,10 +49,10 @@ func (s Status) Final() bool {
 // Conversation is one chat thread. Messages is filled only by
 // Store.GetConversation; listings leave it nil.
 type Conversation struct {
-	ID           string    `json:"id"`
-	Title        string    `json:"title"`
-	SystemPrompt string    `json:"system_prompt"`
-	Model        string    `json:"model"`
+	ID           string `json:"id"`
+	Title        string `json:"title"`
+	SystemPrompt string `json:"system_prompt"`
+	Model        string `json:"model"`
 	// Settings are sent with each reply of the conversation.
 	Settings Settings `json:"settings"`
 	// Pinned conversations are listed apart, first; Archived ones are
