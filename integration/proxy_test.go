@@ -21,8 +21,9 @@ func TestWebProxyKeepsEveryStream(t *testing.T) {
 	const streams, concurrent = 200, 32
 	up := testupstream.New(t, testupstream.WithTokenDelay(2*time.Millisecond))
 	model := start(t, "model", freeAddr(t), true, "model", "--backend", "openai", "--upstream-url", up.URL)
+	// One local user with 32 replies at once: far over a user's limits.
 	api := start(t, "api", freeAddr(t), true, "api", "--model-url", model.url(),
-		"--database", filepath.Join(t.TempDir(), "parley.db"))
+		"--database", filepath.Join(t.TempDir(), "parley.db"), "--max-running-replies", "0", "--rate-limit", "0")
 	// One P, as in a container limited to one CPU (Go sizes GOMAXPROCS to
 	// the cgroup's limit): the web service's goroutines then wait for each
 	// other, which is when the proxy lost the race.

@@ -187,7 +187,9 @@ func measureRun(ctx context.Context, c config, runNo int, self, upURL string) ([
 				"--model", benchModel, "--addr", addr, "--log-format", "json"}
 		case "api":
 			db := filepath.Join(c.out, fmt.Sprintf("api-run%d.db", runNo))
-			args = []string{c.parley, "api", "--model-url", upURL, "--database", db, "--addr", addr, "--log-format", "json"}
+			// The load is one client, far over a user's limits.
+			args = []string{c.parley, "api", "--model-url", upURL, "--database", db, "--addr", addr, "--log-format", "json",
+				"--rate-limit", "0", "--max-running-replies", "0"}
 		}
 		p, err := startProc(ctx, c, c.proxyCPU, fmt.Sprintf("%s-run%d", name, runNo), args[0], args[1:]...)
 		if err != nil {

@@ -252,8 +252,8 @@ func checkExternal(t *testing.T, m *manifests, svcs map[string]*service) {
 	t.Helper()
 	api, model := svcs["api"], svcs["model"]
 	if api.cfg.Store.Database != "postgres://parley:s3cret@db.example.com:5432/parley?sslmode=require" ||
-		api.env["PARLEY_REDIS_URL"] != "redis://:pw@cache.example.com:6379/1" || api.cfg.Router.Key != "model-key-1" {
-		t.Errorf("api: database %q, redis %q, model key %q", api.cfg.Store.Database, api.env["PARLEY_REDIS_URL"], api.cfg.Router.Key)
+		api.cfg.Cluster.RedisURL != "redis://:pw@cache.example.com:6379/1" || api.cfg.Router.Key != "model-key-1" {
+		t.Errorf("api: database %q, redis %q, model key %q", api.cfg.Store.Database, api.cfg.Cluster.RedisURL, api.cfg.Router.Key)
 	}
 	if urls := api.cfg.Router.URLs; len(urls) != 2 || urls[1] != "big-model=http://gpu-box.example.com:8082" {
 		t.Errorf("api model URLs %v", urls)

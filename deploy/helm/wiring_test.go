@@ -178,13 +178,6 @@ func subset(sel, labels map[string]string) bool {
 	return true
 }
 
-// pending are variables the chart sets for a flag that work in progress
-// adds: allowed while the flag does not exist yet, checked as any other
-// once it does.
-var pending = map[string]string{
-	"PARLEY_REDIS_URL": "api: --redis-url comes with the replies shared through Redis (issue 10)",
-}
-
 // service is one Parley container as configured: its command and the
 // configuration its environment gives, parsed by its own flag set.
 type service struct {
@@ -221,9 +214,13 @@ func checkWiring(t *testing.T, m *manifests) map[string]*service {
 			t.Errorf("the api does not resolve the model Service into its pods (PARLEY_MODEL_RESOLVE)")
 		}
 		checkReaches(t, m, "api's --model-url", svcs["api"].cfg.Router.URLs[0], model, true)
+		// Only the api may use the model services: it sends their key.
+		if key := model.cfg.ModelAuth.Key; key == "" || svcs["api"].cfg.Router.Key != key {
+			t.Errorf("model key %q, api's --model-key %q: want the same key, not empty", key, svcs["api"].cfg.Router.Key)
+		}
 	}
 	checkDatabase(t, m, svcs["api"])
-	if raw := svcs["api"].env["PARLEY_REDIS_URL"]; raw != "" {
+	if raw := svcs["api"].cfg.Cluster.RedisURL; raw != "" {
 		if u, err := url.Parse(raw); err != nil {
 			t.Errorf("PARLEY_REDIS_URL: %v", err)
 		} else if _, ours := m.get("Service", u.Hostname()); ours {
@@ -295,7 +292,7 @@ func parleyService(t *testing.T, m *manifests, o object) *service {
 	}
 	flags := flagEnv(t, s.target)
 	for name := range s.env {
-		if !flags[name] && pending[name] == "" {
+		if !flags[name] {
 			t.Errorf("%s: %s is no flag of parley %s", o.Metadata.Name, name, s.target)
 		}
 	}

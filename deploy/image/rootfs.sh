@@ -14,8 +14,10 @@
 #   OUT/owned/   copied to / owned by 65532:65532 (COPY --chown):
 #       data/                             SQLite database (a volume)
 #       models/                           GGUF models (a volume)
+#       keys/                             the model service's key (a volume
+#                                         shared by model and api)
 #
-# A named volume mounted on /data or /models starts as a copy of these
+# A named volume mounted on /data, /models or /keys starts as a copy of these
 # directories, owner included, which is what lets the non-root process write
 # there. Plain POSIX sh: it runs in the golang image and on any build host.
 set -eu
@@ -37,7 +39,7 @@ if [ -e "$out/rootfs" ] || [ -e "$out/owned" ]; then
 fi
 
 mkdir -p "$out/rootfs/bin" "$out/rootfs/etc/ssl/certs" "$out/rootfs/tmp" \
-	"$out/owned/data" "$out/owned/models"
+	"$out/owned/data" "$out/owned/models" "$out/owned/keys"
 
 cp "$binary" "$out/rootfs/bin/parley"
 cp "$ca" "$out/rootfs/etc/ssl/certs/ca-certificates.crt"
@@ -50,3 +52,4 @@ chmod 1777 "$out/rootfs/tmp"
 chmod 0755 "$out/rootfs" "$out/rootfs/bin" "$out/rootfs/etc" "$out/rootfs/etc/ssl" \
 	"$out/rootfs/etc/ssl/certs" "$out/owned"
 chmod 0750 "$out/owned/data" "$out/owned/models"
+chmod 0700 "$out/owned/keys"

@@ -9,7 +9,7 @@ import (
 )
 
 // TestComposeProfiles validates compose.yaml with each optional profile.
-// Their images (PostgreSQL, Redis, Ollama, nginx) cannot be pulled on the CI
+// Their images (PostgreSQL, Redis, Ollama, nginx, Prometheus, Grafana) cannot be pulled on the CI
 // machine, so `config -q` is as far as they are checked there.
 func TestComposeProfiles(t *testing.T) {
 	d := requireDocker(t)
@@ -18,7 +18,7 @@ func TestComposeProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := cleanEnv(nil)
-	for _, profile := range []string{"", "postgres", "redis", "ollama", "openai", "scale"} {
+	for _, profile := range []string{"", "postgres", "redis", "ollama", "openai", "scale", "observability"} {
 		args := []string{"--env-file", empty, "-f", filepath.Join(d.repo, "compose.yaml")}
 		if profile != "" {
 			args = append(args, "--profile", profile)

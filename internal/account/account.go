@@ -1,7 +1,8 @@
 // Package account is who may use Parley: users with a role and a password,
 // the sessions a browser signs in with and the API keys programs use,
-// signup and login (with throttling), and what an admin may do to other
-// accounts. It knows nothing of HTTP: package auth turns a request into
+// signup and login (with throttling), what an admin may do to other
+// accounts, and the settings an admin changes at run time (whether signup
+// is open). It knows nothing of HTTP: package auth turns a request into
 // one of these accounts, package api exposes the operations.
 //
 // Secrets are never stored: passwords as argon2id hashes, session tokens
@@ -131,4 +132,10 @@ type Store interface {
 	KeyUser(ctx context.Context, keyHash string) (Key, User, error)
 	// TouchKey records that key id was used at at.
 	TouchKey(ctx context.Context, id string, at time.Time) error
+
+	// Setting returns the stored value of the setting name; ok is false
+	// when it was never set.
+	Setting(ctx context.Context, name string) (value string, ok bool, err error)
+	// SetSetting stores value as the setting name.
+	SetSetting(ctx context.Context, name, value string) error
 }

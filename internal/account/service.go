@@ -89,10 +89,11 @@ func (s *Service) EnsureLocal(ctx context.Context) error { return s.store.Ensure
 func (s *Service) Get(ctx context.Context, id string) (User, error) { return s.store.GetUser(ctx, id) }
 
 // SignupOpen reports whether a signup would be accepted now: the first
-// account can always sign up, later ones only under --signup open.
+// account can always sign up, later ones only while signup is open.
 func (s *Service) SignupOpen(ctx context.Context) (bool, error) {
-	if s.cfg.Signup == SignupOpen {
-		return true, nil
+	policy, err := s.signupPolicy(ctx)
+	if err != nil || policy == SignupOpen {
+		return policy == SignupOpen, err
 	}
 	return s.store.Claimable(ctx)
 }
@@ -115,12 +116,18 @@ func (s *Service) Signup(ctx context.Context, username, password string) (User, 
 		return User{}, "", err
 	}
 	// Refuse before hashing: a closed signup must cost nothing.
-	open, err := s.SignupOpen(ctx)
+	policy, err := s.signupPolicy(ctx)
 	if err != nil {
 		return User{}, "", err
 	}
-	if !open {
-		return User{}, "", errSignupClosed()
+	if policy != SignupOpen {
+		first, err := s.store.Claimable(ctx)
+		if err != nil {
+			return User{}, "", err
+		}
+		if !first {
+			return User{}, "", errSignupClosed()
+		}
 	}
 	hash, err := s.hash.hash(ctx, password)
 	if err != nil {
@@ -131,7 +138,7 @@ func (s *Service) Signup(ctx context.Context, username, password string) (User, 
 		return User{}, "", err
 	}
 	if !claimed {
-		if s.cfg.Signup != SignupOpen { // another signup claimed it meanwhile
+		if policy != SignupOpen { // another signup claimed it meanwhile
 			return User{}, "", errSignupClosed()
 		}
 		if u, err = s.store.CreateUser(ctx, User{Username: username, Role: RoleUser}, hash); err != nil {

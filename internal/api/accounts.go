@@ -81,13 +81,19 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// authOptions tells a client (the UI's sign-in page) what to offer.
+// authOptions tells a client (the UI's sign-in page) what to offer:
+// signup when it would be accepted, and setup while no account exists, so
+// that the next signup makes the first admin.
 func (s *server) authOptions(w http.ResponseWriter, r *http.Request) error {
 	open, err := s.accounts.SignupOpen(r.Context())
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"auth": s.authn.Mode(), "signup": open})
+	setup, err := s.accounts.FirstSignupPending(r.Context())
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"auth": s.authn.Mode(), "signup": open, "setup": setup})
 	return nil
 }
 
@@ -158,6 +164,30 @@ func (s *server) deleteUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *server) getSettings(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.accounts.Settings(r.Context(), principal(r).User)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		Signup *string `json:"signup"`
+	}
+	if err := httpx.DecodeJSON(r, &b, s.cfg.MaxBodyBytes); err != nil {
+		return err
+	}
+	st, err := s.accounts.UpdateSettings(r.Context(), principal(r).User, account.SettingsPatch{Signup: b.Signup})
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, st)
 	return nil
 }
 

@@ -33,7 +33,8 @@ type server struct {
 
 // New returns the api service's routes: POST /chat, /api/conversations/...,
 // GET /api/models (what gen, the generator behind svc, can serve),
-// /api/auth/..., /api/admin/users/..., /api/keys/... (over accounts) and
+// /api/auth/..., /api/admin/users/..., /api/admin/settings,
+// /api/keys/... (over accounts) and
 // /v1/... (delegated to v1, the OpenAI-compatible server the caller builds
 // over gen; nil answers 404 there), all but the public auth routes behind
 // authn. Unknown routes answer a JSON 404 and known routes with the wrong
@@ -56,8 +57,10 @@ func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn
 	}
 	s := &server{cfg: cfg, svc: svc, accounts: accounts, authn: authn, gen: gen, log: log}
 	mux := http.NewServeMux()
-	public := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, httpx.Handle(log, h)) }
-	handle := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, authn.Require(httpx.Handle(log, h))) }
+	public := func(pattern string, h httpx.HandlerFunc) { mux.Handle(pattern, s.rated(httpx.Handle(log, h))) }
+	handle := func(pattern string, h httpx.HandlerFunc) {
+		mux.Handle(pattern, authn.Require(s.rated(httpx.Handle(log, h))))
+	}
 
 	public("POST /api/auth/signup", s.signup)
 	public("POST /api/auth/login", s.login)
@@ -69,6 +72,8 @@ func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn
 	handle("POST /api/admin/users", s.createUser)
 	handle("PATCH /api/admin/users/{id}", s.updateUser)
 	handle("DELETE /api/admin/users/{id}", s.deleteUser)
+	handle("GET /api/admin/settings", s.getSettings)
+	handle("PATCH /api/admin/settings", s.updateSettings)
 
 	handle("POST /api/keys", s.createKey)
 	handle("GET /api/keys", s.listKeys)
@@ -97,7 +102,7 @@ func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn
 	if v1 == nil {
 		v1 = httpx.NotFound(log)
 	}
-	mux.Handle("/v1/", authn.Require(v1))
+	mux.Handle("/v1/", authn.Require(s.rated(s.running(v1))))
 	return fallback(mux, log)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/httpx"
+	"github.com/parley-chat/parley/internal/limit"
 )
 
 // Config holds the limits of the HTTP layer. Message and prompt limits
@@ -16,6 +17,12 @@ type Config struct {
 	// KeepAlive is how often a reply stream sends an SSE comment while it
 	// waits for the model, so that proxies keep the connection open.
 	KeepAlive time.Duration
+	// Rate limits the requests of each API key, user or client address
+	// (nil: no limit).
+	Rate limit.Rate
+	// Running limits the /v1 generations each user has running at once,
+	// together with their conversation replies (nil: no limit).
+	Running limit.Running
 }
 
 // RegisterFlags binds c to its flags, each declaring its default.

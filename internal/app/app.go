@@ -12,19 +12,27 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/auth"
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/conversation"
+	"github.com/parley-chat/parley/internal/conversation/relay"
+	"github.com/parley-chat/parley/internal/guard"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
+	"github.com/parley-chat/parley/internal/limit"
 	"github.com/parley-chat/parley/internal/obs"
 	"github.com/parley-chat/parley/internal/ollama"
 	"github.com/parley-chat/parley/internal/openai"
@@ -57,6 +65,7 @@ func Run(ctx context.Context, target string, cfg Config, logOut io.Writer) error
 // The auth mode, when not set, follows the address it actually listens on.
 func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log *slog.Logger) error {
 	cfg.Auth.Mode = cfg.Auth.ModeFor(ln.Addr().String())
+	cfg.Server.Addr = ln.Addr().String()
 	svc, err := Build(ctx, target, cfg, log)
 	if err != nil {
 		ln.Close()
@@ -70,12 +79,68 @@ func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log 
 		// zero would mean its default.
 		sc.ShutdownTimeout = time.Nanosecond
 	}
-	return httpx.Serve(ctx, ln, httpx.Middleware(log, svc.Handler), sc, log, svc.Shutdown)
+	// Traces are configured by the standard OTEL_* variables alone, and
+	// cost nothing when none is set.
+	tracing, err := obs.NewTracing(ctx, "parley-"+target, os.Getenv)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tracing.Shutdown(sctx); err != nil {
+			log.Warn("flush traces", "err", err)
+		}
+	}()
+	if tracing.Enabled() {
+		log.Info("tracing on: spans go to the OTLP/HTTP endpoint of OTEL_EXPORTER_OTLP_*")
+	}
+	// The span is outermost, so the access log and everything below it
+	// carry its trace id.
+	h := tracing.Handler(httpx.Middleware(log, httpx.NewHTTPMetrics(svc.Registry).Instrument(svc.Handler)), "parley-"+target)
+	// Scrapes bypass the middleware: they are neither access-logged nor
+	// counted as requests.
+	metrics := obs.MetricsHandler(svc.Registry)
+	if cfg.Metrics.Addr == "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET "+obs.MetricsPath, metrics)
+		mux.Handle("/", h)
+		return httpx.Serve(ctx, ln, mux, sc, log, svc.Shutdown)
+	}
+	return serveWithMetrics(ctx, ln, h, metrics, cfg, sc, log, svc.Shutdown)
+}
+
+// serveWithMetrics serves h on ln and /metrics alone on cfg.Metrics.Addr
+// until ctx ends, and returns when both servers have stopped.
+func serveWithMetrics(ctx context.Context, ln net.Listener, h, metrics http.Handler, cfg Config,
+	sc httpx.ServerConfig, log *slog.Logger, beforeShutdown func(context.Context)) error {
+	mln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on %s (--metrics-addr): %w", cfg.Metrics.Addr, err)
+	}
+	log.Info("metrics listening", "addr", mln.Addr().String(), "path", obs.MetricsPath)
+	mux := http.NewServeMux()
+	mux.Handle("GET "+obs.MetricsPath, metrics)
+	// Either server failing ends both.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	mdone := make(chan error, 1)
+	go func() {
+		defer cancel()
+		mdone <- httpx.Serve(ctx, mln, mux, httpx.ServerConfig{ShutdownTimeout: time.Second}, log, nil)
+	}()
+	err = httpx.Serve(ctx, ln, h, sc, log, beforeShutdown)
+	cancel()
+	return errors.Join(err, <-mdone)
 }
 
 // Service is a built target: its handler and how to end it.
 type Service struct {
 	Handler http.Handler
+	// Registry holds the target's metrics, served at /metrics.
+	Registry *prometheus.Registry
 	// Shutdown lets running work finish until ctx ends (then stops it).
 	Shutdown func(ctx context.Context)
 	closers  []func() error
@@ -95,7 +160,7 @@ func Build(ctx context.Context, target string, cfg Config, log *slog.Logger) (*S
 	if err := cfg.validate(target); err != nil {
 		return nil, err
 	}
-	s := &Service{Shutdown: func(context.Context) {}}
+	s := &Service{Shutdown: func(context.Context) {}, Registry: obs.NewRegistry()}
 	var err error
 	switch target {
 	case TargetModel:
@@ -121,13 +186,34 @@ func (s *Service) buildModel(ctx context.Context, cfg Config, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
+	key, err := cfg.ModelAuth.Resolve(cfg.Server.Addr, auth.Loopback(cfg.Server.Addr))
+	if err != nil {
+		return err
+	}
 	// The server answers /healthz and /readyz itself.
-	s.Handler = inference.NewServer(gen, cfg.Inference, log)
+	h := inference.NewServer(s.metered(gen, cfg), cfg.Inference, log)
+	if key != "" {
+		h = inference.RequireKey(key, h)
+		log.Info("model: /v1 needs the key (Authorization: Bearer)")
+	} else {
+		log.Info("model: no key; everyone who reaches this service may use it", "addr", cfg.Server.Addr)
+	}
+	// Without a key nothing but the Host tells a page that rebound its
+	// name to this address from the api.
+	s.Handler = guard.New(cfg.Guard, guard.Options{CheckHost: key == ""}, log)(h)
 	return nil
 }
 
 func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.Router.Key == "" && cfg.Router.KeyFile != "" {
+		key, err := inference.ReadKeyFile(cfg.Router.KeyFile)
+		if err != nil {
+			return fmt.Errorf("--model-key-file: %w (the model service's --api-key-file makes it on its first start)", err)
+		}
+		cfg.Router.Key = key
+	}
 	router := cfg.Router.NewRouter(log)
+	router.RegisterMetrics(s.Registry)
 	// The router re-discovers which model service serves which model, and
 	// checks which are fit, in the background until the target closes.
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -138,8 +224,17 @@ func (s *Service) buildAPI(ctx context.Context, cfg Config, log *slog.Logger) er
 	if err != nil {
 		return err
 	}
-	s.Handler = h
+	s.Handler = apiGuard(cfg, log)(h)
 	return nil
+}
+
+// apiGuard is the guard of a service with the api in it: the Host is
+// checked when the api does not ask who is calling (--auth none), and the
+// browser's host comes from the trusted proxies (the web service).
+func apiGuard(cfg Config, log *slog.Logger) func(http.Handler) http.Handler {
+	proxies, _ := httpx.ParsePrefixes(cfg.Auth.TrustedProxies) // validated
+	return guard.New(cfg.Guard, guard.Options{
+		CheckHost: cfg.Auth.ModeFor(cfg.Server.Addr) == auth.ModeNone, Proxies: proxies}, log)
 }
 
 // modelHealth is the api's readiness check of its model backend, and
@@ -152,7 +247,8 @@ func modelHealth(gen chat.Generator) (httpx.Check, map[string]func() any) {
 }
 
 func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
-	proxy, err := web.NewAPIProxy(cfg.Web.APIURL, log)
+	proxies, _ := httpx.ParsePrefixes(cfg.Web.TrustedProxies) // validated
+	proxy, err := web.NewAPIProxy(cfg.Web.APIURL, log, proxies...)
 	if err != nil {
 		return err
 	}
@@ -163,7 +259,9 @@ func (s *Service) buildWeb(cfg Config, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	httpx.Health(mux, httpx.HealthConfig{}, log, map[string]httpx.Check{"api": httpCheck(apiAlive)})
 	mux.Handle("/", web.New(web.Config{}, proxy, log))
-	s.Handler = mux
+	// The api checks the Host, knowing its auth mode; the web refuses
+	// cross-origin writes before they travel.
+	s.Handler = guard.New(guard.Config{}, guard.Options{Proxies: proxies}, log)(mux)
 	return nil
 }
 
@@ -172,7 +270,7 @@ func (s *Service) buildServe(ctx context.Context, cfg Config, log *slog.Logger) 
 	if err != nil {
 		return err
 	}
-	h, err := s.apiHandler(ctx, cfg, gen, log)
+	h, err := s.apiHandler(ctx, cfg, s.metered(gen, cfg), log)
 	if err != nil {
 		return err
 	}
@@ -183,7 +281,7 @@ func (s *Service) buildServe(ctx context.Context, cfg Config, log *slog.Logger) 
 	mux.Handle("GET /healthz", h)
 	mux.Handle("GET /readyz", h)
 	mux.Handle("/", web.New(web.Config{}, h, log))
-	s.Handler = mux
+	s.Handler = apiGuard(cfg, log)(mux)
 	return nil
 }
 
@@ -200,7 +298,23 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	if err != nil {
 		return nil, err
 	}
-	svc := conversation.NewService(st, gen, cfg.Conversation, log)
+	// With a Redis shared by the replicas, any of them follows and stops
+	// a reply that another runs.
+	rdb, err := cluster.Connect(ctx, cfg.Cluster, log)
+	if err != nil {
+		return nil, err
+	}
+	details := map[string]func() any{}
+	if rdb != nil {
+		s.closers = append(s.closers, rdb.Close)
+		cfg.Conversation.Relay = relay.New(rdb, cfg.Relay)
+		details["redis"] = func() any { return cluster.State(rdb) }
+	}
+	// One count of running replies for conversations and /v1 alike.
+	running := limit.NewRunning(cfg.Limits.MaxRunning)
+	cfg.API.Rate, cfg.API.Running = limit.NewRate(cfg.Limits.RatePerMinute, nil), running
+	svc := conversation.NewService(store.Metered(st, s.Registry), gen, cfg.Conversation, log,
+		conversation.WithRunning(running), conversation.WithMetrics(conversation.NewMetrics(s.Registry)))
 	s.Shutdown = svc.Shutdown
 	// Normally Shutdown has run by now; if serving never began, this stops
 	// the service's sweep before the store closes.
@@ -216,7 +330,8 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	mux := http.NewServeMux()
 	// Ready when the database answers and the model backend lists a model
 	// (with a pool: and one of its model services is in rotation).
-	modelCheck, details := modelHealth(gen)
+	modelCheck, modelDetails := modelHealth(gen)
+	maps.Copy(details, modelDetails)
 	httpx.Health(mux, httpx.HealthConfig{Details: details}, log, map[string]httpx.Check{
 		"database": st.Ping,
 		"model":    modelCheck,
@@ -286,6 +401,14 @@ func (s *Service) backend(ctx context.Context, cfg Config, log *slog.Logger) (ch
 	default:
 		return nil, fmt.Errorf("unknown backend %q", cfg.Backend.Backend)
 	}
+}
+
+// metered is the model backend gen with its generations counted in the
+// target's registry.
+func (s *Service) metered(gen chat.Generator, cfg Config) chat.Generator {
+	m := inference.NewMetrics(s.Registry, inference.MetricsOptions{
+		Upstream: cfg.Backend.Backend != inference.BackendBuiltin, Backend: gen})
+	return inference.Metered(gen, m)
 }
 
 // httpCheck is a readiness check that GETs url and wants a 2xx.

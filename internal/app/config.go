@@ -8,11 +8,15 @@ import (
 	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/api"
 	"github.com/parley-chat/parley/internal/auth"
+	"github.com/parley-chat/parley/internal/cluster"
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/conversation"
+	"github.com/parley-chat/parley/internal/conversation/relay"
+	"github.com/parley-chat/parley/internal/guard"
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
 	"github.com/parley-chat/parley/internal/inference/builtin"
+	"github.com/parley-chat/parley/internal/limit"
 	"github.com/parley-chat/parley/internal/modelhub"
 	"github.com/parley-chat/parley/internal/obs"
 	"github.com/parley-chat/parley/internal/ollama"
@@ -30,8 +34,9 @@ type Config struct {
 	Version string
 
 	// Every target.
-	Server httpx.ServerConfig
-	Log    obs.LogConfig
+	Server  httpx.ServerConfig
+	Log     obs.LogConfig
+	Metrics obs.MetricsConfig
 
 	// The api service (serve, api).
 	Store        store.Config
@@ -43,6 +48,19 @@ type Config struct {
 	// Router lists the model services (api only; serve has its backend in
 	// the process).
 	Router inference.RouterConfig
+	// Cluster is the Redis the api replicas share, Relay how running
+	// replies travel over it (api only: serve is one process).
+	Cluster cluster.Config
+	Relay   relay.Config
+
+	// Every target but web: the hosts it answers as when nothing else
+	// protects it.
+	Guard guard.Config
+	// Every target with the api: how much one user may use.
+	Limits limit.Config
+
+	// The model service (model): who may call it.
+	ModelAuth inference.KeyConfig
 
 	// The model service (serve, model).
 	Backend  inference.BackendConfig
@@ -85,16 +103,16 @@ type component interface {
 
 // components are the configs target uses, whose flags its flag set has.
 func (c *Config) components(target string) []component {
-	apiService := []component{&c.Store, &c.SQLite, &c.API, &c.Conversation, &c.Auth, &c.Accounts}
+	apiService := []component{&c.Store, &c.SQLite, &c.API, &c.Conversation, &c.Auth, &c.Accounts, &c.Limits, &c.Guard}
 	modelService := []component{&c.Backend, &c.Upstream, &c.Ollama, &c.Models, &c.Builtin}
-	out := []component{&c.Log}
+	out := []component{&c.Log, &c.Metrics}
 	switch target {
 	case TargetServe:
 		out = append(append(out, apiService...), modelService...)
 	case TargetAPI:
-		out = append(append(out, apiService...), &c.Router)
+		out = append(append(out, apiService...), &c.Router, &c.Cluster, &c.Relay)
 	case TargetModel:
-		out = append(append(out, modelService...), &c.Inference)
+		out = append(append(out, modelService...), &c.Inference, &c.ModelAuth, &c.Guard)
 	case TargetWeb:
 		out = append(out, &c.Web)
 	}

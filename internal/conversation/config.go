@@ -30,6 +30,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// Owner is this process's lease owner id; "" makes a unique one.
 	Owner string
+	// Relay shares running replies with the other replicas (relay.go);
+	// nil: none, a reply is followed and stopped only where it runs.
+	Relay Relay
 	// MaxTokens caps the length of a reply (0: the model's default).
 	MaxTokens int
 	// ContextReserve is the room in tokens kept for a reply in the
@@ -46,7 +49,7 @@ func (c *Config) RegisterFlags(f *cmdline.Flags) {
 	f.Int(&c.MaxMessageBytes, "max-message-bytes", 64<<10, "longest user message or system prompt accepted")
 	f.Duration(&c.ReplyTimeout, "reply-timeout", 10*time.Minute, "longest a single reply may run")
 	f.Duration(&c.ReplyLease, "reply-lease", 30*time.Second, "how long a running reply stays held in the database without renewal (renewed every third of it); a reply whose process died is ended as interrupted once its lease runs out")
-	f.Duration(&c.SweepInterval, "reply-sweep-interval", 10*time.Second, "how often to look for replies whose lease ran out (also done at start and when a conversation is read)")
+	f.Duration(&c.SweepInterval, "reply-sweep-interval", 10*time.Second, "how often to look for replies whose lease ran out, at most --reply-lease (also done at start and when a conversation is read)")
 	f.Int(&c.MaxTokens, "max-tokens", 0, "cap on tokens per reply (0: the model's default)")
 	f.Int(&c.ContextReserve, "context-reserve", 512, "tokens of the model's context window kept for a reply that no max tokens caps (at most a quarter of the window); the conversation's history fills the rest, oldest turns left out first")
 	f.String(&c.DefaultModel, "default-model", "", "model used when a conversation names none (empty: the model service's default)")

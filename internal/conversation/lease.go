@@ -221,8 +221,11 @@ func (s *Service) lostReply(convs chat.Conversations, m chat.Message) (chat.Mess
 // sweep ends, every SweepInterval from now until ctx ends, the replies
 // whose lease ran out: their process is gone (killed, crashed, cut off).
 // The first sweep at start-up catches what a crash of this process left.
+// It sweeps at least once per lease, so that a short lease (a few
+// seconds) means a dead replica's reply ends within a few seconds even
+// where nobody reads its conversation.
 func (s *Service) sweep(ctx context.Context) {
-	t := time.NewTicker(s.cfg.SweepInterval)
+	t := time.NewTicker(min(s.cfg.SweepInterval, s.cfg.ReplyLease))
 	defer t.Stop()
 	for {
 		s.interruptExpired(ctx, "")
@@ -250,5 +253,6 @@ func (s *Service) interruptExpired(ctx context.Context, conversationID string) b
 	for _, m := range ended {
 		s.log.Warn("reply interrupted: its lease ran out", "conversation_id", m.ConversationID, "message_id", m.ID)
 	}
+	s.metrics.interrupted(len(ended))
 	return len(ended) > 0
 }

@@ -55,6 +55,20 @@ func TestStartUpEndsRepliesWhoseLeaseRanOut(t *testing.T) {
 	}
 }
 
+// Another replica's sweep ends a dead replica's reply once its lease ran
+// out, with nobody reading the conversation: a short lease is swept at
+// least once per lease, whatever the sweep interval.
+func TestSweepEndsADeadReplicasReplyWithinALease(t *testing.T) {
+	db := openStore(t)
+	newService(t, db, &scripted{}, conversation.Config{ReplyLease: 300 * time.Millisecond, SweepInterval: time.Hour})
+	c := newStoredConversation(t, db)
+	leftover(t, db, c.ID, "until the kill", 300*time.Millisecond) // after the start-up sweep
+	m := awaitStored(t, db, c.ID, func(m chat.Message) bool { return m.Status != chat.StatusStreaming })
+	if m.Status != chat.StatusInterrupted || m.Content != "until the kill" {
+		t.Fatalf("the dead replica's reply: %+v", m)
+	}
+}
+
 // Reading a conversation ends its reply whose lease ran out, without
 // waiting for a sweep; a reply under a live lease shows as running and
 // holds the conversation.

@@ -162,16 +162,24 @@ func (s *Service) Ask(ctx context.Context, owner, conversationID, content string
 // Stop ends the running reply of a conversation, which is saved as
 // stopped, and reports whether one was running. A reply that had started
 // is waited for until its final state is stored (or ctx ends), so that a
-// client reading the conversation right after sees it stopped.
+// client reading the conversation right after sees it stopped. A reply
+// run by another replica is stopped there through the relay; without one
+// Stop answers CodeReplyElsewhere.
 func (s *Service) Stop(ctx context.Context, owner, conversationID string) (bool, error) {
 	if !chat.ValidID(conversationID) {
 		return false, errConversationNotFound()
 	}
 	r, ok := s.runs.get(owner, conversationID)
 	if !ok {
-		// Nothing runs; still tell an unknown conversation from an idle one.
-		if _, err := s.store.For(owner).GetConversation(ctx, conversationID); err != nil {
-			return false, conversationErr(err)
+		// Nothing runs here: one may run on another replica. Reading the
+		// conversation as owner's also tells an unknown one from an idle
+		// one, and ends a reply whose replica died.
+		c, was, err := s.current(ctx, owner, conversationID)
+		if err != nil {
+			return false, err
+		}
+		if m, elsewhere := streamingElsewhereReply(c, was); elsewhere {
+			return s.stopElsewhere(ctx, owner, m)
 		}
 		return false, nil
 	}
@@ -189,7 +197,9 @@ func (s *Service) Stop(ctx context.Context, owner, conversationID string) (bool,
 
 // Join returns the running reply of a conversation for a client that
 // joins it now (after a reload): its Assistant is the reply so far. ok is
-// false when no reply runs, or one is still being prepared.
+// false when no reply runs, or one is still being prepared. A reply run
+// by another replica is followed through the relay; without one Join
+// answers CodeReplyElsewhere.
 func (s *Service) Join(ctx context.Context, owner, conversationID string) (Reply, bool, error) {
 	if r, live, running := s.runs.started(owner, conversationID); running {
 		return Reply{Run: r, Assistant: live}, true, nil
@@ -197,10 +207,20 @@ func (s *Service) Join(ctx context.Context, owner, conversationID string) (Reply
 	if !chat.ValidID(conversationID) {
 		return Reply{}, false, errConversationNotFound()
 	}
-	if _, err := s.store.For(owner).GetConversation(ctx, conversationID); err != nil {
-		return Reply{}, false, conversationErr(err)
+	// Nothing runs here: one may run on another replica (see Stop).
+	c, was, err := s.current(ctx, owner, conversationID)
+	if err != nil {
+		return Reply{}, false, err
 	}
-	return Reply{}, false, nil
+	m, elsewhere := streamingElsewhereReply(c, was)
+	if !elsewhere {
+		return Reply{}, false, nil
+	}
+	r, err := s.followElsewhere(ctx, owner, m)
+	if err != nil || r == nil {
+		return Reply{}, false, err
+	}
+	return Reply{Run: r, Assistant: r.Snapshot()}, true, nil
 }
 
 // startRun registers a run for the conversation, lets prepare say how the
@@ -220,13 +240,26 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 		cancel(nil)
 		return Reply{}, err
 	}
+	freeSlot := func() {}
 	fail := func(err error) (Reply, error) {
 		r.mu.Lock()
 		r.err = err
 		r.mu.Unlock()
 		cancel(nil)
+		freeSlot()
 		s.runs.release(r)
 		return Reply{}, err
+	}
+	// One of the owner's running-reply slots, held until the reply has
+	// ended, whether or not anyone still follows it. Taken after the
+	// conversation, so that a reply already running in it is a conflict
+	// whatever the count.
+	if s.running != nil {
+		free, err := s.running.Acquire(ctx, owner)
+		if err != nil {
+			return fail(err)
+		}
+		freeSlot = free
 	}
 	conv, _, err := s.current(ctx, owner, convID)
 	if err != nil {
@@ -258,8 +291,14 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 	}
 	deadline := time.Now().Add(s.cfg.ReplyTimeout)
 	runCtx, cancelTimeout := context.WithDeadlineCause(runCtx, deadline, errReplyTimeout)
+	if s.cfg.Relay != nil {
+		s.pubs.Go(func() { s.publish(r, asst) })
+	}
 	go func() {
 		defer s.runs.release(r)
+		// Freed before the release tells followers the reply ended: a
+		// client that starts the next one on "done" is not refused.
+		defer freeSlot()
 		defer cancelTimeout()
 		defer cancel(nil)
 		s.generate(runCtx, r, j, deadline)

@@ -7,7 +7,11 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/obs"
 )
 
 // Run is one reply being generated. Any number of followers can watch it;
@@ -143,6 +147,9 @@ type job struct {
 // what is stored.
 func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Time) {
 	start := time.Now()
+	s.metrics.started()
+	ctx, span := obs.StartSpan(ctx, "reply", attribute.String("parley.conversation_id", r.ConversationID))
+	defer span.End()
 	deltas := 0
 	stopKeeping := s.keep(r)
 	emit := func(d chat.Delta) error {
@@ -154,6 +161,7 @@ func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Tim
 		r.mu.Lock()
 		if r.msg.Content == "" {
 			r.msg.FirstTokenMS = now.Sub(start).Milliseconds()
+			s.metrics.firstToken(now.Sub(start))
 		}
 		r.msg.Content += d.Content
 		r.pieces++
@@ -214,6 +222,17 @@ func (s *Service) generate(ctx context.Context, r *Run, j job, deadline time.Tim
 		final, err = s.saveFinal(r.convs, final, err, deadline)
 	}
 	r.finish(final, err)
+	s.metrics.finished(final.Status, time.Since(start))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("parley.status", string(final.Status)),
+			attribute.String("gen_ai.request.model", final.Model),
+			attribute.Int("gen_ai.usage.input_tokens", final.PromptTokens),
+			attribute.Int("gen_ai.usage.output_tokens", final.OutputTokens),
+			attribute.Float64("parley.time_to_first_token_seconds", float64(final.FirstTokenMS)/1000))
+		if final.Status == chat.StatusFailed {
+			span.SetStatus(codes.Error, final.Error)
+		}
+	}
 
 	level := slog.LevelInfo
 	if final.Status != chat.StatusComplete && final.Status != chat.StatusStopped {

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/limit"
 )
 
 // autoTitleRunes is the length of titles made from a first message.
@@ -46,16 +47,22 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	runs  *runs
+	// running counts the replies each owner has running (nil: no limit).
+	running limit.Running
+	// metrics counts replies; nil counts nothing.
+	metrics *Metrics
 
 	stopSweep context.CancelFunc
 	sweepDone chan struct{}
 	sweepOnce sync.Once
+	// pubs counts the goroutines publishing replies to the relay.
+	pubs sync.WaitGroup
 }
 
 // NewService returns a Service over store and gen, and starts its sweep
 // for replies whose lease ran out (Shutdown stops it). Zero fields of cfg
 // take their defaults.
-func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logger) *Service {
+func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logger, opts ...Option) *Service {
 	def := DefaultConfig()
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = def.MaxMessageBytes
@@ -85,14 +92,30 @@ func NewService(store chat.Store, gen chat.Generator, cfg Config, log *slog.Logg
 		cfg.Owner = newOwner()
 	}
 	s := &Service{store: store, gen: gen, cfg: cfg, log: log, runs: newRuns(), sweepDone: make(chan struct{})}
+	for _, o := range opts {
+		o(s)
+	}
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopSweep = stop
 	go func() {
 		defer close(s.sweepDone)
+		var wg sync.WaitGroup
+		if cfg.Relay != nil {
+			wg.Go(func() { s.listenStops(ctx) })
+		}
 		s.sweep(ctx)
+		wg.Wait()
 	}()
 	return s
 }
+
+// Option is a dependency of the Service that not every caller has.
+type Option func(*Service)
+
+// WithRunning limits the replies an owner may have running at once,
+// counted by l from the start of a reply until its final state is stored
+// (nil: no limit). Over it, starting one is a KindRateLimited error.
+func WithRunning(l limit.Running) Option { return func(s *Service) { s.running = l } }
 
 // View is a conversation as a client sees it: always with its messages
 // (an empty list rather than none), a running reply as it is now rather
@@ -288,9 +311,11 @@ func (s *Service) editHistory(ctx context.Context, owner, id string, change func
 
 // Shutdown refuses new replies and waits for running ones until ctx ends;
 // then it stops those left, which are saved as stopped. Then it stops the
-// sweep. It may be called more than once.
+// sweep and, with a relay, listening for stop requests, once the ends of
+// the replies are published. It may be called more than once.
 func (s *Service) Shutdown(ctx context.Context) {
 	s.runs.shutdown(ctx)
+	s.pubs.Wait()
 	s.sweepOnce.Do(func() {
 		s.stopSweep()
 		<-s.sweepDone

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/engine/model"
@@ -56,6 +57,27 @@ type Model struct {
 	sess   *model.Session
 	cached []int // the tokens whose keys and values are in sess
 	closed bool
+
+	// waiting counts the generations waiting for sem; kvTokens is
+	// len(cached), readable without sem (Stats).
+	waiting  atomic.Int64
+	kvTokens atomic.Int64
+}
+
+// Stats is what a model is doing now, for metrics.
+type Stats struct {
+	// Running is 1 while a generation runs (the engine runs one at a
+	// time); Waiting counts the generations queued behind it.
+	Running, Waiting int
+	// KVCacheTokens is how many tokens' keys and values the cache holds,
+	// of ContextLength.
+	KVCacheTokens, ContextLength int
+}
+
+// Stats reports the model's queue and cache. It takes no lock.
+func (m *Model) Stats() Stats {
+	return Stats{Running: len(m.sem), Waiting: int(m.waiting.Load()),
+		KVCacheTokens: int(m.kvTokens.Load()), ContextLength: m.ctxLen}
 }
 
 // Load opens and binds the GGUF model at path.

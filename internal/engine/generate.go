@@ -30,9 +30,12 @@ func (m *Model) Generate(ctx context.Context, prompt []int, p Params, emit func(
 			return res, fmt.Errorf("engine: prompt token %d outside the vocabulary of %d", t, vocab)
 		}
 	}
+	m.waiting.Add(1)
 	select {
 	case m.sem <- struct{}{}:
+		m.waiting.Add(-1)
 	case <-ctx.Done():
+		m.waiting.Add(-1)
 		return res, context.Cause(ctx)
 	}
 	defer func() { <-m.sem }()
@@ -80,6 +83,7 @@ func (m *Model) Generate(ctx context.Context, prompt []int, p Params, emit func(
 			return res, fmt.Errorf("engine: %w", err)
 		}
 		m.cached = append(m.cached, tok)
+		m.kvTokens.Store(int64(len(m.cached)))
 	}
 }
 
@@ -113,6 +117,7 @@ func (m *Model) prefill(ctx context.Context, prompt []int) ([]float32, error) {
 			return nil, fmt.Errorf("engine: %w", err)
 		}
 		m.cached = append(m.cached, rest[:n]...)
+		m.kvTokens.Store(int64(len(m.cached)))
 		rest = rest[n:]
 	}
 	return logits, nil
@@ -122,6 +127,7 @@ func (m *Model) prefill(ctx context.Context, prompt []int) ([]float32, error) {
 func (m *Model) forget() {
 	m.sess.Truncate(0)
 	m.cached = m.cached[:0]
+	m.kvTokens.Store(0)
 }
 
 func commonPrefix(a, b []int) int {

@@ -33,9 +33,11 @@ func Health(mux *http.ServeMux, cfg HealthConfig, log *slog.Logger, checks map[s
 		cfg.Timeout = 3 * time.Second
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		NoteRoute(r)
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET "+ReadyPath, func(w http.ResponseWriter, r *http.Request) {
+		NoteRoute(r)
 		ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout)
 		defer cancel()
 		results := make(map[string]string, len(checks))

@@ -319,6 +319,7 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // WriteError.
 func Handle(log *slog.Logger, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		NoteRoute(r)
 		if err := h(w, r); err != nil {
 			WriteError(w, r, log, err)
 		}

@@ -71,7 +71,7 @@ type recorder struct {
 // proxies to another Parley service copies that service's echo of the same
 // id, which would otherwise be sent twice.
 func (r *recorder) pinRequestID() {
-	if !r.wrote {
+	if !r.wrote && r.requestID != "" {
 		r.ResponseWriter.Header()[HeaderRequestID] = []string{r.requestID}
 	}
 }

@@ -46,7 +46,9 @@ func validRequestID(s string) bool {
 }
 
 // Transport returns a RoundTripper that sends the request id of each
-// request's context to the next service.
+// request's context to the next service and, when the context is in a
+// trace, makes the request a client span of it and sends the W3C
+// traceparent along.
 func Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -61,5 +63,5 @@ func (t transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		r = r.Clone(r.Context())
 		r.Header.Set(HeaderRequestID, id)
 	}
-	return t.base.RoundTrip(r)
+	return tracedRoundTrip(t.base, r)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/httpx"
 	"github.com/parley-chat/parley/internal/inference"
+	"github.com/parley-chat/parley/internal/obs"
 	"github.com/parley-chat/parley/internal/openai"
 )
 
@@ -53,6 +54,23 @@ func cannedUpstream(b *testing.B) *httptest.Server {
 	return srv
 }
 
+// meteredModelService is the model service's pass-through as the model
+// target builds it: HTTP metrics around a metered backend.
+func meteredModelService(client *openai.Client, log *slog.Logger) http.Handler {
+	reg := obs.NewRegistry()
+	gen := inference.Metered(client, inference.NewMetrics(reg, inference.MetricsOptions{Upstream: true, Backend: client}))
+	return httpx.Middleware(log, httpx.NewHTTPMetrics(reg).Instrument(inference.NewServer(gen, inference.Config{}, log)))
+}
+
+// meteredAPIV1 is the api's /v1 as the api target builds it: HTTP
+// metrics, the pool and its state collector.
+func meteredAPIV1(name string, client *openai.Client, log *slog.Logger) http.Handler {
+	reg := obs.NewRegistry()
+	router := inference.NewRouter([]inference.Route{{Name: name, Gen: client}}, inference.RouterConfig{}, log)
+	router.RegisterMetrics(reg)
+	return httpx.Middleware(log, httpx.NewHTTPMetrics(reg).Instrument(inference.NewServer(router, inference.Config{}, log)))
+}
+
 // BenchmarkProxy measures one request through each proxy over loopback,
 // client, proxy and upstream all in this process: the floor
 // (httputil.ReverseProxy), the model service's pass-through, its decoding
@@ -75,6 +93,10 @@ func BenchmarkProxy(b *testing.B) {
 		// The api's /v1: the pass-through behind the pool of model services.
 		{"pool", httpx.Middleware(log, inference.NewServer(
 			inference.NewRouter([]inference.Route{{Name: up.URL, Gen: client}}, inference.RouterConfig{}, log), inference.Config{}, log))},
+		// The same two with the metrics the targets run with (app.Serve):
+		// compare with the rows above for what metrics cost.
+		{"passthrough-metrics", meteredModelService(client, log)},
+		{"pool-metrics", meteredAPIV1(up.URL, client, log)},
 	}
 	hc := &http.Client{Transport: httpx.StreamingTransport(0)}
 	for _, kind := range []string{"plain", "stream"} {

@@ -36,6 +36,9 @@ type RouterConfig struct {
 	// names (see Routes); Key is the bearer key sent to all of them.
 	URLs []string
 	Key  string
+	// KeyFile holds the key when Key is empty: the file a model service's
+	// --api-key-file made.
+	KeyFile string
 	// Resolve makes each URL's host name stand for all the addresses it
 	// resolves to, each a model service of its own (a headless Kubernetes
 	// Service, a scaled compose service), resolved again at every
@@ -76,7 +79,8 @@ type RouterConfig struct {
 // and how it tells which of them are fit.
 func (c *RouterConfig) RegisterFlags(f *cmdline.Flags) {
 	f.List(&c.URLs, "model-url", "base URL of a model service (OpenAI-compatible, e.g. http://model:8082); NAME=URL or A|B=URL sends only those models there, a plain URL is asked what it serves")
-	f.Secret(&c.Key, "model-key", "bearer key sent to the model services")
+	f.Secret(&c.Key, "model-key", "bearer key sent to the model services (their --api-key)")
+	f.String(&c.KeyFile, "model-key-file", "", "file holding the key sent to the model services, when --model-key is empty (their --api-key-file)")
 	f.Bool(&c.Resolve, "model-resolve", false, "treat every address a --model-url's host name resolves to as a model service of its own (a headless Kubernetes Service, a scaled compose service); resolved again every --model-refresh-interval")
 	f.Duration(&c.RefreshInterval, "model-refresh-interval", 30*time.Second, "how often to ask the model services which models they serve")
 	f.Duration(&c.HealthInterval, "model-health-interval", 5*time.Second, "how often to check each model service's /readyz (0: never; failing requests alone take one out of rotation)")

@@ -22,7 +22,8 @@ type LogConfig struct {
 }
 
 // NewLogger returns a logger writing to w as cfg says. Its records pass
-// through NewRedactingHandler, so secrets never reach w.
+// through NewRedactingHandler, so secrets never reach w, and carry the
+// trace_id and span_id of the trace their context is in (NewTraceHandler).
 func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	def := cmdline.Defaults((*LogConfig).RegisterFlags)
 	var level slog.Level
@@ -45,7 +46,7 @@ func NewLogger(w io.Writer, cfg LogConfig) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: want auto, text or json", cfg.Format)
 	}
-	return slog.New(NewRedactingHandler(h)), nil
+	return slog.New(NewTraceHandler(NewRedactingHandler(h))), nil
 }
 
 func orDefault(s, def string) string {

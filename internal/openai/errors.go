@@ -63,7 +63,11 @@ const serverName = "the model server"
 // the API key.
 func StatusError(status int, body []byte, model string, parley bool) *chat.Error {
 	eb := ParseErrorBody(body)
-	if parley && eb.Message != "" {
+	// A Parley model service refusing the api itself (its key, its Host)
+	// is no answer for the api's client, whose own credentials were fine:
+	// it is mapped as any upstream's refusal (502, upstream_auth).
+	refused := status == http.StatusUnauthorized || status == http.StatusForbidden
+	if parley && eb.Message != "" && !refused {
 		k, ok := kindByType(eb.Type)
 		if !ok {
 			// The service failed itself (internal_error): for us it is a

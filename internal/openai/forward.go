@@ -29,7 +29,9 @@ type Response struct {
 	whole bool
 	buf   *bytes.Buffer
 	// failed is the error reading the answer ended in; onClose hears it.
-	failed  error
+	failed error
+	// usage is what the answer said it used, once read (Usage).
+	usage   chat.Usage
 	onClose func(failed error)
 }
 
@@ -76,8 +78,15 @@ func (r *Response) Close() {
 
 // OnClose makes Close call f with the error that reading the answer
 // ended in: nil when it was read to its end, or when the client went away
-// (ErrClientGone is the client's doing, not the server's).
-func (r *Response) OnClose(f func(failed error)) { r.onClose = f }
+// (ErrClientGone is the client's doing, not the server's). Functions
+// given by several calls all run, first given first.
+func (r *Response) OnClose(f func(failed error)) {
+	if prev := r.onClose; prev != nil {
+		r.onClose = func(failed error) { prev(failed); f(failed) }
+		return
+	}
+	r.onClose = f
+}
 
 // ContentType is the answer's media type, without parameters.
 func (r *Response) ContentType() string {
@@ -121,7 +130,7 @@ func (r *Response) src() io.Reader {
 // out, ErrClientGone when w failed, else the stream's error as a
 // *chat.Error (or the caller's cancellation).
 func (r *Response) Relay(w io.Writer, flush func()) error {
-	err := relay(w, flush, r.src(), DefaultMaxEventBytes)
+	err := relayUsage(w, flush, r.src(), DefaultMaxEventBytes, &r.usage)
 	if err == nil {
 		r.cl.drain(r.resp.Body)
 	}
@@ -144,11 +153,17 @@ func (r *Response) WriteTo(w http.ResponseWriter) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
+	readUsage(body, &r.usage)
 	if _, err := w.Write(body); err != nil {
 		return ErrClientGone
 	}
 	return nil
 }
+
+// Usage is the token counts the answer reported, once Relay or WriteTo
+// passed it on: zero when the server reported none (a stream whose
+// request did not ask for stream_options.include_usage).
+func (r *Response) Usage() chat.Usage { return r.usage }
 
 // Collect reads an answer that came as one JSON document (a server that
 // ignored "stream": true) and returns its text and outcome.

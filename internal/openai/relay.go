@@ -48,6 +48,13 @@ var relayPool = sync.Pool{New: func() any {
 // It returns nil after [DONE]; ErrClientGone when writing failed; a
 // *chat.Error for an error event or a premature end; else src's error.
 func relay(w io.Writer, flush func(), src io.Reader, maxEvent int) error {
+	return relayUsage(w, flush, src, maxEvent, nil)
+}
+
+// relayUsage is relay that also reads, into usage when not nil, the token
+// counts of a chunk that carries them (the last one, when the client
+// asked for stream_options.include_usage).
+func relayUsage(w io.Writer, flush func(), src io.Reader, maxEvent int, usage *chat.Usage) error {
 	if maxEvent <= 0 {
 		maxEvent = DefaultMaxEventBytes
 	}
@@ -60,7 +67,7 @@ func relay(w io.Writer, flush func(), src io.Reader, maxEvent int) error {
 		}
 		relayPool.Put(b)
 	}()
-	r := relayState{b: b, w: w, flush: flush, max: maxEvent, evStart: -1, dataStart: -1}
+	r := relayState{b: b, w: w, flush: flush, max: maxEvent, evStart: -1, dataStart: -1, usage: usage}
 	r.b.out = r.b.out[:0]
 	for {
 		if !r.lineBuffered() {
@@ -117,6 +124,8 @@ type relayState struct {
 	dataLines          int
 	hasData, errorName bool
 	finished           bool
+	// usage, when not nil, receives the counts of a chunk with usage.
+	usage *chat.Usage
 }
 
 // readLine returns the next line without its end; err is non-nil only
@@ -218,6 +227,9 @@ func (r *relayState) endEvent() (done bool, err error) {
 		}
 	}
 	r.finished = r.finished || hasValue(data, `"finish_reason"`)
+	if r.usage != nil {
+		readUsage(data, r.usage)
+	}
 	r.b.out = append(r.b.out, '\n')
 	return false, nil
 }
@@ -293,6 +305,20 @@ func (r *relayState) write() error {
 	}
 	r.flush()
 	return nil
+}
+
+// readUsage sets u from the "usage" object of a chunk or answer, if it
+// has one that is not null. Only that object is decoded, and only when
+// present: the other chunks cost a byte search.
+func readUsage(data []byte, u *chat.Usage) {
+	i := keyValue(data, `"usage"`)
+	if i < 0 || data[i] != '{' {
+		return
+	}
+	var got chat.Usage
+	if json.NewDecoder(bytes.NewReader(data[i:])).Decode(&got) == nil {
+		*u = got
+	}
 }
 
 // hasKey reports whether data holds the member name key (quoted), by its

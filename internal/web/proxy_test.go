@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +74,43 @@ func TestAPIProxyStreamOutlivesLateBodyRead(t *testing.T) {
 	body, err := io.ReadAll(res.Body)
 	if err != nil || strings.Count(string(body), "event: delta") != 5 || !strings.Contains(string(body), "event: done") {
 		t.Fatalf("stream through the proxy: %v\n%s", err, body)
+	}
+}
+
+// The api sees the host the browser used: as its Host, and as
+// X-Forwarded-Host, which a trusted proxy in front may have named and an
+// untrusted client may not.
+func TestAPIProxyPassesTheBrowsersHost(t *testing.T) {
+	type seen struct{ host, fwd string }
+	got := make(chan seen, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.Host, r.Header.Get("X-Forwarded-Host")}
+	}))
+	t.Cleanup(api.Close)
+	for _, tc := range []struct {
+		name    string
+		trusted []netip.Prefix
+		want    seen
+	}{
+		{"from a trusted proxy", []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, seen{"web.internal:7860", "chat.example"}},
+		{"from anyone else", nil, seen{"web.internal:7860", "web.internal:7860"}},
+	} {
+		proxy, err := NewAPIProxy(api.URL, nil, tc.trusted...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(proxy)
+		req, _ := http.NewRequest("GET", srv.URL+"/api/conversations", nil)
+		req.Host = "web.internal:7860"
+		req.Header.Set("X-Forwarded-Host", "chat.example")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		srv.Close()
+		if s := <-got; s != tc.want {
+			t.Errorf("%s: the api saw %+v, want %+v", tc.name, s, tc.want)
+		}
 	}
 }

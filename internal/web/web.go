@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/parley-chat/parley/internal/guard"
 	"github.com/parley-chat/parley/internal/httpx"
 )
 
@@ -38,9 +39,7 @@ type Config struct {
 // ContentSecurityPolicy is sent with every page and asset. The UI loads
 // nothing from other origins and uses no inline script or style, so
 // 'self' is all it needs; frame-ancestors forbids framing (clickjacking).
-const ContentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; " +
-	"img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; " +
-	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+const ContentSecurityPolicy = guard.ContentSecurityPolicy
 
 // AssetPrefix is the URL path under which static files are served; the
 // next path element is a version derived from their content.

@@ -138,6 +138,12 @@ func TestFirstLoad(t *testing.T) {
 	if !sawMarkdown {
 		t.Errorf("markdown.js is not part of the first load")
 	}
+	// The account dialogs are loaded when opened, not with every page.
+	for u := range seen {
+		if strings.HasSuffix(u, "/accounts.js") {
+			t.Errorf("accounts.js is part of the first load")
+		}
+	}
 	if len(seen) < 6 {
 		t.Errorf("first load fetched only %v", seen)
 	}

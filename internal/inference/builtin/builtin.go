@@ -281,3 +281,14 @@ func (g *Generator) params(p chat.Params) (engine.Params, error) {
 	}
 	return engine.Params{MaxTokens: p.MaxTokens, Sampling: s, StopTokens: g.eog}, nil
 }
+
+// Load reports the generations waiting for the engine (it runs one at a
+// time) and the share of the context window its KV cache holds, for the
+// model service's metrics.
+func (g *Generator) Load() (waiting int, kvCacheUsage float64) {
+	st := g.model.Stats()
+	if st.ContextLength > 0 {
+		kvCacheUsage = float64(st.KVCacheTokens) / float64(st.ContextLength)
+	}
+	return st.Waiting, kvCacheUsage
+}

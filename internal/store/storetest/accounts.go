@@ -307,3 +307,26 @@ func (s suite) testKeys(t *testing.T) {
 	}
 	_ = kb
 }
+
+func (s suite) testSettings(t *testing.T) {
+	st := s.open(t)
+	if v, ok, err := st.Setting(ctxT(t), "signup"); err != nil || ok || v != "" {
+		t.Fatalf("a setting never set: %q, %v, %v", v, ok, err)
+	}
+	for _, want := range []string{"open", "closed", "open"} {
+		if err := st.SetSetting(ctxT(t), "signup", want); err != nil {
+			t.Fatalf("SetSetting(%q): %v", want, err)
+		}
+		if v, ok, err := st.Setting(ctxT(t), "signup"); err != nil || !ok || v != want {
+			t.Fatalf("after SetSetting(%q): %q, %v, %v", want, v, ok, err)
+		}
+	}
+	// Settings are independent of each other.
+	if err := st.SetSetting(ctxT(t), "other", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, _ := st.Setting(ctxT(t), "signup"); v != "open" {
+		t.Errorf("signup after setting another: %q", v)
+	}
+	wantKind(t, "a NUL in a value", st.SetSetting(ctxT(t), "signup", "a\x00b"), chat.KindInvalid)
+}

@@ -8,7 +8,7 @@ import (
 
 // A conversation's generation settings are stored with it, change only
 // all together, and are refused outside what models accept.
-func (s suite) testSettings(t *testing.T) {
+func (s suite) testGenerationSettings(t *testing.T) {
 	st := s.conversations(t)
 	f := func(v float64) *float64 { return &v }
 	eq := func(a, b *float64) bool { return a == nil && b == nil || a != nil && b != nil && *a == *b }

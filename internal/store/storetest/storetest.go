@@ -50,7 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"StartReplyReplaces", s.testStartReplyReplaces},
 		{"ContinueReply", s.testContinueReply},
 		{"Versions", s.testVersions},
-		{"Settings", s.testSettings},
+		{"GenerationSettings", s.testGenerationSettings},
 		{"PinArchive", s.testPinArchive},
 		{"OneLiveReplyPerConversation", s.testOneLiveReply},
 		{"SaveReplyHoldsTheLease", s.testSaveReply},
@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ConcurrentClaims", s.testConcurrentClaims},
 		{"Sessions", s.testSessions},
 		{"Keys", s.testKeys},
+		{"Settings", s.testSettings},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, tt.fn)

@@ -10,6 +10,13 @@ export class APIError extends Error {
   }
 }
 
+// unauthorized, when set, is told of every 401 outside /api/auth/: the
+// session ended (expired, signed out elsewhere, account disabled), so the
+// page asks the user to sign in again.
+let unauthorized = null;
+
+export function onUnauthorized(fn) { unauthorized = fn; }
+
 const NETWORK_MESSAGE = 'Cannot reach the Parley server. Check that it is running and try again.';
 
 async function errorFrom(res) {
@@ -36,6 +43,7 @@ async function send(method, path, body, signal) {
     if (err && err.name === 'AbortError') throw err;
     throw new APIError(0, 'network_error', NETWORK_MESSAGE, '');
   }
+  if (res.status === 401 && unauthorized && !path.startsWith('/api/auth/')) unauthorized();
   return res;
 }
 
@@ -102,6 +110,20 @@ async function stream(method, path, body, onEvent, signal) {
 }
 
 export const api = {
+  authOptions: () => json('GET', '/api/auth/options'),
+  me: () => json('GET', '/api/auth/me'),
+  signup: (username, password) => json('POST', '/api/auth/signup', { username, password }),
+  login: (username, password) => json('POST', '/api/auth/login', { username, password }),
+  logout: () => json('POST', '/api/auth/logout'),
+  keys: () => json('GET', '/api/keys'),
+  createKey: (name) => json('POST', '/api/keys', { name }),
+  deleteKey: (id) => json('DELETE', '/api/keys/' + enc(id)),
+  users: () => json('GET', '/api/admin/users'),
+  createUser: (body) => json('POST', '/api/admin/users', body),
+  patchUser: (id, body) => json('PATCH', '/api/admin/users/' + enc(id), body),
+  deleteUser: (id) => json('DELETE', '/api/admin/users/' + enc(id)),
+  settings: () => json('GET', '/api/admin/settings'),
+  patchSettings: (body) => json('PATCH', '/api/admin/settings', body),
   models: (signal) => json('GET', '/v1/models', undefined, signal),
   apiModels: (signal) => json('GET', '/api/models', undefined, signal),
   list: ({ limit = 30, cursor = '', q = '', pinned = '' } = {}, signal) => {

@@ -1,14 +1,16 @@
 // Parley's chat UI, the page's entry module: it wires the conversation
 // controller (conversation.js) to the chrome around it (chrome.js) and the
-// sidebar (sidebar.js), binds the keys and buttons, and starts the page.
+// sidebar (sidebar.js), binds the keys and buttons, and starts the page —
+// after the sign-in page (auth.js) when the api asks for accounts.
 
 import { h, withIcons } from './dom.js';
 import { Sidebar } from './sidebar.js';
 import {
-  $, el, autosize, openDrawer, closeDrawer, confirmDialog, showBanner, applySavedTheme,
+  $, el, autosize, openDrawer, closeDrawer, confirmDialog, showBanner, hideBanner, applySavedTheme,
   ModelPicker,
 } from './chrome.js';
 import { conversationController } from './conversation.js';
+import { authController } from './auth.js';
 import { transfer } from './transfer.js';
 import { settingsDialog } from './settings.js';
 import { bindShortcuts } from './shortcuts.js';
@@ -64,7 +66,7 @@ $('close-drawer').addEventListener('click', closeDrawer);
 el.scrim.addEventListener('click', closeDrawer);
 document.addEventListener('keydown', (e) => {
   if (e.key !== 'Escape' || e.defaultPrevented) return;
-  if (document.querySelector('dialog[open]')) return;
+  if (document.querySelector('dialog[open]') || !document.getElementById('auth-page').hidden) return;
   if (convo.busy()) { e.preventDefault(); convo.stop(); return; }
   closeDrawer();
 });
@@ -80,11 +82,26 @@ for (const [title, sub] of EXAMPLES) {
   el.examples.appendChild(b);
 }
 
+// A session that ended while the page was open, signed in again: reload
+// what the failed requests left empty; the open chat and the message box
+// stay as they were.
+const auth = authController({
+  resumed: () => {
+    hideBanner();
+    if (!models.loaded) models.load();
+    sidebar.reload();
+    convo.route();
+  },
+});
+
 withIcons(document);
 applySavedTheme();
 const status = modelStatus();
-// The status marks the picker's options, so it runs once they are there.
-models.load().then(status.check);
-sidebar.reload();
-convo.route();
-document.documentElement.dataset.ready = 'true';
+const ready = () => { document.documentElement.dataset.ready = 'true'; };
+auth.start(ready).then(() => {
+  // The status marks the picker's options, so it runs once they are there.
+  models.load().then(status.check);
+  sidebar.reload();
+  convo.route();
+  ready();
+});

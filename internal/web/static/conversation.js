@@ -304,19 +304,22 @@ export function conversationController({ sidebar, models, onChat }) {
     await runStream(id, (onEvent, signal) => api.attach(id, onEvent, signal));
   }
 
+  // refresh reloads the open chat; false when that failed.
   async function refresh() {
-    if (!state.id) return;
+    if (!state.id) return false;
     const nav = state.nav;
     try {
       const conv = await api.get(state.id);
-      if (nav !== state.nav) return;
+      if (nav !== state.nav) return true;
       conv.messages = conv.messages || [];
       state.conv = conv;
       renderThread();
       showTitle(state.conv);
       scrollToBottom();
+      return true;
     } catch (err) {
       showBanner(err);
+      return false;
     }
   }
 
@@ -357,12 +360,14 @@ export function conversationController({ sidebar, models, onChat }) {
   }
 
   // failedSend handles a send whose request failed: the server may or may
-  // not have stored the user's message, so ask it, then offer Retry.
+  // not have stored the user's message, so ask it, then offer Retry. When
+  // it cannot be asked (the session ended), the text goes back into the
+  // message box, so that nothing typed is lost.
   function failedSend(text) {
     return async (err) => {
-      await refresh();
+      const known = await refresh();
       const last = state.views.length ? state.views[state.views.length - 1].msg : null;
-      const stored = last && last.role === 'user' && last.content === text;
+      const stored = known && last && last.role === 'user' && last.content === text;
       if (!stored && !el.input.value) { el.input.value = text; autosize(); }
       addErrorRow(err.message, () => (stored ? retry() : send(text)));
     };

@@ -45,6 +45,30 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The in-cluster PostgreSQL's password: the value, else the one made
 at install (kept in its Secret), else a new one. */}}
+{{/* The bearer key the api sends to the model services (their
+     --api-key): values.modelKey, else one set in secretEnv for either
+     side, else the one an earlier install made, else a new random one,
+     made once per render so both Secrets agree. */}}
+{{- define "parley.modelKey" -}}
+{{- if .Values.modelKey -}}
+{{- .Values.modelKey -}}
+{{- else if (index .Values.secretEnv.api "PARLEY_MODEL_KEY") -}}
+{{- index .Values.secretEnv.api "PARLEY_MODEL_KEY" -}}
+{{- else if (index .Values.secretEnv.model "PARLEY_API_KEY") -}}
+{{- index .Values.secretEnv.model "PARLEY_API_KEY" -}}
+{{- else -}}
+{{- $s := lookup "v1" "Secret" .Release.Namespace (printf "%s-model" (include "parley.fullname" .)) -}}
+{{- if and $s $s.data (index $s.data "PARLEY_API_KEY") -}}
+{{- index $s.data "PARLEY_API_KEY" | b64dec -}}
+{{- else -}}
+{{- if not .Values._generatedModelKey -}}
+{{- $_ := set .Values "_generatedModelKey" (printf "pmk-%s" (randAlphaNum 40)) -}}
+{{- end -}}
+{{- .Values._generatedModelKey -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "parley.postgresPassword" -}}
 {{- if .Values.postgresql.password -}}
 {{- .Values.postgresql.password -}}

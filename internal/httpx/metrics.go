@@ -1,0 +1,117 @@
+package httpx
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// HTTPMetrics are the request metrics every Parley service exports.
+type HTTPMetrics struct {
+	duration *prometheus.HistogramVec
+	inFlight prometheus.Gauge
+}
+
+// NewHTTPMetrics registers the request metrics with reg.
+func NewHTTPMetrics(reg prometheus.Registerer) *HTTPMetrics {
+	m := &HTTPMetrics{
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "parley_http_request_duration_seconds",
+			Help: "Time from a request's arrival until its answer ended (for a stream: the whole stream), by route pattern, method and status code.",
+			// From a health check to a reply streamed for minutes.
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 120, 300},
+		}, []string{"handler", "method", "code"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "parley_http_requests_in_flight",
+			Help: "Requests being served now, streams included.",
+		}),
+	}
+	reg.MustRegister(m.duration, m.inFlight)
+	return m
+}
+
+// UnmatchedRoute is the handler label of requests no route matched.
+const UnmatchedRoute = "unmatched"
+
+// routeSlot is where the innermost route pattern of a request is noted
+// (see NoteRoute). Muxes nest (web → api → /v1), and each sets the
+// pattern only on the request value it was given, which the wrappers
+// around it replace; so the pattern travels up in a slot instead.
+type routeSlot struct{ pattern string }
+
+type routeSlotKey struct{}
+
+// NoteRoute records r's route pattern, as set by the ServeMux that routed
+// it, as the request's handler label. Handle and Health call it; a
+// handler mounted by other means may call it too. The last call wins:
+// the innermost mux routes last.
+func NoteRoute(r *http.Request) {
+	if r.Pattern == "" {
+		return
+	}
+	if s, ok := r.Context().Value(routeSlotKey{}).(*routeSlot); ok {
+		s.pattern = r.Pattern
+	}
+}
+
+// Instrument wraps next so that every request is counted in m, labelled
+// with the route pattern that served it (never the raw path, whose ids
+// would make a series per conversation). A nil m returns next.
+func (m *HTTPMetrics) Instrument(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.inFlight.Inc()
+		slot := &routeSlot{}
+		r = r.WithContext(context.WithValue(r.Context(), routeSlotKey{}, slot))
+		rec, ok := w.(*recorder)
+		if !ok {
+			rec = &recorder{ResponseWriter: w}
+		}
+		defer func() {
+			m.inFlight.Dec()
+			handler := slot.pattern
+			if handler == "" {
+				handler = r.Pattern // the outermost mux, when it is the only one
+			}
+			if handler == "" {
+				handler = UnmatchedRoute
+			}
+			m.duration.WithLabelValues(handler, methodLabel(r.Method), strconv.Itoa(rec.statusOr200())).
+				Observe(time.Since(start).Seconds())
+			if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+				span.SetName(routeName(r.Method, handler))
+				span.SetAttributes(attribute.String("http.route", handler))
+			}
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+// routeName names a server span after its route: the pattern, with the
+// method in front when the pattern has none.
+func routeName(method, pattern string) string {
+	if strings.Contains(pattern, " ") {
+		return pattern
+	}
+	return method + " " + pattern
+}
+
+// methodLabel keeps the method label to the methods HTTP defines, so
+// that a client inventing methods cannot make new series.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}

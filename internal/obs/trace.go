@@ -1,0 +1,137 @@
+package obs
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// Tracing is a process's OpenTelemetry tracing: on when the standard
+// OTEL_* environment asks for an exporter, off (and free) otherwise.
+type Tracing struct {
+	// Provider makes the process's spans; a no-op one when off.
+	Provider trace.TracerProvider
+	sdk      *sdktrace.TracerProvider // nil when off
+}
+
+// Enabled reports whether spans are recorded and exported.
+func (t *Tracing) Enabled() bool { return t != nil && t.sdk != nil }
+
+// tracingWanted reads the standard variables: an OTLP endpoint (or
+// OTEL_TRACES_EXPORTER=otlp) switches tracing on; OTEL_SDK_DISABLED=true
+// or OTEL_TRACES_EXPORTER=none keeps it off.
+func tracingWanted(getenv func(string) string) (bool, error) {
+	if strings.EqualFold(getenv("OTEL_SDK_DISABLED"), "true") {
+		return false, nil
+	}
+	switch exp := strings.ToLower(strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER"))); exp {
+	case "none":
+		return false, nil
+	case "otlp":
+	case "":
+		if getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
+			return false, nil
+		}
+	default:
+		return false, fmt.Errorf("OTEL_TRACES_EXPORTER=%s: Parley exports traces with otlp only (or none)", exp)
+	}
+	protocol := getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+	if protocol == "" {
+		protocol = getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if protocol != "" && protocol != "http/protobuf" {
+		return false, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL=%s: Parley speaks http/protobuf only; point it at the collector's OTLP/HTTP port (4318)", protocol)
+	}
+	return true, nil
+}
+
+// NewTracing sets up tracing from the OTEL_* variables getenv reads
+// (the exporter's own settings, such as OTEL_EXPORTER_OTLP_HEADERS,
+// OTEL_TRACES_SAMPLER and OTEL_RESOURCE_ATTRIBUTES, are read from the
+// process environment by the SDK). service is the service name unless
+// OTEL_SERVICE_NAME gives one. Shutdown flushes what is buffered.
+func NewTracing(ctx context.Context, service string, getenv func(string) string) (*Tracing, error) {
+	on, err := tracingWanted(getenv)
+	if err != nil || !on {
+		return &Tracing{Provider: tracenoop.NewTracerProvider()}, err
+	}
+	exp, err := otlptracehttp.New(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("OTLP trace exporter: %w", err)
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(attribute.String("service.name", service)),
+		resource.WithFromEnv(), // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win
+		resource.WithTelemetrySDK(),
+		resource.WithHost(),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("trace resource: %w", err)
+	}
+	// The sampler comes from OTEL_TRACES_SAMPLER (default: parent-based,
+	// always on).
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	return &Tracing{Provider: tp, sdk: tp}, nil
+}
+
+// Shutdown exports the spans still buffered and stops the exporter.
+func (t *Tracing) Shutdown(ctx context.Context) error {
+	if !t.Enabled() {
+		return nil
+	}
+	return t.sdk.Shutdown(ctx)
+}
+
+// propagator reads and writes W3C trace context and baggage.
+var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+
+// Handler wraps h so that each request is a server span, continuing the
+// trace of an incoming traceparent. Off, it returns h untouched.
+func (t *Tracing) Handler(h http.Handler, operation string) http.Handler {
+	if !t.Enabled() {
+		return h
+	}
+	oh := otelhttp.NewHandler(h, operation,
+		otelhttp.WithTracerProvider(t.Provider),
+		otelhttp.WithPropagators(propagator),
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()), // metrics are Prometheus'
+		// The route is not known yet; httpx's HTTPMetrics.Instrument
+		// renames the span after the route pattern once it is.
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
+	)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Pattern != "" {
+			// A mux in front (the one serving /metrics beside) routed
+			// it; otelhttp would name the span after that mux's "/".
+			r = r.WithContext(r.Context())
+			r.Pattern = ""
+		}
+		oh.ServeHTTP(w, r)
+	})
+}
+
+// tracerName names the spans Parley's own code makes.
+const tracerName = "github.com/parley-chat/parley"
+
+// StartSpan starts a span named name as a child of the span in ctx,
+// with the tracer provider that made that span. Outside a trace it
+// starts nothing and returns ctx with its (non-recording) span: code
+// that traces costs nothing while tracing is off. End the span.
+func StartSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, trace.Span) {
+	parent := trace.SpanFromContext(ctx)
+	if !parent.SpanContext().IsValid() {
+		return ctx, parent
+	}
+	return parent.TracerProvider().Tracer(tracerName).Start(ctx, name, trace.WithAttributes(attrs...))
+}
