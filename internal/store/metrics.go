@@ -27,7 +27,7 @@ func Metered(st chat.Store, reg prometheus.Registerer) chat.Store {
 	m := &meteredStore{Store: st, ops: map[string]prometheus.Observer{}}
 	for _, op := range []string{"interrupt_expired", "create_conversation", "get_conversation", "list_conversations",
 		"update_conversation", "delete_conversation", "append_message", "update_message", "delete_messages_from",
-		"clear_messages", "start_reply", "save_reply"} {
+		"clear_messages", "select_version", "start_reply", "save_reply"} {
 		m.ops[op] = h.WithLabelValues(op)
 	}
 	return m
