@@ -16,6 +16,11 @@ type conversationBody struct {
 	Title        *string `json:"title"`
 	SystemPrompt *string `json:"system_prompt"`
 	Model        *string `json:"model"`
+	// Settings replace all the generation settings (null fields: the
+	// defaults).
+	Settings *chat.Settings `json:"settings"`
+	Pinned   *bool          `json:"pinned"`
+	Archived *bool          `json:"archived"`
 }
 
 func (s *server) createConversation(w http.ResponseWriter, r *http.Request) error {
@@ -32,6 +37,9 @@ func (s *server) createConversation(w http.ResponseWriter, r *http.Request) erro
 	}
 	if b.Model != nil {
 		c.Model = *b.Model
+	}
+	if b.Settings != nil {
+		c.Settings = *b.Settings
 	}
 	c, err := s.svc.CreateConversation(r.Context(), owner(r), c)
 	if err != nil {
@@ -76,6 +84,29 @@ func listOptions(r *http.Request) (chat.ListOptions, error) {
 		return opts, &chat.Error{Kind: chat.KindInvalid, Code: "invalid_cursor", Message: "invalid cursor"}
 	}
 	opts.Query = q.Get("q")
+	for _, f := range []struct {
+		name string
+		to   *chat.Filter
+	}{{"pinned", &opts.Pinned}, {"archived", &opts.Archived}} {
+		switch q.Get(f.name) {
+		case "":
+		case "true":
+			*f.to = chat.FilterOnly
+		case "false":
+			*f.to = chat.FilterNone
+		case "any":
+			*f.to = chat.FilterAny
+		default:
+			return opts, &chat.Error{Kind: chat.KindInvalid, Code: "invalid_" + f.name, Message: f.name + " must be true, false or any"}
+		}
+	}
+	switch v := q.Get("skip_empty"); v {
+	case "", "false":
+	case "true":
+		opts.SkipEmpty = true
+	default:
+		return opts, &chat.Error{Kind: chat.KindInvalid, Code: "invalid_skip_empty", Message: "skip_empty must be true or false"}
+	}
 	return opts, nil
 }
 
@@ -94,7 +125,8 @@ func (s *server) updateConversation(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	c, err := s.svc.UpdateConversation(r.Context(), owner(r), r.PathValue("id"),
-		chat.ConversationPatch{Title: b.Title, SystemPrompt: b.SystemPrompt, Model: b.Model})
+		chat.ConversationPatch{Title: b.Title, SystemPrompt: b.SystemPrompt, Model: b.Model, Settings: b.Settings,
+			Pinned: b.Pinned, Archived: b.Archived})
 	if err != nil {
 		return err
 	}
@@ -112,6 +144,24 @@ func (s *server) deleteConversation(w http.ResponseWriter, r *http.Request) erro
 
 func (s *server) undo(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.svc.Undo(r.Context(), owner(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, v)
+	return nil
+}
+
+// versionBody is the body of POST .../messages/{message_id}/versions.
+type versionBody struct {
+	Version int `json:"version"`
+}
+
+func (s *server) selectVersion(w http.ResponseWriter, r *http.Request) error {
+	var b versionBody
+	if err := httpx.DecodeJSON(r, &b, s.cfg.MaxBodyBytes); err != nil {
+		return err
+	}
+	v, err := s.svc.SelectVersion(r.Context(), owner(r), r.PathValue("id"), r.PathValue("message_id"), b.Version)
 	if err != nil {
 		return err
 	}

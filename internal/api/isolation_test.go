@@ -54,6 +54,7 @@ func TestAnotherUsersConversationIsNotFound(t *testing.T) {
 			{"POST", base + "/messages", `{"content":"hello","stream":false}`},
 			{"POST", base + "/messages", `{"content":"hello"}`},
 			{"POST", base + "/messages/" + userMsg + "/edit", `{"content":"rewritten"}`},
+			{"POST", base + "/messages/" + userMsg + "/versions", `{"version":1}`},
 			{"POST", base + "/regenerate", ``},
 			{"POST", base + "/continue", ``},
 			{"POST", base + "/undo", ``},

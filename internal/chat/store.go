@@ -42,8 +42,11 @@ type Conversations interface {
 	// CreateConversation stores c. ID, CreatedAt and UpdatedAt are filled in
 	// when empty; the stored conversation is returned.
 	CreateConversation(ctx context.Context, c Conversation) (Conversation, error)
-	// GetConversation returns the conversation with all its messages in
-	// order.
+	// GetConversation returns the conversation with the messages of its
+	// chosen branch in order: from the first message, at each turn the
+	// chosen version (SelectVersion; else the newest), with Version and
+	// Versions filled in. Versions not chosen stay stored but are not
+	// listed.
 	GetConversation(ctx context.Context, id string) (Conversation, error)
 	// ListConversations returns a page ordered by UpdatedAt descending, ID
 	// descending as the tie-break; Messages is left nil.
@@ -63,14 +66,23 @@ type Conversations interface {
 	// UpdatedAt.
 	UpdateMessage(ctx context.Context, m Message) error
 	// DeleteMessagesFrom removes the message with id messageID and every
-	// message after it in the same conversation.
+	// message after it in the same conversation: all versions of its turn
+	// and everything that follows any of them.
 	DeleteMessagesFrom(ctx context.Context, conversationID, messageID string) error
 	// ClearMessages removes every message of the conversation.
 	ClearMessages(ctx context.Context, conversationID string) error
+	// SelectVersion chooses version (from 1) of the turn of messageID, a
+	// message of the conversation: GetConversation then shows that version
+	// and what follows it, as it was when last shown. A version that does
+	// not exist is KindInvalid with code CodeNoSuchVersion; while a reply
+	// streams it is refused like DeleteMessagesFrom.
+	SelectVersion(ctx context.Context, conversationID, messageID string, version int) error
 
 	// StartReply changes the end of a conversation for a new reply in one
-	// transaction: it removes r.From and every message after it (when set),
-	// appends r.User (when not nil) and then r.Reply, a streaming assistant
+	// transaction: it sets r.From and every message after it aside as an
+	// earlier version (when set: the new message takes r.From's place as
+	// its newest version, chosen), appends r.User (when not nil) and then
+	// r.Reply, a streaming assistant
 	// message held under r.Lease, and returns the two as stored. With
 	// r.Continue set it appends nothing: that message, the conversation's
 	// last, an assistant reply that has ended, streams again under r.Lease
@@ -102,8 +114,10 @@ type Lease struct {
 type NewReply struct {
 	// ConversationID is the conversation the reply belongs to.
 	ConversationID string
-	// From, when not "", is a message of the conversation removed first,
-	// with every message after it (an edit, a regenerated reply).
+	// From, when not "", is a message of the chosen branch that the new
+	// messages replace as a new version of its turn (an edit, a
+	// regenerated reply); it and what follows it are kept as the earlier
+	// version.
 	From string
 	// User, when not nil, is appended before the reply.
 	User *Message
@@ -127,4 +141,7 @@ const (
 	// CodeNotContinuable: the message to continue is not the
 	// conversation's last, or not an assistant reply that has ended.
 	CodeNotContinuable = "nothing_to_continue"
+	// CodeNoSuchVersion: SelectVersion named a version the turn does not
+	// have.
+	CodeNoSuchVersion = "no_such_version"
 )

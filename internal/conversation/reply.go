@@ -285,7 +285,7 @@ func (s *Service) startRun(ctx context.Context, owner, convID string, opts Reply
 		s.setTitle(ctx, convs, convID, user.Content)
 	}
 	r.update(func(m *chat.Message) { *m = asst }) // from now on Join sees the run
-	j := job{req: chat.GenerateRequest{Model: model, Params: opts.Params}, hist: historyOf(conv, ch.cont), base: asst}
+	j := job{req: chat.GenerateRequest{Model: model, Params: withSettings(opts.Params, conv.Settings)}, hist: historyOf(conv, ch.cont), base: asst}
 	if j.req.Params.MaxTokens <= 0 || (s.cfg.MaxTokens > 0 && j.req.Params.MaxTokens > s.cfg.MaxTokens) {
 		j.req.Params.MaxTokens = s.cfg.MaxTokens
 	}
@@ -336,4 +336,19 @@ func indexOf(ms []chat.Message, id string) int {
 		}
 	}
 	return -1
+}
+
+// withSettings fills in what a reply request left to the defaults from
+// the conversation's settings.
+func withSettings(p chat.Params, s chat.Settings) chat.Params {
+	if p.Temperature == nil {
+		p.Temperature = s.Temperature
+	}
+	if p.TopP == nil {
+		p.TopP = s.TopP
+	}
+	if p.MaxTokens <= 0 {
+		p.MaxTokens = s.MaxTokens
+	}
+	return p
 }

@@ -138,7 +138,8 @@ func viewOf(c chat.Conversation, live chat.Message, running bool) View {
 		// The store holds the reply as of its last periodic save; the
 		// running reply is ahead of it.
 		for i := range v.Messages {
-			if v.Messages[i].ID == live.ID {
+			if m := v.Messages[i]; m.ID == live.ID {
+				live.ParentID, live.Version, live.Versions = m.ParentID, m.Version, m.Versions
 				v.Messages[i] = live
 			}
 		}
@@ -148,7 +149,7 @@ func viewOf(c chat.Conversation, live chat.Message, running bool) View {
 
 // CreateConversation validates and stores a new conversation of owner.
 func (s *Service) CreateConversation(ctx context.Context, owner string, c chat.Conversation) (chat.Conversation, error) {
-	p := chat.ConversationPatch{Title: &c.Title, SystemPrompt: &c.SystemPrompt, Model: &c.Model}
+	p := chat.ConversationPatch{Title: &c.Title, SystemPrompt: &c.SystemPrompt, Model: &c.Model, Settings: &c.Settings}
 	if err := s.validatePatch(p); err != nil {
 		return chat.Conversation{}, err
 	}
@@ -263,6 +264,19 @@ func (s *Service) Undo(ctx context.Context, owner, conversationID string) (View,
 	})
 }
 
+// SelectVersion shows version (from 1) of the turn of messageID: the
+// conversation goes on from that version as it was when last shown, and
+// the next reply's model sees that branch.
+func (s *Service) SelectVersion(ctx context.Context, owner, conversationID, messageID string, version int) (View, error) {
+	return s.editHistory(ctx, owner, conversationID, func(convs chat.Conversations, c chat.Conversation) error {
+		err := convs.SelectVersion(ctx, c.ID, messageID, version)
+		if chat.KindOf(err) == chat.KindNotFound && chat.CodeOf(err) == "" {
+			return &chat.Error{Kind: chat.KindNotFound, Code: "message_not_found", Message: "message not found", Err: err}
+		}
+		return err
+	})
+}
+
 // Clear removes every message of a conversation.
 func (s *Service) Clear(ctx context.Context, owner, conversationID string) (View, error) {
 	return s.editHistory(ctx, owner, conversationID, func(convs chat.Conversations, c chat.Conversation) error {
@@ -324,6 +338,11 @@ func (s *Service) validatePatch(p chat.ConversationPatch) error {
 		if len(*p.SystemPrompt) > s.cfg.MaxMessageBytes {
 			return &chat.Error{Kind: chat.KindTooLarge, Code: "system_prompt_too_long",
 				Message: fmt.Sprintf("system prompt is longer than %d bytes", s.cfg.MaxMessageBytes)}
+		}
+	}
+	if p.Settings != nil {
+		if err := p.Settings.Check(); err != nil {
+			return err
 		}
 	}
 	if p.Model != nil && len(*p.Model) > 256 {

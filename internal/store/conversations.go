@@ -10,7 +10,7 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-const convColumns = `id, title, system_prompt, model, created_at, updated_at`
+const convColumns = `id, title, system_prompt, model, created_at, updated_at, temperature, top_p, max_tokens, pinned, archived`
 
 // owned is one owner's conversations: every statement names the owner, so
 // another owner's rows are neither seen nor changed — they answer
@@ -38,7 +38,17 @@ func (o owned) ready() error {
 
 func scanConversation(r scanner) (chat.Conversation, error) {
 	var c chat.Conversation
-	err := r.Scan(&c.ID, &c.Title, &c.SystemPrompt, &c.Model, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt))
+	var temp, topP sql.NullFloat64
+	var pinned, archived int
+	err := r.Scan(&c.ID, &c.Title, &c.SystemPrompt, &c.Model, scanTime(&c.CreatedAt), scanTime(&c.UpdatedAt), &temp, &topP, &c.Settings.MaxTokens,
+		&pinned, &archived)
+	c.Pinned, c.Archived = pinned != 0, archived != 0
+	if temp.Valid {
+		c.Settings.Temperature = &temp.Float64
+	}
+	if topP.Valid {
+		c.Settings.TopP = &topP.Float64
+	}
 	return c, err
 }
 
@@ -51,8 +61,9 @@ func (d owned) CreateConversation(ctx context.Context, c chat.Conversation) (cha
 	if err != nil {
 		return chat.Conversation{}, err
 	}
-	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-		c.ID, c.Title, c.SystemPrompt, c.Model, d.dl.Time(c.CreatedAt), d.dl.Time(c.UpdatedAt), d.owner)
+	_, err = d.write.ExecContext(ctx, d.q(`INSERT INTO conversations (`+convColumns+`, owner_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		c.ID, c.Title, c.SystemPrompt, c.Model, d.dl.Time(c.CreatedAt), d.dl.Time(c.UpdatedAt),
+		c.Settings.Temperature, c.Settings.TopP, c.Settings.MaxTokens, flag(c.Pinned), flag(c.Archived), d.owner)
 	if err != nil {
 		err = d.classify(ctx, "create conversation", err)
 		switch chat.KindOf(err) {
@@ -88,11 +99,26 @@ func (d owned) GetConversation(ctx context.Context, id string) (chat.Conversatio
 	if err != nil {
 		return chat.Conversation{}, d.classify(ctx, "get conversation", err)
 	}
-	c.Messages, err = list(ctx, d.DB, tx, "get messages", scanMessage,
-		`SELECT `+msgColumns+` FROM messages WHERE conversation_id = ? ORDER BY seq`, id)
+	type row struct {
+		m      chat.Message
+		chosen bool
+	}
+	rows, err := list(ctx, d.DB, tx, "get messages", func(r scanner) (row, error) {
+		var x row
+		var chosen int
+		var err error
+		x.m, err = scanMessage(scanWith{r, &chosen})
+		x.chosen = chosen != 0
+		return x, err
+	}, `SELECT `+msgColumns+`, chosen FROM messages WHERE conversation_id = ? ORDER BY seq`, id)
 	if err != nil {
 		return chat.Conversation{}, err
 	}
+	ms, chosen := make([]chat.Message, len(rows)), make([]bool, len(rows))
+	for i, x := range rows {
+		ms[i], chosen[i] = x.m, x.chosen
+	}
+	c.Messages = branchOf(ms, chosen)
 	if c.Messages == nil {
 		c.Messages = []chat.Message{}
 	}
@@ -121,7 +147,19 @@ func (d owned) ListConversations(ctx context.Context, opts chat.ListOptions) (ch
 			SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.content `+d.dl.ILike+` ? ESCAPE '\'))`)
 		args = append(args, pat, pat)
 	}
-	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at FROM conversations c
+	archived := opts.Archived
+	if archived == chat.FilterDefault {
+		archived = chat.FilterNone
+		if opts.Query != "" {
+			archived = chat.FilterAny
+		}
+	}
+	where = append(where, filterSQL("c.pinned", opts.Pinned)...)
+	where = append(where, filterSQL("c.archived", archived)...)
+	if opts.SkipEmpty {
+		where = append(where, `EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)`)
+	}
+	q := `SELECT c.id, c.title, c.system_prompt, c.model, c.created_at, c.updated_at, c.temperature, c.top_p, c.max_tokens, c.pinned, c.archived FROM conversations c
 		WHERE ` + strings.Join(where, ` AND `) + ` ORDER BY c.updated_at DESC, c.id DESC LIMIT ?`
 	args = append(args, limit+1) // one more tells whether a next page exists
 
@@ -145,13 +183,28 @@ func (d owned) UpdateConversation(ctx context.Context, id string, p chat.Convers
 	}
 	// Greatest keeps UpdatedAt from moving backwards when it was set ahead
 	// of this clock.
+	// Settings change together, or not at all.
+	settings, args := "", []any{p.Title, p.SystemPrompt, p.Model, flagPtr(p.Pinned), flagPtr(p.Archived)}
+	if p.Settings != nil {
+		settings = `temperature = ?, top_p = ?, max_tokens = ?,`
+		args = append(args, p.Settings.Temperature, p.Settings.TopP, p.Settings.MaxTokens)
+	}
+	// Pinning and archiving file a conversation away: they are not
+	// activity, which would move it to the top of the list.
+	bump := `updated_at`
+	if p.Title != nil || p.SystemPrompt != nil || p.Model != nil || p.Settings != nil || p.Pinned == nil && p.Archived == nil {
+		bump = d.dl.Greatest + `(updated_at, ?)`
+		args = append(args, d.now())
+	}
 	c, err := scanConversation(d.write.QueryRowContext(ctx, d.q(`UPDATE conversations SET
 			title = COALESCE(?, title),
 			system_prompt = COALESCE(?, system_prompt),
 			model = COALESCE(?, model),
-			updated_at = `+d.dl.Greatest+`(updated_at, ?)
+			pinned = COALESCE(?, pinned),
+			archived = COALESCE(?, archived), `+settings+`
+			updated_at = `+bump+`
 		WHERE id = ? AND owner_id = ? RETURNING `+convColumns),
-		p.Title, p.SystemPrompt, p.Model, d.now(), id, d.owner))
+		append(args, id, d.owner)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return chat.Conversation{}, NotFound("conversation")
 	}
@@ -182,4 +235,41 @@ func (d owned) touch(ctx context.Context, tx *sql.Tx, conversationID string) err
 	return d.exec(ctx, tx, "touch conversation", "conversation",
 		`UPDATE conversations SET updated_at = `+d.dl.Greatest+`(updated_at, ?) WHERE id = ? AND owner_id = ?`,
 		d.now(), conversationID, d.owner)
+}
+
+// scanWith scans a row into what scanMessage asks for and then extra.
+type scanWith struct {
+	r     scanner
+	extra any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.r.Scan(append(dest, s.extra)...) }
+
+// flag is a boolean as stored: 0 or 1 in an integer column, alike in
+// every database.
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// flagPtr is flag of *b, or NULL (leave as is) when b is nil.
+func flagPtr(b *bool) *int {
+	if b == nil {
+		return nil
+	}
+	v := flag(*b)
+	return &v
+}
+
+// filterSQL is the condition a listing's Filter puts on column.
+func filterSQL(column string, f chat.Filter) []string {
+	switch f {
+	case chat.FilterOnly:
+		return []string{column + ` = 1`}
+	case chat.FilterNone:
+		return []string{column + ` = 0`}
+	}
+	return nil
 }

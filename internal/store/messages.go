@@ -9,12 +9,12 @@ import (
 )
 
 const msgColumns = `id, conversation_id, role, content, status, error, model,
-	prompt_tokens, output_tokens, first_token_ms, duration_ms, finish_reason, context_from, created_at, updated_at`
+	prompt_tokens, output_tokens, first_token_ms, duration_ms, finish_reason, context_from, parent_id, created_at, updated_at`
 
 func scanMessage(r scanner) (chat.Message, error) {
 	var m chat.Message
 	err := r.Scan(&m.ID, &m.ConversationID, &m.Role, &m.Content, &m.Status, &m.Error, &m.Model,
-		&m.PromptTokens, &m.OutputTokens, &m.FirstTokenMS, &m.DurationMS, &m.FinishReason, &m.ContextFrom,
+		&m.PromptTokens, &m.OutputTokens, &m.FirstTokenMS, &m.DurationMS, &m.FinishReason, &m.ContextFrom, &m.ParentID,
 		scanTime(&m.CreatedAt), scanTime(&m.UpdatedAt))
 	return m, err
 }
@@ -33,7 +33,7 @@ func (d owned) AppendMessage(ctx context.Context, m chat.Message) (chat.Message,
 		return chat.Message{}, err
 	}
 	err = d.inTx(ctx, "append message", func(tx *sql.Tx) error {
-		return d.appendIn(ctx, tx, m, chat.Lease{})
+		return d.appendIn(ctx, tx, &m, chat.Lease{}, true)
 	})
 	if err != nil {
 		return chat.Message{}, err
@@ -41,9 +41,11 @@ func (d owned) AppendMessage(ctx context.Context, m chat.Message) (chat.Message,
 	return m, nil
 }
 
-// appendIn adds m, prepared, after the conversation's last message inside
-// tx, held under lease (none when lease.Owner is "").
-func (d owned) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease chat.Lease) error {
+// appendIn adds m, prepared, inside tx, held under lease (none when
+// lease.Owner is ""): after the last message of the chosen branch when
+// atEnd, else after m.ParentID, as the newest and chosen version of that
+// turn. It fills in m's ParentID, Version and Versions.
+func (d owned) appendIn(ctx context.Context, tx *sql.Tx, m *chat.Message, lease chat.Lease, atEnd bool) error {
 	var seq int64
 	err := tx.QueryRowContext(ctx, d.q(`UPDATE conversations
 		SET next_seq = next_seq + 1, updated_at = `+d.dl.Greatest+`(updated_at, ?)
@@ -54,11 +56,26 @@ func (d owned) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease c
 	if err != nil {
 		return d.classify(ctx, "append message", err)
 	}
+	// The conversation's row is held from here on: the branch read next
+	// is the one the message joins.
+	if atEnd {
+		ns, err := d.nodes(ctx, tx, m.ConversationID)
+		if err != nil {
+			return err
+		}
+		m.ParentID = ""
+		if path := chosenBranch(ns); len(path) > 0 {
+			m.ParentID = ns[path[len(path)-1].i].id
+		}
+	}
+	if err := d.unchoose(ctx, tx, m.ConversationID, m.ParentID); err != nil {
+		return err
+	}
 	until, untilArg := d.leaseUntil(lease)
 	_, err = tx.ExecContext(ctx, d.q(`INSERT INTO messages (`+msgColumns+`, seq, lease_owner, lease_until)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+until+`)`),
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, `+until+`)`),
 		m.ID, m.ConversationID, string(m.Role), m.Content, string(m.Status), m.Error, m.Model,
-		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS, m.FinishReason, m.ContextFrom,
+		m.PromptTokens, m.OutputTokens, m.FirstTokenMS, m.DurationMS, m.FinishReason, m.ContextFrom, m.ParentID,
 		d.dl.Time(m.CreatedAt), d.dl.Time(m.UpdatedAt), seq, lease.Owner, untilArg)
 	if err != nil {
 		err = d.classify(ctx, "append message", err)
@@ -68,8 +85,9 @@ func (d owned) appendIn(ctx context.Context, tx *sql.Tx, m chat.Message, lease c
 		case chat.KindNotFound: // the foreign key to conversations
 			return chat.E(chat.KindNotFound, "conversation not found", err)
 		}
+		return err
 	}
-	return err
+	return d.numberVersion(ctx, tx, m)
 }
 
 // UpdateMessage overwrites the mutable fields of m and sets its UpdatedAt.
@@ -130,16 +148,6 @@ func (d owned) DeleteMessagesFrom(ctx context.Context, conversationID, messageID
 		}
 		return d.deleteFrom(ctx, tx, conversationID, messageID)
 	})
-}
-
-// deleteFrom removes messageID and every later message of the
-// conversation inside tx.
-func (d *DB) deleteFrom(ctx context.Context, tx *sql.Tx, conversationID, messageID string) error {
-	// When messageID is not in this conversation the subquery is NULL and
-	// nothing matches; otherwise at least the message itself goes.
-	return d.exec(ctx, tx, "delete messages", "message", `DELETE FROM messages WHERE conversation_id = ?
-		AND seq >= (SELECT seq FROM messages WHERE id = ? AND conversation_id = ?)`,
-		conversationID, messageID, conversationID)
 }
 
 // ClearMessages removes every message of the conversation.

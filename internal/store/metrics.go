@@ -27,7 +27,7 @@ func Metered(st chat.Store, reg prometheus.Registerer) chat.Store {
 	m := &meteredStore{Store: st, ops: map[string]prometheus.Observer{}}
 	for _, op := range []string{"interrupt_expired", "create_conversation", "get_conversation", "list_conversations",
 		"update_conversation", "delete_conversation", "append_message", "update_message", "delete_messages_from",
-		"clear_messages", "start_reply", "save_reply"} {
+		"clear_messages", "select_version", "start_reply", "save_reply"} {
 		m.ops[op] = h.WithLabelValues(op)
 	}
 	return m
@@ -128,6 +128,13 @@ func (c meteredConversations) DeleteMessagesFrom(ctx context.Context, conversati
 func (c meteredConversations) ClearMessages(ctx context.Context, conversationID string) error {
 	ctx, end := c.m.op(ctx, "clear_messages")
 	err := c.c.ClearMessages(ctx, conversationID)
+	end(err)
+	return err
+}
+
+func (c meteredConversations) SelectVersion(ctx context.Context, conversationID, messageID string, version int) error {
+	ctx, end := c.m.op(ctx, "select_version")
+	err := c.c.SelectVersion(ctx, conversationID, messageID, version)
 	end(err)
 	return err
 }

@@ -97,17 +97,25 @@ func (d owned) StartReply(ctx context.Context, r chat.NewReply) (*chat.Message, 
 		if err := d.refuseRunning(ctx, tx, r.ConversationID); err != nil {
 			return err
 		}
+		// A new version of r.From's turn follows r.From's parent; r.From
+		// and what follows it stay, no longer chosen.
+		parent, atEnd := "", true
 		if r.From != "" {
-			if err := d.deleteFrom(ctx, tx, r.ConversationID, r.From); err != nil {
+			p, err := d.parentOf(ctx, tx, r.ConversationID, r.From)
+			if err != nil {
 				return err
 			}
+			parent, atEnd = p, false
 		}
 		if user != nil {
-			if err := d.appendIn(ctx, tx, *user, chat.Lease{}); err != nil {
+			user.ParentID = parent
+			if err := d.appendIn(ctx, tx, user, chat.Lease{}, atEnd); err != nil {
 				return err
 			}
+			parent, atEnd = user.ID, false
 		}
-		return d.appendIn(ctx, tx, reply, r.Lease)
+		reply.ParentID = parent
+		return d.appendIn(ctx, tx, &reply, r.Lease, atEnd)
 	})
 	if err != nil {
 		return nil, chat.Message{}, err
@@ -132,14 +140,26 @@ func (d owned) continueReply(ctx context.Context, r chat.NewReply) (*chat.Messag
 		if err := d.refuseRunning(ctx, tx, r.ConversationID); err != nil {
 			return err
 		}
-		var err error
+		// The last message of the chosen branch is the one to continue.
+		ns, err := d.nodes(ctx, tx, r.ConversationID)
+		if err != nil {
+			return err
+		}
+		path, last := chosenBranch(ns), ""
+		if len(path) > 0 {
+			st := path[len(path)-1]
+			last = ns[st.i].id
+			reply.Version, reply.Versions = st.version, st.versions
+		}
+		version, versions := reply.Version, reply.Versions
 		reply, err = scanMessage(tx.QueryRowContext(ctx, d.q(`UPDATE messages
 			SET status = 'streaming', error = '', finish_reason = '', updated_at = ?, lease_owner = ?, lease_until = `+d.dl.NowPlus+`
 			WHERE id = ? AND conversation_id = ? AND role = 'assistant'
 				AND status IN ('complete', 'stopped', 'failed', 'interrupted')
-				AND seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = ?)
+				AND id = ?
 			RETURNING `+msgColumns),
-			d.now(), r.Lease.Owner, r.Lease.TTL.Milliseconds(), r.Continue, r.ConversationID, r.ConversationID))
+			d.now(), r.Lease.Owner, r.Lease.TTL.Milliseconds(), r.Continue, r.ConversationID, last))
+		reply.Version, reply.Versions = version, versions
 		if !errors.Is(err, sql.ErrNoRows) {
 			return d.classify(ctx, "continue reply", err)
 		}

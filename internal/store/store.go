@@ -119,6 +119,9 @@ func PrepareConversation(c chat.Conversation) (chat.Conversation, error) {
 	if err := checkText("model", c.Model); err != nil {
 		return c, err
 	}
+	if err := c.Settings.Check(); err != nil {
+		return c, err
+	}
 	now := time.Now()
 	c.CreatedAt = Time(c.CreatedAt, now)
 	c.UpdatedAt = Time(c.UpdatedAt, now)
@@ -126,8 +129,13 @@ func PrepareConversation(c chat.Conversation) (chat.Conversation, error) {
 	return c, nil
 }
 
-// CheckPatch refuses patches whose texts cannot be stored.
+// CheckPatch refuses patches whose texts or settings cannot be stored.
 func CheckPatch(p chat.ConversationPatch) error {
+	if p.Settings != nil {
+		if err := p.Settings.Check(); err != nil {
+			return err
+		}
+	}
 	for _, f := range []struct {
 		name string
 		v    *string

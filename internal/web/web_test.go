@@ -148,8 +148,10 @@ func TestFirstLoad(t *testing.T) {
 		t.Errorf("first load fetched only %v", seen)
 	}
 	t.Logf("first load: %d files, %d bytes compressed", len(seen)+1, total)
-	if total >= 150*1024 {
-		t.Errorf("first load is %d bytes compressed, want < 150 KB", total)
+	// Issue 15's budget: the chat page loads in under 60 KB compressed
+	// (math rendering, when it comes, loads only with a reply that has math).
+	if total >= 60*1024 {
+		t.Errorf("first load is %d bytes compressed, want < 60 KB", total)
 	}
 }
 

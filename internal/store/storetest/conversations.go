@@ -224,7 +224,6 @@ func (s suite) testSearch(t *testing.T) {
 	backslash := mk(`C:\Users`, "paths")
 	unicode := mk("Café notes", "naïve résumé 日本語 😀")
 	empty := mk("")
-	_ = empty
 	tests := []struct {
 		q    string
 		want []string
@@ -259,6 +258,14 @@ func (s suite) testSearch(t *testing.T) {
 	}
 	if all, _ := listAll(t, st, chat.ListOptions{}); len(all) != 8 {
 		t.Errorf("unfiltered listing has %d conversations, want 8", len(all))
+	}
+	// Without the empty one, alone and with a query.
+	titled := mk("Empty but titled")
+	if all, _ := listAll(t, st, chat.ListOptions{SkipEmpty: true}); len(all) != 7 || slices.Contains(convIDs(all), empty) || slices.Contains(convIDs(all), titled) {
+		t.Errorf("SkipEmpty lists %v, want the 7 with messages", convIDs(all))
+	}
+	if all, _ := listAll(t, st, chat.ListOptions{SkipEmpty: true, Query: "titled"}); len(all) != 0 {
+		t.Errorf("SkipEmpty with a query lists %v", convIDs(all))
 	}
 }
 

@@ -320,6 +320,10 @@ func CheckUpgrade(t *testing.T, root Store, rows V1Rows) {
 		got.Messages[1].ID != rows.ReplyID || got.Messages[1].Content != "partial" || got.Messages[1].Status != chat.StatusStreaming {
 		t.Fatalf("after the upgrade: %+v", got.Messages)
 	}
+	// Migration 0006 chained the old messages: each follows the one before.
+	if got.Messages[0].ParentID != "" || got.Messages[1].ParentID != rows.UserID {
+		t.Errorf("after the upgrade the reply follows %q, want the question %s", got.Messages[1].ParentID, rows.UserID)
+	}
 	ended, err := root.InterruptExpired(ctxT(t), "", "the server stopped", nil)
 	if err != nil || len(ended) != 1 || ended[0].ID != rows.ReplyID {
 		t.Fatalf("first sweep after the upgrade ended %+v (%v), want %s", ended, err, rows.ReplyID)

@@ -148,7 +148,7 @@ func TestFirstAdminSignInSignOut(t *testing.T) {
 	b := newBrowser(t, base, browserOpt{})
 	b.open("/")
 	b.waitAuthPage("setup")
-	if b.count("#conv-list li") != 0 {
+	if b.count("#conv-list li.conv-item") != 0 {
 		t.Errorf("chats listed before anyone signed in")
 	}
 	b.screenshot("19-create-admin")
@@ -180,7 +180,7 @@ func TestFirstAdminSignInSignOut(t *testing.T) {
 	if code, _ := call(t, "GET", base+"/api/auth/me", "", session, ""); code != 401 {
 		t.Errorf("the session still works after signing out: %d", code)
 	}
-	if b.count(".msg") != 0 || b.count("#conv-list li") != 0 {
+	if b.count(".msg") != 0 || b.count("#conv-list li.conv-item") != 0 {
 		t.Errorf("the signed-out page still shows the chats")
 	}
 	if b.count("#auth-switch:not([hidden])") != 0 {
@@ -195,7 +195,7 @@ func TestFirstAdminSignInSignOut(t *testing.T) {
 	}
 	b.signIn("admin", "correct horse battery")
 	b.waitSignedIn("admin")
-	b.waitJS(`document.querySelectorAll('#conv-list li').length === 1`)
+	b.waitJS(`document.querySelectorAll('#conv-list li.conv-item').length === 1`)
 	b.checkClean()
 }
 

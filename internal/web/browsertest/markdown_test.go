@@ -42,6 +42,8 @@ var markdownCases = []struct{ name, src string }{
 	{"nested brackets", "[outer [inner](javascript:alert(1))](https://ok.example) [[double]](https://ok.example/2) [a]([b](https://x.example)) [unclosed [x](https://y.example)"},
 	{"html in code and text", "`<img src=x onerror=alert(1)>` and <img src=x onerror=alert(1)> &lt;script&gt; &#60;b&#62; &amp;"},
 	{"heading edge cases", "# C#\n####### seven\n#\n## closed ##   \n# a    "},
+	{"entities show as characters", "AT&amp;T &lt;b&gt; &quot;q&quot; &copy; &hellip; &#169; &#x1F600; &#0; &nosuch; & alone; `&amp; in code`"},
+	{"math as text until typeset", "inline $x^2$ and \\(y\\), display $$\\frac{a}{b}$$ and \\[z\\]; prices $5 and $10, $ lone, `$code$`, \\$escaped$"},
 	{"fence edge cases", "```a`b\n```` \ncode ``` inside\n````"},
 }
 

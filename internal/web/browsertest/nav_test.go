@@ -107,9 +107,10 @@ func TestReloadWhileStreamingContinues(t *testing.T) {
 func TestSidebarSearchRenameDeleteAndPaging(t *testing.T) {
 	up := testupstream.New(t)
 	base := startParley(t, up.URL)
-	// 35 chats: more than one page (the UI asks for 30).
+	// 35 chats: more than one page (the UI asks for 30). Each has a
+	// message: the list leaves out chats without any.
 	for i := range 35 {
-		postJSON(t, base+"/api/conversations", fmt.Sprintf(`{"title":"Chat number %02d"}`, i))
+		postJSON(t, base+"/api/conversations/import", fmt.Sprintf(`{"title":"Chat number %02d","messages":[{"role":"user","content":"hi"}]}`, i))
 	}
 	b := newBrowser(t, base, browserOpt{})
 	b.open("/")

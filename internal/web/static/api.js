@@ -125,10 +125,14 @@ export const api = {
   settings: () => json('GET', '/api/admin/settings'),
   patchSettings: (body) => json('PATCH', '/api/admin/settings', body),
   models: (signal) => json('GET', '/v1/models', undefined, signal),
-  list: ({ limit = 30, cursor = '', q = '' } = {}, signal) => {
+  apiModels: (signal) => json('GET', '/api/models', undefined, signal),
+  list: ({ limit = 30, cursor = '', q = '', pinned = '' } = {}, signal) => {
     const p = new URLSearchParams({ limit: String(limit) });
+    if (pinned) p.set('pinned', pinned);
     if (cursor) p.set('cursor', cursor);
     if (q) p.set('q', q);
+    // Chats without messages (a send that never got through) are clutter.
+    p.set('skip_empty', 'true');
     return json('GET', '/api/conversations?' + p, undefined, signal);
   },
   get: (id, signal) => json('GET', '/api/conversations/' + enc(id), undefined, signal),
@@ -147,5 +151,8 @@ export const api = {
   edit: (id, messageID, content, model, onEvent, signal) =>
     stream('POST', '/api/conversations/' + enc(id) + '/messages/' + enc(messageID) + '/edit',
       { content, model: model || undefined, stream: true }, onEvent, signal),
+  version: (id, messageID, version) =>
+    json('POST', '/api/conversations/' + enc(id) + '/messages/' + enc(messageID) + '/versions', { version }),
+  importConversation: (body) => json('POST', '/api/conversations/import', body),
   attach: (id, onEvent, signal) => stream('GET', '/api/conversations/' + enc(id) + '/stream', undefined, onEvent, signal),
 };

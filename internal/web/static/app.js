@@ -7,10 +7,14 @@ import { h, withIcons } from './dom.js';
 import { Sidebar } from './sidebar.js';
 import {
   $, el, autosize, openDrawer, closeDrawer, confirmDialog, showBanner, hideBanner, applySavedTheme,
-  systemPromptDialog, ModelPicker,
+  ModelPicker,
 } from './chrome.js';
 import { conversationController } from './conversation.js';
 import { authController } from './auth.js';
+import { transfer } from './transfer.js';
+import { settingsDialog } from './settings.js';
+import { bindShortcuts } from './shortcuts.js';
+import { modelStatus } from './status.js';
 
 const EXAMPLES = [
   ['Tell me a joke', 'something to lighten the mood'],
@@ -30,11 +34,17 @@ const sidebar = new Sidebar({
 const models = new ModelPicker({
   convModel: () => convo.convModel(),
   changed: (model) => convo.modelChanged(model),
+  // A model list that fails to load is the model status' to tell (status.js).
+  error: () => {},
+});
+const transfers = transfer({
+  currentId: () => convo.currentId(),
+  imported: (conv) => { sidebar.upsert(conv); closeDrawer(); convo.openConversation(conv.id, true); },
   error: (err) => showBanner(err),
 });
-const convo = conversationController({ sidebar, models });
+const convo = conversationController({ sidebar, models, onChat: transfers.show });
 
-systemPromptDialog({ current: convo.currentSystem, save: convo.saveSystem });
+settingsDialog({ current: convo.currentSettings, save: convo.saveSettings });
 
 el.input.addEventListener('input', autosize);
 el.input.addEventListener('keydown', (e) => {
@@ -61,6 +71,10 @@ document.addEventListener('keydown', (e) => {
   closeDrawer();
 });
 window.addEventListener('popstate', convo.route);
+bindShortcuts({
+  newChat: () => { closeDrawer(); convo.newChat(true); },
+  search: () => { openDrawer(); const s = $('search'); s.focus(); s.select(); },
+});
 
 for (const [title, sub] of EXAMPLES) {
   const b = h('button', { type: 'button', class: 'example' }, h('span', { class: 'ex-title', text: title }), h('span', { class: 'ex-sub', text: sub }));
@@ -82,9 +96,11 @@ const auth = authController({
 
 withIcons(document);
 applySavedTheme();
+const status = modelStatus();
 const ready = () => { document.documentElement.dataset.ready = 'true'; };
 auth.start(ready).then(() => {
-  models.load();
+  // The status marks the picker's options, so it runs once they are there.
+  models.load().then(status.check);
   sidebar.reload();
   convo.route();
   ready();

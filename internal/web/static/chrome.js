@@ -18,7 +18,7 @@ export const el = {
   retry: $('retry-btn'), undo: $('undo-btn'), clear: $('clear-btn'), model: $('model'),
   title: $('conv-title'), banner: $('banner'), live: $('live'), theme: $('theme-toggle'),
   system: $('system-btn'), sysDialog: $('system-dialog'), sysInput: $('system-input'),
-  confirm: $('confirm-dialog'), scrim: $('scrim'), toBottom: $('to-bottom'),
+  confirm: $('confirm-dialog'), scrim: $('scrim'), toBottom: $('to-bottom'), toolbar: $('toolbar'),
 };
 
 // showTitle names the open conversation conv (null: a new chat) in the
@@ -93,20 +93,6 @@ export function confirmDialog(title, text, okLabel) {
   el.confirm.showModal();
   return new Promise((resolve) => {
     el.confirm.addEventListener('close', () => resolve(el.confirm.returnValue === 'ok'), { once: true });
-  });
-}
-
-// systemPromptDialog wires the system prompt button and dialog. hooks:
-// current() → the prompt in force; save(value) stores an edited one.
-export function systemPromptDialog(hooks) {
-  el.system.addEventListener('click', () => {
-    el.sysInput.value = hooks.current();
-    el.sysDialog.returnValue = '';
-    el.sysDialog.showModal();
-  });
-  el.sysDialog.addEventListener('close', () => {
-    if (el.sysDialog.returnValue !== 'ok') return;
-    hooks.save(el.sysInput.value.trim());
   });
 }
 

@@ -7,6 +7,7 @@
 import { api, APIError } from './api.js';
 import { clear } from './dom.js';
 import { MessageView, errorRow, contextDivider } from './thread.js';
+import { customized } from './settings.js';
 import {
   el, showTitle, nearBottom, scrollToBottom, updateToBottom, announce, showBanner, hideBanner,
   autosize, confirmDialog,
@@ -15,13 +16,14 @@ import {
 // conversationController drives the thread. sidebar is the conversation
 // list it keeps in step; models is the ModelPicker whose value new replies
 // use.
-export function conversationController({ sidebar, models }) {
+export function conversationController({ sidebar, models, onChat }) {
   const state = {
     id: null, // current conversation id; null for a new, unsaved chat
     conv: null,
     views: [], // MessageView per message, in order
     stream: null, // {id, ctl, stopping} while a reply streams here
     pendingSystem: '',
+    pendingSettings: {},
     reattached: 0, // attaches in a row after streams that broke off
     loading: null, // the promise of the chat being loaded, if any
     sending: false, // send() is between Enter and its stream
@@ -34,6 +36,7 @@ export function conversationController({ sidebar, models }) {
     retry: () => retry(),
     continueReply: () => continueReply(),
     editAndResend: (m, text) => editAndResend(m, text),
+    selectVersion: (m, n) => selectVersion(m, n),
   };
 
   // ---- rendering ----
@@ -83,7 +86,10 @@ export function conversationController({ sidebar, models }) {
     el.retry.disabled = busy || n === 0;
     el.undo.disabled = busy || n === 0;
     el.clear.disabled = busy || n === 0;
-    el.system.classList.toggle('active', !!currentSystem());
+    // Nothing to retry, undo or clear in an empty chat: no bar at all.
+    el.toolbar.hidden = n === 0 && !busy;
+    if (onChat) onChat(state.id);
+    el.system.classList.toggle('active', !!currentSystem() || customized(currentSettings()));
     for (const v of state.views) if (!v.editing) v.renderFoot();
     el.app.classList.toggle('busy', busy);
   }
@@ -120,6 +126,7 @@ export function conversationController({ sidebar, models }) {
     state.id = null;
     state.conv = null;
     state.pendingSystem = '';
+    state.pendingSettings = {};
     if (push && location.pathname !== '/') history.pushState(null, '', '/');
     sidebar.setActive(null);
     clearErrorRows();
@@ -337,12 +344,14 @@ export function conversationController({ sidebar, models }) {
     const body = { title };
     if (models.value) body.model = models.value;
     if (state.pendingSystem) body.system_prompt = state.pendingSystem;
+    if (customized(state.pendingSettings)) body.settings = state.pendingSettings;
     const conv = await api.create(body);
     conv.messages = conv.messages || [];
     state.nav++;
     state.id = conv.id;
     state.conv = conv;
     state.pendingSystem = '';
+    state.pendingSettings = {};
     history.pushState(null, '', '/c/' + encodeURIComponent(conv.id));
     sidebar.upsert(conv);
     sidebar.setActive(conv.id);
@@ -464,6 +473,28 @@ export function conversationController({ sidebar, models }) {
     }
   }
 
+  // selectVersion shows version n of message m's turn, with what followed
+  // it, as the server answers; focus stays on the switcher of that turn.
+  async function selectVersion(m, n) {
+    if (state.stream || !state.id) return;
+    const at = state.views.findIndex((v) => v.msg === m);
+    const dir = n < (m.version || 0) ? '.ver-prev' : '.ver-next';
+    try {
+      const conv = await api.version(state.id, m.id, n);
+      state.conv = { ...state.conv, ...conv, messages: conv.messages || [] };
+      clearErrorRows();
+      renderThread();
+      const v = state.views[at];
+      if (v) {
+        const b = v.el.querySelector(dir + ':not(:disabled)') || v.el.querySelector('.versions button:not(:disabled)');
+        if (b) b.focus({ preventScroll: true });
+      }
+      announce('Version ' + n + ' shown.');
+    } catch (err) {
+      showBanner(err);
+    }
+  }
+
   async function clearConversation() {
     if (state.stream || !state.id || !state.views.length) return;
     if (!(await confirmDialog('Clear chat?', 'All messages in this chat will be removed.', 'Clear'))) return;
@@ -472,6 +503,9 @@ export function conversationController({ sidebar, models }) {
       state.conv = { ...state.conv, ...conv, messages: conv.messages || [] };
       clearErrorRows();
       renderThread();
+      // The Clear button is gone with the messages: the next thing to do
+      // is to write.
+      el.input.focus();
     } catch (err) {
       showBanner(err);
     }
@@ -494,6 +528,24 @@ export function conversationController({ sidebar, models }) {
     }
   }
 
+  function currentSettings() {
+    return state.id && state.conv ? state.conv.settings || {} : state.pendingSettings;
+  }
+
+  // saveSettings stores the settings dialog's system prompt and
+  // generation settings (a new chat keeps them until it is created).
+  async function saveSettings({ system_prompt: system, settings }) {
+    if (!state.id) { state.pendingSystem = system; state.pendingSettings = settings; updateChrome(); return; }
+    try {
+      const conv = await api.patch(state.id, { system_prompt: system, settings });
+      state.conv.system_prompt = conv.system_prompt;
+      state.conv.settings = conv.settings;
+      updateChrome();
+    } catch (err) {
+      showBanner(err);
+    }
+  }
+
   async function modelChanged(model) {
     if (state.id) {
       try { await api.patch(state.id, { model }); } catch (err) { showBanner(err); }
@@ -503,8 +555,10 @@ export function conversationController({ sidebar, models }) {
   return {
     busy: ctl.busy,
     route, newChat, openConversation, send, stop, retry, undo, clearConversation,
-    currentSystem, saveSystem, modelChanged,
+    currentSystem, saveSystem, modelChanged, saveSettings,
+    currentSettings: () => ({ system_prompt: currentSystem(), settings: currentSettings() }),
     convModel: () => (state.conv ? state.conv.model : ''),
+    currentId: () => state.id,
     // The sidebar's changes to the open chat.
     deleted: (id) => { if (id === state.id) newChat(true); },
     renamed: (c) => { if (c.id === state.id) { state.conv.title = c.title; showTitle(state.conv); } },

@@ -5,6 +5,8 @@
 // code, tables, rules, and inline code, emphasis, strike-through and links.
 // Unclosed constructs (a reply still streaming) render sensibly.
 
+import { entityAt } from './entities.js';
+import { mathAt, mathNode } from './math.js';
 import { highlight, languageOf } from './highlight.js';
 import { h, icon, copyText, flash } from './dom.js';
 
@@ -337,9 +339,17 @@ export function inline(text, depth = 0) {
   let i = 0;
   while (i < n) {
     const c = text[i];
+    if (c === '$' || (c === '\\' && (text[i + 1] === '(' || text[i + 1] === '['))) {
+      const m = mathAt(text, i);
+      if (m) { flush(); out.push(mathNode(m)); i = m.end; continue; }
+    }
     if (c === '\\' && i + 1 < n && PUNCT.test(text[i + 1])) { buf += text[i + 1]; i += 2; continue; }
     if (c === '\\' && text[i + 1] === '\n') { flush(); out.push(h('br')); i += 2; continue; }
     if (c === '\n') { flush(); out.push(h('br')); i++; continue; }
+    if (c === '&') {
+      const e = entityAt(text, i);
+      if (e) { buf += e.text; i = e.end; continue; }
+    }
     if (c === '`') {
       let run = 1;
       while (text[i + run] === '`') run++;

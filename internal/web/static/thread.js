@@ -4,6 +4,8 @@
 
 import { h, icon, clear, copyText, flash } from './dom.js';
 import { renderInto } from './markdown.js';
+import { versionSwitcher } from './versions.js';
+import { typeset } from './math.js';
 
 function actionBtn(name, label, onClick, extra) {
   const b = h('button', { type: 'button', class: 'act ' + (extra || ''), 'aria-label': label, title: label }, icon(name));
@@ -82,6 +84,7 @@ export class MessageView {
     }
     this.caret.remove();
     this.md = renderInto(this.body, m.content, this.md);
+    typeset(this.body);
     if (m.status === 'streaming') {
       const last = this.body.lastElementChild;
       const host = last && /^(P|LI|H\d)$/.test(last.tagName) ? last
@@ -104,6 +107,8 @@ export class MessageView {
     clear(this.foot);
     if (this.editing) return;
     const busy = c.busy();
+    const versions = versionSwitcher(m, busy, (n) => c.selectVersion(m, n));
+    if (versions) this.foot.appendChild(versions);
     const acts = h('div', { class: 'acts' });
     if (m.content) {
       const copy = actionBtn('copy', 'Copy message', async () => {
