@@ -73,18 +73,16 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 	}, nil
 }
 
-// Session is one sequence being processed: its KV cache and scratch
-// buffers. It is not safe for concurrent use; use one Session per request.
+// Session is one sequence being processed: its KV cache, and for Forward
+// the scratch of one sequence's batch (made on first use: sessions driven
+// by a shared Batch never need it). It is not safe for concurrent use; use
+// one Session per request.
 type Session struct {
 	m     *Model
 	cache *kvcache.Cache
-	batch int // tokens per forwardBatch: the scratch's size
-	// Scratch, sized for batch tokens.
-	x, xb, q, k, v, att, o []float32
-	gate, up               []float32
-	logits                 []float32
-	prods                  [3]tensor.Product // MatMulMany arguments
-	tokens                 tokenJob          // per-token steps of forwardBatch
+	own   *Batch
+	seg   [1]Segment
+	toks  []int // a copy of Forward's tokens: the caller's do not escape
 }
 
 // NewSession starts an empty sequence holding at most ctxLen tokens
@@ -98,18 +96,7 @@ func (m *Model) NewSession(ctxLen int) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
-	n := min(m.batch, ctxLen)
-	qDim, kvDim := c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
-	s := &Session{
-		m: m, cache: kv, batch: n,
-		x: make([]float32, n*c.Embd), xb: make([]float32, n*c.Embd), o: make([]float32, n*c.Embd),
-		q: make([]float32, n*qDim), att: make([]float32, n*qDim),
-		k: make([]float32, n*kvDim), v: make([]float32, n*kvDim),
-		gate: make([]float32, n*c.FFN), up: make([]float32, n*c.FFN),
-		logits: make([]float32, c.Vocab),
-	}
-	s.tokens.s = s
-	return s, nil
+	return &Session{m: m, cache: kv}, nil
 }
 
 // Len is the number of tokens processed so far.
@@ -135,12 +122,22 @@ func (s *Session) Forward(tokens []int) ([]float32, error) {
 			return nil, fmt.Errorf("model: token id %d outside the vocabulary of %d", t, s.m.Config.Vocab)
 		}
 	}
+	if s.own == nil {
+		s.own = s.m.NewBatch(min(s.m.batch, s.Cap()), 1)
+	}
 	for len(tokens) > 0 {
-		n := min(len(tokens), s.batch)
-		if err := s.forwardBatch(tokens[:n]); err != nil {
+		n := min(len(tokens), s.own.rows)
+		s.toks = append(s.toks[:0], tokens[:n]...)
+		s.seg[0] = Segment{Session: s, Tokens: s.toks, Logits: n == len(tokens)}
+		err := s.own.Forward(s.seg[:])
+		s.seg[0] = Segment{}
+		if err != nil {
 			return nil, err
 		}
 		tokens = tokens[n:]
 	}
-	return s.logits, nil
+	return s.own.Logits(0), nil
 }
+
+// BatchSize is the micro-batch: the most prompt tokens one pass takes.
+func (m *Model) BatchSize() int { return m.batch }
