@@ -18,6 +18,7 @@ func (s *Service) builtin(ctx context.Context, cfg builtin.Config, hub modelhub.
 		return nil, fmt.Errorf("built-in engine: %w\n(or use another model server: --backend openai --upstream-url URL, or --backend ollama --upstream-url http://127.0.0.1:11434)", err)
 	}
 	cfg.ModelPath = path
+	cfg.Engine.Log = log
 	g, err := builtin.Open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("built-in engine: load %s: %w", path, err)

@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/chattemplate"
@@ -42,8 +43,9 @@ type Config struct {
 // ownedBy is reported in Models.
 const ownedBy = "parley"
 
-// Generator serves one loaded model. It is safe for concurrent use;
-// the engine runs one generation at a time.
+// Generator serves one loaded model. It is safe for concurrent use; the
+// engine runs up to Config.Engine.Parallel generations at once and queues
+// the rest.
 type Generator struct {
 	id      string
 	model   *engine.Model
@@ -173,6 +175,7 @@ func (g *Generator) Generate(ctx context.Context, req chat.GenerateRequest, emit
 	out := newStream(g.tok, req.Params.Stop, emit)
 	res, err := g.model.Generate(ctx, prompt, params, out.token)
 	gen.Usage.CompletionTokens = res.GeneratedTokens
+	gen.Usage.CachedTokens = res.CachedTokens
 	switch res.Finish {
 	case engine.FinishEOG, engine.FinishStopped:
 		gen.FinishReason = chat.FinishStop
@@ -199,6 +202,9 @@ func (g *Generator) generateError(ctx context.Context, out *stream, err error) e
 		return out.emitErr // the caller's own error, as chat.Generator promises
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
+	case errors.Is(err, engine.ErrBusy):
+		return &chat.Error{Kind: chat.KindRateLimited, Code: "server_busy", RetryAfter: time.Second, Err: err,
+			Message: "the model is busy: every sequence is generating and the wait queue is full; try again shortly"}
 	case errors.Is(err, engine.ErrPromptTooLong):
 		return &chat.Error{Kind: chat.KindInvalid, Code: chat.CodeContextLength,
 			Message: "the prompt does not fit the model's context window", Err: err}
@@ -279,5 +285,9 @@ func (g *Generator) params(p chat.Params) (engine.Params, error) {
 	case p.MaxTokens < 0:
 		return engine.Params{}, chat.Errorf(chat.KindInvalid, "max_tokens %d is negative", p.MaxTokens)
 	}
-	return engine.Params{MaxTokens: p.MaxTokens, Sampling: s, StopTokens: g.eog}, nil
+	out := engine.Params{MaxTokens: p.MaxTokens, Sampling: s, StopTokens: g.eog}
+	if p.IgnoreEOS {
+		out.StopTokens = nil
+	}
+	return out, nil
 }
