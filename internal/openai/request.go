@@ -126,11 +126,11 @@ type values struct {
 	topK, n, topLogprobs, maxTokens, maxCompletionTokens, seed                optInt
 
 	logprobs, streamOptions, logitBias, tools, ignoreEOS bool
-	toolChoice                                string  // "" when absent, null, "none" or "auto"
-	responseFormat                            *string // nil when absent or null
-	responseFormatExtra                       string  // an unknown member of response_format
-	stops, prompts, messages                  int
-	emptyStop, emptyPrompt                    bool
+	toolChoice                                           string  // "" when absent, null, "none" or "auto"
+	responseFormat                                       *string // nil when absent or null
+	responseFormatExtra                                  string  // an unknown member of response_format
+	stops, prompts, messages                             int
+	emptyStop, emptyPrompt                               bool
 }
 
 // ParseRequest checks a /v1/chat/completions body (legacy false) or a
