@@ -27,7 +27,7 @@ func (c Config) Validate() error {
 	if c.Engine.Threads < 0 || c.Engine.ContextLength < 0 {
 		return errors.New("--threads and --ctx-size must not be negative")
 	}
-	if c.Engine.Parallel < 0 || c.Engine.Parallel > 256 {
+	if c.Engine.Parallel < 1 || c.Engine.Parallel > 256 {
 		return errors.New("--parallel must be between 1 and 256")
 	}
 	if c.Engine.MaxQueue == 0 || c.Engine.MaxQueue < engine.NoQueue {
