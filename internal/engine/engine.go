@@ -176,6 +176,13 @@ func (m *Model) Config() model.Config { return m.net.Config }
 // Parallel is how many generations run at once.
 func (m *Model) Parallel() int { return m.parallel }
 
+// KVBytes is the most memory the slots' KV caches take when every slot
+// holds a full context (they grow on demand up to it).
+func (m *Model) KVBytes() int64 {
+	c := m.net.Config
+	return int64(m.parallel) * int64(m.ctxLen) * int64(c.Layers) * 2 * int64(c.HeadsKV*c.HeadDim) * 4
+}
+
 // ContextLength is the context window generations run in.
 func (m *Model) ContextLength() int { return m.ctxLen }
 

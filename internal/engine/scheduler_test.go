@@ -236,3 +236,11 @@ func TestQueueFull(t *testing.T) {
 		})
 	}
 }
+
+func TestKVBytes(t *testing.T) {
+	m := load(t, Options{Threads: 1, Parallel: 3, ContextLength: 100})
+	c := m.Config()
+	if want := int64(3 * 100 * c.Layers * 2 * c.HeadsKV * c.HeadDim * 4); m.KVBytes() != want || m.Parallel() != 3 {
+		t.Errorf("KVBytes %d, want %d", m.KVBytes(), want)
+	}
+}

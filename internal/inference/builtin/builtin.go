@@ -112,6 +112,12 @@ func (g *Generator) Close() error { return g.model.Close() }
 // ID is the model id this generator answers to.
 func (g *Generator) ID() string { return g.id }
 
+// Slots describes the engine's sequences: how many run at once, and the
+// most memory their KV caches take (each grows up to ContextLength).
+func (g *Generator) Slots() (parallel int, kvBytes int64) {
+	return g.model.Parallel(), g.model.KVBytes()
+}
+
 // ContextLength is the context window in tokens: a prompt and its reply
 // together fit in it.
 func (g *Generator) ContextLength() int { return g.model.ContextLength() }
