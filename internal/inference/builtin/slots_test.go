@@ -21,7 +21,7 @@ func TestBusyIsRateLimited(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		once := false
-		g.Generate(context.Background(), chat.GenerateRequest{Prompt: "Once upon a time", Params: chat.Params{MaxTokens: 40}},
+		g.Generate(context.Background(), chat.GenerateRequest{Prompt: "Once upon a time", Params: chat.Params{MaxTokens: 40, IgnoreEOS: true}},
 			func(chat.Delta) error {
 				if !once {
 					once = true
