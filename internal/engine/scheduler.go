@@ -118,7 +118,11 @@ func (s *scheduler) admit() {
 }
 
 // pick chooses a free slot for prompt: the one holding the longest prefix
-// of it, else the one used least recently.
+// of it, else the one used least recently. A slot counts as holding the
+// prompt's prefix only when the prompt continues at least half of what it
+// holds: sharing just a system prompt, it is another conversation's cache,
+// better kept for that conversation's next turn (llama-server's slot
+// similarity rule).
 func (s *scheduler) pick(prompt []int) *slot {
 	var best *slot
 	bestKeep := 0
@@ -127,6 +131,9 @@ func (s *scheduler) pick(prompt []int) *slot {
 			continue
 		}
 		keep := commonPrefix(sl.cached, prompt)
+		if 2*keep < len(sl.cached) {
+			keep = 0
+		}
 		if best == nil || keep > bestKeep || (keep == bestKeep && sl.used < best.used) {
 			best, bestKeep = sl, keep
 		}

@@ -244,3 +244,28 @@ func TestKVBytes(t *testing.T) {
 		t.Errorf("KVBytes %d, want %d", m.KVBytes(), want)
 	}
 }
+
+// TestSlotKeepsItsConversation: a prompt that shares only its beginning
+// with a slot's tokens goes to another free slot, so the first
+// conversation's next turn still finds its cache.
+func TestSlotKeepsItsConversation(t *testing.T) {
+	runs := golden(t)
+	a, b := runs[0], runs[2] // "Once upon a time", "Lily wanted to": only BOS in common
+	m := load(t, Options{Threads: 1, Parallel: 2})
+	for _, r := range []goldenRun{a, b} {
+		if _, _, err := collect(context.Background(), m, r.PromptIDs, Params{MaxTokens: r.NPredict}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := append(slices.Clone(a.PromptIDs), a.GeneratedIDs[:10]...)
+	ids, res, err := collect(context.Background(), m, next, Params{MaxTokens: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CachedTokens != len(next)-1 {
+		t.Errorf("the next turn found %d of %d tokens cached, want all but the last", res.CachedTokens, len(next))
+	}
+	if !slices.Equal(ids, a.GeneratedIDs[10:16]) {
+		t.Errorf("next turn %v, want %v", ids, a.GeneratedIDs[10:16])
+	}
+}
