@@ -65,6 +65,7 @@ func TestFlagsEnvDefaults(t *testing.T) {
 		{name: "no negative context", target: TargetServe, args: []string{"--ctx-size", "-1"}, wantErr: "--ctx-size"},
 		{name: "at least one sequence", target: TargetModel, args: []string{"--parallel", "0"}, wantErr: "--parallel"},
 		{name: "a queue or none", target: TargetServe, args: []string{"--max-queue", "0"}, wantErr: "--max-queue"},
+		{name: "known KV cache types", target: TargetModel, args: []string{"--kv-type", "q4_0"}, wantErr: "--kv-type"},
 		{name: "bad log level", target: TargetWeb, args: []string{"--log-level", "loud"}, wantErr: "log level"},
 		{
 			name: "model service settings", target: TargetModel,

@@ -61,6 +61,9 @@ type Options struct {
 	// Generate fails at once with ErrBusy. 0 means DefaultMaxQueue,
 	// NoQueue none.
 	MaxQueue int
+	// KVType is the KV caches' storage: tensor.F32 (the zero value) or
+	// tensor.Q8_0.
+	KVType tensor.Type
 	// Log receives queueing events (position, wait); nil discards them.
 	Log *slog.Logger
 }
@@ -119,7 +122,11 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 		maxQueue = 0
 	}
 	pool := tensor.NewPool(threads)
-	net, err := model.New(f, model.Options{Pool: pool, BatchSize: opts.BatchSize})
+	if opts.KVType != tensor.F32 && opts.KVType != tensor.Q8_0 {
+		pool.Close()
+		return nil, fmt.Errorf("engine: a %v KV cache is not supported (f32 or q8_0)", opts.KVType)
+	}
+	net, err := model.New(f, model.Options{Pool: pool, BatchSize: opts.BatchSize, KVType: opts.KVType})
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -127,6 +134,10 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 	if parallel > net.BatchSize() {
 		pool.Close()
 		return nil, fmt.Errorf("engine: %d parallel sequences do not fit a batch of %d tokens", parallel, net.BatchSize())
+	}
+	if kvDim := net.Config.HeadsKV * net.Config.HeadDim; opts.KVType == tensor.Q8_0 && kvDim%tensor.Q8_0.BlockSize() != 0 {
+		pool.Close()
+		return nil, fmt.Errorf("engine: a q8_0 KV cache needs key widths that are a multiple of %d; this model's are %d", tensor.Q8_0.BlockSize(), kvDim)
 	}
 	ctxLen := opts.ContextLength
 	if ctxLen <= 0 {
@@ -179,8 +190,7 @@ func (m *Model) Parallel() int { return m.parallel }
 // KVBytes is the most memory the slots' KV caches take when every slot
 // holds a full context (they grow on demand up to it).
 func (m *Model) KVBytes() int64 {
-	c := m.net.Config
-	return int64(m.parallel) * int64(m.ctxLen) * int64(c.Layers) * 2 * int64(c.HeadsKV*c.HeadDim) * 4
+	return int64(m.parallel) * int64(m.ctxLen) * m.net.KVBytesPerToken()
 }
 
 // ContextLength is the context window generations run in.

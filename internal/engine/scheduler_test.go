@@ -269,3 +269,49 @@ func TestSlotKeepsItsConversation(t *testing.T) {
 		t.Errorf("next turn %v, want %v", ids, a.GeneratedIDs[10:16])
 	}
 }
+
+// TestQ8KVSlots: slots with Q8_0 caches serve the golden runs batched,
+// and a model whose key width is not whole blocks is refused at load.
+func TestQ8KVSlots(t *testing.T) {
+	var runs []goldenRun
+	for _, r := range golden(t) {
+		if r.NPredict == 16 {
+			runs = append(runs, r)
+		}
+	}
+	m := load(t, Options{Threads: 2, Parallel: len(runs), KVType: tensor.Q8_0})
+	var wg sync.WaitGroup
+	errs := make([]error, len(runs))
+	for i, r := range runs {
+		wg.Go(func() {
+			ids, _, err := collect(context.Background(), m, r.PromptIDs, Params{MaxTokens: r.NPredict})
+			if err == nil && !slices.Equal(ids, r.GeneratedIDs) {
+				err = fmt.Errorf("prompt %q: %v\nwant %v", r.Prompt, ids, r.GeneratedIDs)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	f32 := load(t, Options{Threads: 1, Parallel: len(runs)})
+	if m.KVBytes()*3 > f32.KVBytes() {
+		t.Errorf("q8_0 slots take %d bytes, f32 %d", m.KVBytes(), f32.KVBytes())
+	}
+	var buf bytes.Buffer
+	if err := synth.WriteNet(&buf, synth.Net{Arch: "llama", Embd: 48, Layers: 1, Heads: 2, HeadsKV: 2,
+		FFN: 32, Vocab: 8, ContextLength: 32, Type: tensor.F32}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Parse(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := New(f, Options{Threads: 1, KVType: tensor.Q8_0}); err == nil {
+		m.Close()
+		t.Error("a q8_0 cache of 48-wide keys accepted")
+	}
+}

@@ -36,8 +36,12 @@ type Config struct {
 	// ID names the model in requests and listings; "" means the file name
 	// without its extension ("stories260K").
 	ID string
-	// Engine tunes the engine (context window, threads, batch size).
+	// Engine tunes the engine (context window, threads, batch size,
+	// sequences, queue).
 	Engine engine.Options
+	// KVType is the KV caches' storage, "f32" or "q8_0"; "" leaves
+	// Engine.KVType.
+	KVType string
 }
 
 // ownedBy is reported in Models.
@@ -63,6 +67,13 @@ var (
 
 // Open loads the model at cfg.ModelPath.
 func Open(cfg Config) (*Generator, error) {
+	if cfg.KVType != "" {
+		t, err := kvType(cfg.KVType)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Engine.KVType = t
+	}
 	m, err := engine.Load(cfg.ModelPath, cfg.Engine)
 	if err != nil {
 		return nil, fmt.Errorf("builtin: %w", err)
