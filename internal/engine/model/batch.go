@@ -38,6 +38,9 @@ type Batch struct {
 	rowPos   []int32 // the position of each row in its sequence
 	outRow   []int   // rows whose logits are wanted, ascending
 	segLogit []int   // per segment: its index in outRow, or -1
+	singles  []single
+	scores   [][]float32 // per single: its scores
+	sj       singlesJob
 }
 
 // NewBatch returns scratch for passes of at most rows tokens in all, of
@@ -209,27 +212,91 @@ func (b *Batch) gather(s []float32, w int) {
 // for the new rows are already stored).
 func (b *Batch) attention(li int) {
 	qDim := b.m.Config.Heads * b.m.Config.HeadDim
+	b.singles = b.singles[:0]
 	r := 0
 	for _, sg := range b.segs {
 		n := len(sg.Tokens)
 		pos0 := sg.Session.Len()
-		b.attend(sg.Session, li, b.att[r*qDim:], b.q[r*qDim:], n, pos0)
+		if n == 1 {
+			b.singles = append(b.singles, single{s: sg.Session, row: r, pos: pos0})
+		} else {
+			b.attend(sg.Session, li, b.att[r*qDim:], b.q[r*qDim:], n, pos0)
+		}
 		r += n
 	}
+	b.attendSingles(li)
 }
 
 // attentionLast is attention for the gathered rows of the last layer: one
 // token, the segment's last, each.
 func (b *Batch) attentionLast(li int) {
-	qDim := b.m.Config.Heads * b.m.Config.HeadDim
-	i := 0
+	b.singles = b.singles[:0]
 	for _, sg := range b.segs {
-		if !sg.Logits {
-			continue
+		if sg.Logits {
+			pos := sg.Session.Len() + len(sg.Tokens) - 1
+			b.singles = append(b.singles, single{s: sg.Session, row: len(b.singles), pos: pos})
 		}
-		pos := sg.Session.Len() + len(sg.Tokens) - 1
-		b.attend(sg.Session, li, b.att[i*qDim:], b.q[i*qDim:], 1, pos)
-		i++
+	}
+	b.attendSingles(li)
+}
+
+// single is one decoded token's attention: row of the batch, position in
+// session s.
+type single struct {
+	s        *Session
+	row, pos int
+}
+
+// attendSingles computes the attention of the one-token segments in
+// b.singles. One of them alone is spread over the pool by head (Attend);
+// several run side by side, a sequence per pool item, so a decode step
+// hands work to the pool once per layer rather than once per sequence.
+// Each head is computed as Attend computes a single token, with the same
+// operations in the same order, so the results are the same.
+func (b *Batch) attendSingles(li int) {
+	if len(b.singles) == 1 {
+		sg := b.singles[0]
+		qDim := b.m.Config.Heads * b.m.Config.HeadDim
+		b.attend(sg.s, li, b.att[sg.row*qDim:], b.q[sg.row*qDim:], 1, sg.pos)
+		return
+	}
+	if len(b.singles) == 0 {
+		return
+	}
+	for len(b.scores) < len(b.singles) {
+		b.scores = append(b.scores, nil)
+	}
+	b.sj.b, b.sj.li = b, li
+	b.m.pool.Run(len(b.singles), 1, &b.sj)
+}
+
+// singlesJob runs attendSingles' items: one sequence each.
+type singlesJob struct {
+	b  *Batch
+	li int
+}
+
+func (j *singlesJob) Run(lo, hi int) {
+	b, c := j.b, j.b.m.Config
+	hd, qDim, kvDim := c.HeadDim, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim
+	group := c.Heads / c.HeadsKV
+	for i := lo; i < hi; i++ {
+		sg := b.singles[i]
+		ctx := sg.pos + 1
+		keys, vals := sg.s.cache.Keys(j.li, ctx), sg.s.cache.Values(j.li, ctx)
+		if cap(b.scores[i]) < ctx {
+			b.scores[i] = make([]float32, ctx, max(ctx, 2*cap(b.scores[i])))
+		}
+		sc := b.scores[i][:ctx]
+		q, out := b.q[sg.row*qDim:(sg.row+1)*qDim], b.att[sg.row*qDim:(sg.row+1)*qDim]
+		for h := range c.Heads {
+			kvOff := (h / group) * hd
+			tensor.DotStrided(sc, q[h*hd:(h+1)*hd], keys[kvOff:], kvDim, b.m.scale)
+			tensor.Softmax(sc)
+			o := out[h*hd : (h+1)*hd]
+			clear(o)
+			tensor.AxpyStrided(o, sc, vals[kvOff:], kvDim)
+		}
 	}
 }
 
