@@ -18,11 +18,14 @@ func (s *Service) builtin(ctx context.Context, cfg builtin.Config, hub modelhub.
 		return nil, fmt.Errorf("built-in engine: %w\n(or use another model server: --backend openai --upstream-url URL, or --backend ollama --upstream-url http://127.0.0.1:11434)", err)
 	}
 	cfg.ModelPath = path
+	cfg.Engine.Log = log
 	g, err := builtin.Open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("built-in engine: load %s: %w", path, err)
 	}
 	s.closers = append(s.closers, g.Close)
-	log.Info("model loaded", "model", g.ID(), "path", path)
+	parallel, kv := g.Slots()
+	log.Info("model loaded", "model", g.ID(), "path", path, "parallel", parallel,
+		"ctx_size", g.ContextLength(), "kv_cache_max_mib", kv>>20)
 	return g, nil
 }

@@ -63,6 +63,9 @@ func TestFlagsEnvDefaults(t *testing.T) {
 		{name: "message limit within body limit", target: TargetServe, args: []string{"--max-body-bytes", "100", "--max-message-bytes", "200"}, wantErr: "--max-message-bytes"},
 		{name: "ollama keep-alive is a duration", target: TargetModel, args: []string{"--backend", "ollama", "--upstream-url", "http://o:11434", "--ollama-keep-alive", "-1"}, wantErr: "--ollama-keep-alive"},
 		{name: "no negative context", target: TargetServe, args: []string{"--ctx-size", "-1"}, wantErr: "--ctx-size"},
+		{name: "at least one sequence", target: TargetModel, args: []string{"--parallel", "0"}, wantErr: "--parallel"},
+		{name: "a queue or none", target: TargetServe, args: []string{"--max-queue", "0"}, wantErr: "--max-queue"},
+		{name: "known KV cache types", target: TargetModel, args: []string{"--kv-type", "q4_0"}, wantErr: "--kv-type"},
 		{name: "bad log level", target: TargetWeb, args: []string{"--log-level", "loud"}, wantErr: "log level"},
 		{
 			name: "model service settings", target: TargetModel,
@@ -137,7 +140,7 @@ func TestTargetsListTheirComponentsFlags(t *testing.T) {
 	}{
 		{TargetServe, []string{"database", "sqlite-read-conns", "backend", "ctx-size", "ollama-keep-alive", "max-body-bytes"}, []string{"model-url", "api-url", "request-timeout"}},
 		{TargetAPI, []string{"database", "model-url", "model-key", "max-tokens"}, []string{"backend", "threads", "api-url"}},
-		{TargetModel, []string{"backend", "threads", "ctx-size", "max-tokens", "request-timeout", "max-body-bytes"}, []string{"database", "model-url", "api-url", "reply-timeout"}},
+		{TargetModel, []string{"backend", "threads", "ctx-size", "parallel", "max-queue", "max-tokens", "request-timeout", "max-body-bytes"}, []string{"database", "model-url", "api-url", "reply-timeout"}},
 		{TargetWeb, []string{"api-url", "addr", "log-level"}, []string{"database", "backend", "max-body-bytes"}},
 	}
 	for _, tt := range tests {

@@ -59,6 +59,9 @@ type Params struct {
 	// MaxTokens limits the reply; 0 means the backend's default.
 	MaxTokens int
 	Stop      []string
+	// IgnoreEOS generates past the model's end of turn, until MaxTokens or
+	// a stop string (llama.cpp's ignore_eos; for benchmarks and tests).
+	IgnoreEOS bool
 }
 
 // Delta is a piece of a streaming reply.
@@ -89,6 +92,9 @@ type Generation struct {
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+	// CachedTokens are the prompt's first tokens the backend did not
+	// compute again (its prefix cache); part of PromptTokens.
+	CachedTokens int `json:"cached_tokens,omitempty"`
 }
 
 // ModelInfo describes a model a generator can serve.

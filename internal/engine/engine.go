@@ -1,7 +1,7 @@
 // Package engine is Parley's pure-Go inference engine: it loads a GGUF
 // model (memory-mapped), runs its architecture (internal/engine/model) over
-// a per-request KV cache and generates tokens with a sampler, one request at
-// a time. Text (tokenizer, chat template, stop strings) is the caller's
+// KV caches of a few slots and generates tokens with a sampler for several
+// requests at once (continuous batching, scheduler.go). Text (tokenizer, chat template, stop strings) is the caller's
 // business, and so is which tokens end a turn: the engine speaks token ids
 // and stops on the ones its caller names.
 package engine
@@ -9,8 +9,11 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/engine/model"
@@ -21,6 +24,10 @@ import (
 // ErrClosed reports a generation on a closed Model.
 var ErrClosed = errors.New("engine: model closed")
 
+// ErrBusy reports a request refused because every slot is busy and the
+// wait queue is full: the caller should try again a little later.
+var ErrBusy = errors.New("engine: every slot is busy and the wait queue is full")
+
 // ErrPromptTooLong reports a prompt that does not fit the context window.
 var ErrPromptTooLong = errors.New("prompt does not fit the context window")
 
@@ -29,55 +36,83 @@ var ErrPromptTooLong = errors.New("prompt does not fit the context window")
 // gigabytes.
 const DefaultContextLength = 4096
 
+// DefaultMaxQueue is the wait queue of Options.MaxQueue 0.
+const DefaultMaxQueue = 64
+
+// NoQueue, as Options.MaxQueue, refuses every request that finds no free
+// slot.
+const NoQueue = -1
+
 // Options configure Load.
 type Options struct {
-	// ContextLength is the context window in tokens; 0 means the model's
-	// trained window capped at DefaultContextLength. It never exceeds the
-	// trained window.
+	// ContextLength is the context window of each sequence in tokens; 0
+	// means the model's trained window capped at DefaultContextLength. It
+	// never exceeds the trained window.
 	ContextLength int
-	// BatchSize is how many prompt tokens are processed together; 0 means
+	// BatchSize is how many tokens one forward pass takes, prompt chunks
+	// and decoded tokens of all sequences together; 0 means
 	// model.DefaultBatchSize (512).
 	BatchSize int
 	// Threads is the kernels' parallelism; 0 means runtime.NumCPU().
 	Threads int
+	// Parallel is how many sequences generate at once, each in a slot with
+	// its own KV cache (of ContextLength tokens at most); 0 means 1.
+	Parallel int
+	// MaxQueue is how many requests may wait for a slot; beyond it
+	// Generate fails at once with ErrBusy. 0 means DefaultMaxQueue,
+	// NoQueue none.
+	MaxQueue int
+	// KVType is the KV caches' storage: tensor.F32 (the zero value) or
+	// tensor.Q8_0.
+	KVType tensor.Type
+	// Log receives queueing events (position, wait); nil discards them.
+	Log *slog.Logger
 }
 
-// Model is a loaded model ready to generate. It is safe for concurrent use;
-// generations run one at a time in arrival order of the lock.
+// Model is a loaded model ready to generate. It is safe for concurrent use:
+// a scheduler goroutine (started by New, stopped by Close) runs up to
+// Options.Parallel generations at once, every step one batched forward
+// pass over all of them (scheduler.go).
 type Model struct {
-	file   *gguf.File
-	net    *model.Model
-	pool   *tensor.Pool
-	ctxLen int
+	file     *gguf.File
+	net      *model.Model
+	pool     *tensor.Pool
+	ctxLen   int
+	parallel int
+	maxQueue int
+	log      *slog.Logger
 
-	// sem serialises generations; holding it owns sess and cached.
-	sem chan struct{}
-	// sess keeps the previous request's KV cache so a follow-up that
-	// shares its prefix (the next turn of a chat) skips recomputing it.
-	sess   *model.Session
-	cached []int // the tokens whose keys and values are in sess
-	closed bool
+	mu      sync.Mutex
+	queue   []*request // waiting for a slot, in arrival order
+	running int        // requests in slots
+	closed  bool
+	wake    chan struct{} // capacity 1: a request arrived
+	stop    chan struct{} // closed by Close
+	done    chan struct{} // closed when the scheduler has ended
 
-	// waiting counts the generations waiting for sem; kvTokens is
-	// len(cached), readable without sem (Stats).
-	waiting  atomic.Int64
+	sched scheduler // owned by the scheduler goroutine
+
+	// kvTokens is how many tokens' keys and values the slots hold, as of
+	// the scheduler's last step (Stats reads it without the scheduler).
 	kvTokens atomic.Int64
 }
 
 // Stats is what a model is doing now, for metrics.
 type Stats struct {
-	// Running is 1 while a generation runs (the engine runs one at a
-	// time); Waiting counts the generations queued behind it.
+	// Running counts the generations in slots; Waiting those queued for
+	// one.
 	Running, Waiting int
-	// KVCacheTokens is how many tokens' keys and values the cache holds,
-	// of ContextLength.
+	// KVCacheTokens is how many tokens' keys and values the slots' caches
+	// hold, of ContextLength (every slot's context together).
 	KVCacheTokens, ContextLength int
 }
 
-// Stats reports the model's queue and cache. It takes no lock.
+// Stats reports the model's slots, queue and caches.
 func (m *Model) Stats() Stats {
-	return Stats{Running: len(m.sem), Waiting: int(m.waiting.Load()),
-		KVCacheTokens: int(m.kvTokens.Load()), ContextLength: m.ctxLen}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Stats{Running: m.running, Waiting: len(m.queue),
+		KVCacheTokens: int(m.kvTokens.Load()), ContextLength: m.ctxLen * max(m.parallel, 1)}
 }
 
 // Load opens and binds the GGUF model at path.
@@ -94,36 +129,73 @@ func Load(path string, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// New builds a Model over an open file, which Close will close.
+// New builds a Model over an open file, which Close will close, and starts
+// its scheduler.
 func New(f *gguf.File, opts Options) (*Model, error) {
 	threads := opts.Threads
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
+	parallel := max(opts.Parallel, 1)
+	maxQueue := opts.MaxQueue
+	switch {
+	case maxQueue == 0:
+		maxQueue = DefaultMaxQueue
+	case maxQueue < 0:
+		maxQueue = 0
+	}
 	pool := tensor.NewPool(threads)
-	net, err := model.New(f, model.Options{Pool: pool, BatchSize: opts.BatchSize})
+	if opts.KVType != tensor.F32 && opts.KVType != tensor.Q8_0 {
+		pool.Close()
+		return nil, fmt.Errorf("engine: a %v KV cache is not supported (f32 or q8_0)", opts.KVType)
+	}
+	net, err := model.New(f, model.Options{Pool: pool, BatchSize: opts.BatchSize, KVType: opts.KVType})
 	if err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if parallel > net.BatchSize() {
+		pool.Close()
+		return nil, fmt.Errorf("engine: %d parallel sequences do not fit a batch of %d tokens", parallel, net.BatchSize())
+	}
+	if kvDim := net.Config.HeadsKV * net.Config.HeadDim; opts.KVType == tensor.Q8_0 && kvDim%tensor.Q8_0.BlockSize() != 0 {
+		pool.Close()
+		return nil, fmt.Errorf("engine: a q8_0 KV cache needs key widths that are a multiple of %d; this model's are %d", tensor.Q8_0.BlockSize(), kvDim)
 	}
 	ctxLen := opts.ContextLength
 	if ctxLen <= 0 {
 		ctxLen = min(net.Config.ContextLength, DefaultContextLength)
 	}
 	ctxLen = min(ctxLen, net.Config.ContextLength)
-	return &Model{file: f, net: net, pool: pool, ctxLen: ctxLen, sem: make(chan struct{}, 1)}, nil
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := &Model{file: f, net: net, pool: pool, ctxLen: ctxLen, parallel: parallel, maxQueue: maxQueue, log: log,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	m.sched.init(m)
+	go m.sched.loop()
+	return m, nil
 }
 
-// Close waits for a running generation to finish, then stops the worker
-// pool and unmaps the file. The Model must not be used afterwards.
+// Close ends running and waiting generations with ErrClosed, stops the
+// scheduler and the worker pool and unmaps the file. The Model must not
+// be used afterwards.
 func (m *Model) Close() error {
-	m.sem <- struct{}{}
-	defer func() { <-m.sem }()
+	m.mu.Lock()
 	if m.closed {
+		m.mu.Unlock()
 		return nil
 	}
 	m.closed = true
-	m.sess, m.cached = nil, nil
+	queued := m.queue
+	m.queue = nil
+	m.mu.Unlock()
+	for _, r := range queued {
+		r.end("", ErrClosed)
+	}
+	close(m.stop)
+	<-m.done
 	m.pool.Close()
 	return m.file.Close()
 }
@@ -134,6 +206,15 @@ func (m *Model) File() *gguf.File { return m.file }
 
 // Config is the network's hyper-parameters.
 func (m *Model) Config() model.Config { return m.net.Config }
+
+// Parallel is how many generations run at once.
+func (m *Model) Parallel() int { return m.parallel }
+
+// KVBytes is the most memory the slots' KV caches take when every slot
+// holds a full context (they grow on demand up to it).
+func (m *Model) KVBytes() int64 {
+	return int64(m.parallel) * int64(m.ctxLen) * m.net.KVBytesPerToken()
+}
 
 // ContextLength is the context window generations run in.
 func (m *Model) ContextLength() int { return m.ctxLen }
@@ -159,13 +240,20 @@ type Params struct {
 	Sampling  sample.Params
 	// StopTokens end the generation (FinishEOG) and are not emitted: the
 	// vocabulary's end-of-generation set (tokenizer.Tokenizer.EOG). Without
-	// them a generation runs to MaxTokens or a full context.
+	// them (llama.cpp's ignore_eos) a generation runs to MaxTokens or a
+	// full context.
 	StopTokens []int
 }
 
 // Result describes a finished generation.
 type Result struct {
-	PromptTokens    int
+	PromptTokens int
+	// CachedTokens are the prompt's first tokens whose keys and values a
+	// slot still held from an earlier request (prefix cache): they were
+	// not computed again.
+	CachedTokens    int
 	GeneratedTokens int
 	Finish          FinishReason
+	// Queued is how long the request waited for a slot.
+	Queued time.Duration
 }

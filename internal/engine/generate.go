@@ -4,15 +4,67 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-
-	"github.com/parley-chat/parley/internal/engine/sample"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
 )
 
+// request is one Generate call: what the scheduler needs to run it, and
+// what it hands back. The scheduler appends tokens and ends it; the
+// caller's goroutine reads them and calls emit, so a slow client never
+// holds up the batch.
+type request struct {
+	ctx      context.Context
+	prompt   []int
+	params   Params
+	arrived  time.Time
+	notify   chan struct{} // capacity 1: tokens or the end arrived
+	gone     atomic.Bool   // the caller stopped reading: free the slot
+	read     atomic.Int64  // tokens the caller has taken
+	position int           // place in the queue on arrival (0: a slot was free)
+
+	mu       sync.Mutex
+	out      []int
+	ended    bool
+	finish   FinishReason
+	err      error
+	cached   int
+	started  time.Time
+	assigned bool
+}
+
+func (r *request) signal() {
+	select {
+	case r.notify <- struct{}{}:
+	default:
+	}
+}
+
+// put hands a generated token to the caller.
+func (r *request) put(tok int) {
+	r.mu.Lock()
+	r.out = append(r.out, tok)
+	r.mu.Unlock()
+	r.signal()
+}
+
+// end finishes the request with a reason or an error.
+func (r *request) end(f FinishReason, err error) {
+	r.mu.Lock()
+	if !r.ended {
+		r.ended, r.finish, r.err = true, f, err
+	}
+	r.mu.Unlock()
+	r.signal()
+}
+
 // Generate runs prompt through the model and samples tokens after it,
-// calling emit with each one (p.StopTokens are not emitted). It
-// waits for earlier generations to finish. Cancelling ctx stops it before
-// the next token; it then returns the result so far and ctx's error.
+// calling emit with each one (p.StopTokens are not emitted) on the
+// calling goroutine. It waits for a free slot, or fails at once with
+// ErrBusy when the wait queue is full. Cancelling ctx stops it before the
+// next token (its slot is freed at the next step); it then returns the
+// result so far and ctx's error.
 func (m *Model) Generate(ctx context.Context, prompt []int, p Params, emit func(token int) error) (Result, error) {
 	res := Result{PromptTokens: len(prompt)}
 	if len(prompt) == 0 {
@@ -30,112 +82,103 @@ func (m *Model) Generate(ctx context.Context, prompt []int, p Params, emit func(
 			return res, fmt.Errorf("engine: prompt token %d outside the vocabulary of %d", t, vocab)
 		}
 	}
-	m.waiting.Add(1)
-	select {
-	case m.sem <- struct{}{}:
-		m.waiting.Add(-1)
-	case <-ctx.Done():
-		m.waiting.Add(-1)
-		return res, context.Cause(ctx)
-	}
-	defer func() { <-m.sem }()
-	if m.closed {
-		return res, ErrClosed
-	}
-
-	logits, err := m.prefill(ctx, prompt)
-	if err != nil {
+	if err := context.Cause(ctx); err != nil {
 		return res, err
 	}
-	smp := sample.New(p.Sampling)
-	for _, t := range prompt {
-		smp.Accept(t)
+	r := &request{ctx: ctx, prompt: prompt, params: p, arrived: time.Now(), notify: make(chan struct{}, 1)}
+	if err := m.enqueue(r); err != nil {
+		return res, err
 	}
+	defer m.leave(r)
+	delivered := 0
 	for {
-		if err := context.Cause(ctx); err != nil {
-			return res, err
+		select {
+		case <-r.notify:
+		case <-ctx.Done():
+			return m.result(r, res, delivered), context.Cause(ctx)
 		}
-		tok := smp.Sample(logits)
-		if slices.Contains(p.StopTokens, tok) {
-			res.Finish = FinishEOG
-			return res, nil
-		}
-		smp.Accept(tok)
-		res.GeneratedTokens++
-		if err := emit(tok); err != nil {
-			if errors.Is(err, ErrStop) {
-				res.Finish = FinishStopped
-				return res, nil
+		r.mu.Lock()
+		toks, ended, finish, err := r.out[delivered:], r.ended, r.finish, r.err
+		r.mu.Unlock()
+		for _, t := range toks {
+			if err := context.Cause(ctx); err != nil {
+				return m.result(r, res, delivered), err
 			}
+			delivered++
+			r.read.Store(int64(delivered))
+			if err := emit(t); err != nil {
+				res = m.result(r, res, delivered)
+				if errors.Is(err, ErrStop) {
+					res.Finish = FinishStopped
+					return res, nil
+				}
+				return res, err
+			}
+		}
+		m.poke() // a slot paused for its reader may go on
+		if ended {
+			res = m.result(r, res, delivered)
+			res.Finish = finish
 			return res, err
 		}
-		// Stop before computing logits nobody will read.
-		if p.MaxTokens > 0 && res.GeneratedTokens >= p.MaxTokens {
-			res.Finish = FinishMaxTokens
-			return res, nil
-		}
-		if m.sess.Len() >= m.sess.Cap() {
-			res.Finish = FinishContext
-			return res, nil
-		}
-		if logits, err = m.sess.Forward([]int{tok}); err != nil {
-			m.forget()
-			return res, fmt.Errorf("engine: %w", err)
-		}
-		m.cached = append(m.cached, tok)
-		m.kvTokens.Store(int64(len(m.cached)))
 	}
 }
 
-// prefill brings the session's cache to prompt, reusing the longest prefix
-// shared with the previous request, and returns the logits after it. The
-// prompt goes through in batches with a cancellation check between them.
-func (m *Model) prefill(ctx context.Context, prompt []int) ([]float32, error) {
-	if m.sess == nil {
-		s, err := m.net.NewSession(m.ctxLen)
-		if err != nil {
-			return nil, fmt.Errorf("engine: %w", err)
-		}
-		m.sess = s
-		m.cached = nil
+// result fills in what the scheduler reported about r.
+func (m *Model) result(r *request, res Result, delivered int) Result {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res.GeneratedTokens, res.CachedTokens = delivered, r.cached
+	if r.assigned {
+		res.Queued = r.started.Sub(r.arrived)
 	}
-	keep := commonPrefix(m.cached, prompt)
-	// At least one token must run to produce logits.
-	keep = min(keep, len(prompt)-1)
-	m.sess.Truncate(keep)
-	m.cached = m.cached[:keep]
-	const chunk = 256
-	var logits []float32
-	for rest := prompt[keep:]; len(rest) > 0; {
-		if err := context.Cause(ctx); err != nil {
-			return nil, err
-		}
-		n := min(len(rest), chunk)
-		var err error
-		if logits, err = m.sess.Forward(rest[:n]); err != nil {
-			m.forget()
-			return nil, fmt.Errorf("engine: %w", err)
-		}
-		m.cached = append(m.cached, rest[:n]...)
-		m.kvTokens.Store(int64(len(m.cached)))
-		rest = rest[n:]
-	}
-	return logits, nil
+	return res
 }
 
-// forget drops the cached sequence after a failure left it in doubt.
-func (m *Model) forget() {
-	m.sess.Truncate(0)
-	m.cached = m.cached[:0]
-	m.kvTokens.Store(0)
+// enqueue puts r in the wait queue, or refuses it when the slots and the
+// queue are full.
+func (m *Model) enqueue(r *request) error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	waiting := m.running + len(m.queue) - m.parallel // ahead of r in the queue
+	if waiting >= m.maxQueue {
+		m.mu.Unlock()
+		m.log.Warn("generation refused: every slot is busy and the wait queue is full",
+			slog.Int("slots", m.parallel), slog.Int("queued", len(m.queue)), slog.Int("max_queue", m.maxQueue))
+		return ErrBusy
+	}
+	r.position = max(waiting+1, 0)
+	m.queue = append(m.queue, r)
+	m.mu.Unlock()
+	if r.position > 0 {
+		m.log.Info("generation queued: every slot is busy", slog.Int("position", r.position), slog.Int("slots", m.parallel))
+	}
+	m.poke()
+	return nil
 }
 
-func commonPrefix(a, b []int) int {
-	n := min(len(a), len(b))
-	for i := range n {
-		if a[i] != b[i] {
-			return i
+// poke wakes the scheduler if it sleeps.
+func (m *Model) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// leave tells the scheduler that nobody reads r any more: a request still
+// waiting leaves the queue, one in a slot frees it at the next step.
+func (m *Model) leave(r *request) {
+	r.gone.Store(true)
+	m.mu.Lock()
+	for i, q := range m.queue {
+		if q == r {
+			m.queue = append(m.queue[:i], m.queue[i+1:]...)
+			break
 		}
 	}
-	return n
+	m.mu.Unlock()
+	m.poke()
 }

@@ -69,8 +69,12 @@ func finishOf(reason string) *string {
 }
 
 func usageOf(u chat.Usage) *openai.Usage {
-	return &openai.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
+	out := &openai.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens,
 		TotalTokens: u.PromptTokens + u.CompletionTokens}
+	if u.CachedTokens > 0 {
+		out.PromptTokensDetails = &openai.PromptTokensDetails{CachedTokens: u.CachedTokens}
+	}
+	return out
 }
 
 func (rs *reply) chunk() *openai.ChatCompletionChunk {

@@ -350,6 +350,9 @@ func (s *stream) finish(reason *string) {
 func (s *stream) usage(u *Usage) {
 	if u != nil {
 		s.gen.Usage = chat.Usage{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens}
+		if u.PromptTokensDetails != nil {
+			s.gen.Usage.CachedTokens = u.PromptTokensDetails.CachedTokens
+		}
 	}
 }
 

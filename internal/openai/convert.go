@@ -21,6 +21,7 @@ func ParamsToWire(p chat.Params, useMaxCompletionTokens bool) SamplingParams {
 		FrequencyPenalty: p.FrequencyPenalty,
 		PresencePenalty:  p.PresencePenalty,
 		Seed:             p.Seed,
+		IgnoreEOS:        p.IgnoreEOS,
 	}
 	if len(p.Stop) > 0 {
 		out.Stop = append(StopList(nil), p.Stop...)

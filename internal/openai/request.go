@@ -66,6 +66,7 @@ const (
 	fTopK
 	fMinP
 	fRepeatPenalty
+	fIgnoreEOS
 	fN
 	fUser
 	fLogprobs
@@ -85,7 +86,7 @@ const (
 
 var fieldNames = [...]string{"model", "messages", "prompt", "stream", "stream_options", "temperature", "top_p",
 	"max_tokens", "max_completion_tokens", "stop", "seed", "frequency_penalty", "presence_penalty", "top_k",
-	"min_p", "repeat_penalty", "n", "user", "logprobs", "top_logprobs", "logit_bias", "response_format", "store",
+	"min_p", "repeat_penalty", "ignore_eos", "n", "user", "logprobs", "top_logprobs", "logit_bias", "response_format", "store",
 	"metadata", "service_tier", "parallel_tool_calls", "prompt_cache_key", "safety_identifier", "tools", "tool_choice"}
 
 func fieldOf(key []byte) field {
@@ -124,12 +125,12 @@ type values struct {
 	temperature, topP, minP, frequencyPenalty, presencePenalty, repeatPenalty optFloat
 	topK, n, topLogprobs, maxTokens, maxCompletionTokens, seed                optInt
 
-	logprobs, streamOptions, logitBias, tools bool
-	toolChoice                                string  // "" when absent, null, "none" or "auto"
-	responseFormat                            *string // nil when absent or null
-	responseFormatExtra                       string  // an unknown member of response_format
-	stops, prompts, messages                  int
-	emptyStop, emptyPrompt                    bool
+	logprobs, streamOptions, logitBias, tools, ignoreEOS bool
+	toolChoice                                           string  // "" when absent, null, "none" or "auto"
+	responseFormat                                       *string // nil when absent or null
+	responseFormatExtra                                  string  // an unknown member of response_format
+	stops, prompts, messages                             int
+	emptyStop, emptyPrompt                               bool
 }
 
 // ParseRequest checks a /v1/chat/completions body (legacy false) or a
@@ -337,6 +338,8 @@ func (r *Request) value(s *scanner, f field, v *values, decode bool) (err error)
 		})
 	case fLogprobs:
 		v.logprobs, err = s.optBool(f)
+	case fIgnoreEOS:
+		v.ignoreEOS, err = s.optBool(f)
 	case fStore, fParallelToolCalls:
 		_, err = s.optBool(f)
 	case fUser, fServiceTier, fPromptCacheKey, fSafetyIdentifier:
@@ -516,6 +519,7 @@ func (r *Request) check(v *values, decode bool) error {
 		if v.seed.ok {
 			p.Seed = Ptr(v.seed.v)
 		}
+		p.IgnoreEOS = v.ignoreEOS
 	}
 	return nil
 }

@@ -76,8 +76,19 @@ func TestParseRequestReadsWhatItRoutesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Model != "" || r.Gen.Prompt != `once "upon"` || strings.Join(r.Gen.Params.Stop, ",") != "x" {
+	if r.Model != "" || r.Gen.Prompt != `once "upon"` || strings.Join(r.Gen.Params.Stop, ",") != "x" || r.Gen.Params.IgnoreEOS {
 		t.Fatalf("got %+v", r.Gen)
+	}
+	// llama.cpp's ignore_eos extension reaches the backend, and is forwarded.
+	r, err = openai.ParseRequest([]byte(`{"prompt":"once","ignore_eos":true}`), true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Gen.Params.IgnoreEOS || !strings.Contains(string(r.AppendBody(nil, "m")), `"ignore_eos":true`) {
+		t.Fatalf("ignore_eos: got %+v", r.Gen.Params)
+	}
+	if _, err := openai.ParseRequest([]byte(`{"prompt":"once","ignore_eos":"yes"}`), true, true); err == nil {
+		t.Fatal("ignore_eos \"yes\" accepted")
 	}
 }
 

@@ -43,6 +43,7 @@ type SamplingParams struct {
 	TopK                *int           `json:"top_k,omitempty"`
 	MinP                *float64       `json:"min_p,omitempty"`
 	RepeatPenalty       *float64       `json:"repeat_penalty,omitempty"`
+	IgnoreEOS           bool           `json:"ignore_eos,omitempty"`
 	N                   *int           `json:"n,omitempty"`
 	User                string         `json:"user,omitempty"`
 	Logprobs            *bool          `json:"logprobs,omitempty"`
@@ -224,6 +225,14 @@ type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// PromptTokensDetails is sent when the backend reused cached tokens.
+	PromptTokensDetails *PromptTokensDetails `json:"prompt_tokens_details,omitempty"`
+}
+
+// PromptTokensDetails breaks prompt_tokens down.
+type PromptTokensDetails struct {
+	// CachedTokens were served from the prompt (prefix) cache.
+	CachedTokens int `json:"cached_tokens"`
 }
 
 // ChatCompletion is the non-streaming answer of /v1/chat/completions.

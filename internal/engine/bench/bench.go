@@ -43,7 +43,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f := cmdline.NewFlags("parley bench", tio.Env)
 	f.SetOutput(tio.Err)
 	var o options
-	var threads string
+	var threads, parallel string
 	var sy synthFlags
 	o.hub.RegisterDirFlag(f)
 	f.Int(&o.nPrompt, "n-prompt", 512, "prompt tokens processed in one batch (test ppN; 0 skips)")
@@ -56,6 +56,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f.StringVar(&threads, "t", threads, "short for --threads")
 	f.Int(&o.batch, "ubatch-size", 0, "prompt tokens per forward pass (0: the engine's default, which run and the server use)")
 	f.IntVar(&o.batch, "ub", o.batch, "short for --ubatch-size")
+	f.String(&parallel, "parallel", "", "concurrency mode: stream counts to test, comma-separated (e.g. 1,4,8): that many generations at once through the model service's scheduler, each an --n-prompt prompt and --n-gen tokens; reports aggregate and per-stream t/s and time to first token")
 	f.String(&o.output, "output", "md", "result format: md (a markdown table like llama-bench's) or jsonl (one JSON object per test)")
 	f.StringVar(&o.output, "o", o.output, "short for --output")
 	sy.register(f)
@@ -88,6 +89,34 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	}
 	if o.repetitions < 1 || o.nPrompt < 0 || o.nGen < 0 || o.nPrompt+o.nGen == 0 {
 		return fmt.Errorf("need --repetitions >= 1 and at least one of --n-prompt, --n-gen > 0")
+	}
+	if parallel != "" {
+		streams, err := parseParallel(parallel)
+		if err != nil {
+			return err
+		}
+		if o.nGen < 1 {
+			return fmt.Errorf("--parallel needs --n-gen >= 1")
+		}
+		writeP := writeParallelTable
+		if o.output == "jsonl" {
+			writeP = writeParallelJSONL
+		}
+		var rows []parRow
+		for _, ref := range pos {
+			path, err := modelhub.Resolve(o.hub.Dir, ref)
+			if err != nil {
+				return err
+			}
+			r, err := measureParallel(ctx, path, o, streams, tio.Err)
+			rows = append(rows, r...)
+			if err != nil {
+				writeP(tio.Out, rows)
+				return err
+			}
+		}
+		writeP(tio.Out, rows)
+		return nil
 	}
 	var rows []row
 	for _, ref := range pos {

@@ -134,3 +134,38 @@ func TestToolBenchJSONL(t *testing.T) {
 		t.Error("unknown output format accepted")
 	}
 }
+
+// TestToolBenchParallel: the concurrency mode reports one row per stream
+// count, with aggregate and per-stream speeds and times to first token.
+func TestToolBenchParallel(t *testing.T) {
+	out, _, err := tool(t, nil, "", "bench", stories(t), "-p", "8", "-n", "8", "-r", "1", "-t", "2", "--parallel", "1,4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	rowRE := regexp.MustCompile(`^\| stories260K\.gguf +\| llama F32 +\| +2 \| +(\d) \| +pp8\+tg8 \| +([\d.]+) \| +([\d.]+) \| +([\d.]+) \| +([\d.]+) \|$`)
+	if len(lines) != 4 {
+		t.Fatalf("table:\n%s", out)
+	}
+	for i, p := range []string{"1", "4"} {
+		m := rowRE.FindStringSubmatch(lines[2+i])
+		if m == nil || m[1] != p || m[2] == "0.00" || m[3] == "0.00" {
+			t.Errorf("row %q (want %s streams)", lines[2+i], p)
+		}
+	}
+	out, _, err = tool(t, nil, "", "bench", stories(t), "-p", "8", "-n", "4", "-r", "1", "-t", "1", "--parallel", "2", "-o", "jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Parallel  int     `json:"n_parallel"`
+		Aggregate float64 `json:"aggregate_ts"`
+		TTFT      float64 `json:"ttft_mean_ms"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil || r.Parallel != 2 || r.Aggregate <= 0 || r.TTFT <= 0 {
+		t.Errorf("jsonl %q: %+v %v", out, r, err)
+	}
+	if _, _, err := tool(t, nil, "", "bench", stories(t), "--parallel", "0"); err == nil {
+		t.Error("--parallel 0 accepted")
+	}
+}

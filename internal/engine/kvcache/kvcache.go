@@ -1,28 +1,65 @@
 // Package kvcache holds the attention keys and values of one sequence, per
-// layer, in float32, so each new token attends to the past without
+// layer, in float32 or (to hold about 3.8 times as many tokens in the same
+// memory) Q8_0 blocks, so each new token attends to the past without
 // recomputing it. Storage grows on demand up to a fixed capacity (the
 // context window), so a model with a 128k-token window does not reserve
 // gigabytes for a short chat.
 package kvcache
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/parley-chat/parley/internal/engine/tensor"
+)
 
 // Cache is the key/value store of one sequence. Position i of layer l holds
 // the key and value vectors (Dim floats each, all KV heads side by side) of
-// the sequence's i-th token. It is not safe for concurrent use.
+// the sequence's i-th token. Put may run concurrently for distinct
+// positions; nothing else may.
 type Cache struct {
 	layers, dim, capacity int
 	n                     int // committed positions
 	k, v                  [][]float32
+	// Q8_0 storage: rowBytes per position, and one layer's keys and values
+	// dequantized for Keys and Values.
+	q8       bool
+	rowBytes int
+	kq, vq   [][]byte
+	kf, vf   []float32
 }
 
-// New returns an empty cache for layers layers of dim-wide K and V vectors,
-// holding at most capacity positions.
+// New returns an empty float32 cache for layers layers of dim-wide K and V
+// vectors, holding at most capacity positions.
 func New(layers, dim, capacity int) (*Cache, error) {
+	return NewTyped(layers, dim, capacity, tensor.F32)
+}
+
+// NewTyped is New with the storage type: F32, or Q8_0 (dim a multiple of
+// 32), which Keys and Values dequantize a layer at a time.
+func NewTyped(layers, dim, capacity int, typ tensor.Type) (*Cache, error) {
 	if layers <= 0 || dim <= 0 || capacity <= 0 {
 		return nil, fmt.Errorf("kvcache: invalid shape %d layers x %d dims x %d positions", layers, dim, capacity)
 	}
-	return &Cache{layers: layers, dim: dim, capacity: capacity, k: make([][]float32, layers), v: make([][]float32, layers)}, nil
+	c := &Cache{layers: layers, dim: dim, capacity: capacity}
+	switch typ {
+	case tensor.F32:
+		c.k, c.v = make([][]float32, layers), make([][]float32, layers)
+	case tensor.Q8_0:
+		if dim%tensor.Q8_0.BlockSize() != 0 {
+			return nil, fmt.Errorf("kvcache: a Q8_0 cache needs key and value widths that are a multiple of %d, not %d", tensor.Q8_0.BlockSize(), dim)
+		}
+		c.q8, c.rowBytes = true, tensor.Q8_0.RowSize(dim)
+		c.kq, c.vq = make([][]byte, layers), make([][]byte, layers)
+	default:
+		return nil, fmt.Errorf("kvcache: %v caches are not supported (f32 or q8_0)", typ)
+	}
+	return c, nil
+}
+
+// BytesPerPosition is the memory one position takes in all layers, keys
+// and values.
+func BytesPerPosition(layers, dim int, typ tensor.Type) int64 {
+	return int64(layers) * 2 * int64(typ.RowSize(dim))
 }
 
 // Len is the number of positions committed so far.
@@ -41,6 +78,13 @@ func (c *Cache) Reserve(n int) error {
 	if n < 0 || need > c.capacity {
 		return fmt.Errorf("kvcache: %d positions do not fit: %d used of %d", n, c.n, c.capacity)
 	}
+	if c.q8 {
+		for l := range c.kq {
+			c.kq[l] = grow(c.kq[l], need*c.rowBytes, c.capacity*c.rowBytes)
+			c.vq[l] = grow(c.vq[l], need*c.rowBytes, c.capacity*c.rowBytes)
+		}
+		return nil
+	}
 	for l := range c.k {
 		c.k[l] = grow(c.k[l], need*c.dim, c.capacity*c.dim)
 		c.v[l] = grow(c.v[l], need*c.dim, c.capacity*c.dim)
@@ -50,7 +94,7 @@ func (c *Cache) Reserve(n int) error {
 
 // grow returns s with length at least n, doubling the allocation so a long
 // generation reallocates only log(n) times, never beyond limit.
-func grow(s []float32, n, limit int) []float32 {
+func grow[T float32 | byte](s []T, n, limit int) []T {
 	if n <= len(s) {
 		return s
 	}
@@ -58,7 +102,7 @@ func grow(s []float32, n, limit int) []float32 {
 		return s[:n]
 	}
 	c := min(max(2*cap(s), n, 1024), limit)
-	out := make([]float32, n, c)
+	out := make([]T, n, c)
 	copy(out, s)
 	return out
 }
@@ -66,23 +110,59 @@ func grow(s []float32, n, limit int) []float32 {
 // Put stores the key and value of position pos (Len <= pos < Len+reserved)
 // in layer.
 func (c *Cache) Put(layer, pos int, k, v []float32) {
+	if c.q8 {
+		rb := c.rowBytes
+		// The widths are whole blocks (NewTyped checked), so this cannot fail.
+		_ = tensor.Quantize(tensor.Q8_0, k[:c.dim], c.kq[layer][pos*rb:(pos+1)*rb])
+		_ = tensor.Quantize(tensor.Q8_0, v[:c.dim], c.vq[layer][pos*rb:(pos+1)*rb])
+		return
+	}
 	copy(c.k[layer][pos*c.dim:(pos+1)*c.dim], k[:c.dim])
 	copy(c.v[layer][pos*c.dim:(pos+1)*c.dim], v[:c.dim])
 }
 
 // Keys returns layer's keys for positions [0, n): n*Dim floats, position
-// major. n may include reserved, not yet committed positions.
-func (c *Cache) Keys(layer, n int) []float32 { return c.k[layer][:n*c.dim] }
+// major. n may include reserved, not yet committed positions. For a Q8_0
+// cache the slice is scratch, valid until the next Keys.
+func (c *Cache) Keys(layer, n int) []float32 {
+	if c.q8 {
+		c.kf = c.dequant(c.kf, c.kq[layer], n)
+		return c.kf
+	}
+	return c.k[layer][:n*c.dim]
+}
 
 // Values is Keys for the values.
-func (c *Cache) Values(layer, n int) []float32 { return c.v[layer][:n*c.dim] }
+func (c *Cache) Values(layer, n int) []float32 {
+	if c.q8 {
+		c.vf = c.dequant(c.vf, c.vq[layer], n)
+		return c.vf
+	}
+	return c.v[layer][:n*c.dim]
+}
+
+func (c *Cache) dequant(dst []float32, src []byte, n int) []float32 {
+	if cap(dst) < n*c.dim {
+		dst = make([]float32, n*c.dim, max(2*cap(dst), n*c.dim))
+	}
+	dst = dst[:n*c.dim]
+	_ = tensor.Dequantize(tensor.Q8_0, src[:n*c.rowBytes], dst)
+	return dst
+}
 
 // Commit marks n reserved positions as filled.
 func (c *Cache) Commit(n int) {
-	if c.n+n > len(c.k[0])/c.dim {
-		panic(fmt.Sprintf("kvcache: commit of %d positions beyond the %d reserved", n, len(c.k[0])/c.dim-c.n))
+	if reserved := c.reserved(); c.n+n > reserved {
+		panic(fmt.Sprintf("kvcache: commit of %d positions beyond the %d reserved", n, reserved-c.n))
 	}
 	c.n += n
+}
+
+func (c *Cache) reserved() int {
+	if c.q8 {
+		return len(c.kq[0]) / c.rowBytes
+	}
+	return len(c.k[0]) / c.dim
 }
 
 // Truncate forgets every position from n on, so a sequence can be rewound
@@ -95,5 +175,9 @@ func (c *Cache) Truncate(n int) {
 	for l := range c.k {
 		c.k[l] = c.k[l][:n*c.dim]
 		c.v[l] = c.v[l][:n*c.dim]
+	}
+	for l := range c.kq {
+		c.kq[l] = c.kq[l][:n*c.rowBytes]
+		c.vq[l] = c.vq[l][:n*c.rowBytes]
 	}
 }

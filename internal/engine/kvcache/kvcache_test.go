@@ -1,6 +1,11 @@
 package kvcache
 
-import "testing"
+import (
+	"math"
+	"testing"
+
+	"github.com/parley-chat/parley/internal/engine/tensor"
+)
 
 func TestCacheReservePutCommitTruncate(t *testing.T) {
 	c, err := New(2, 3, 5)
@@ -67,4 +72,46 @@ func TestCommitBeyondReservePanics(t *testing.T) {
 		}
 	}()
 	c.Commit(2)
+}
+
+// TestQ8Cache: a Q8_0 cache gives back what was put to within its
+// quantization (a step of max|x|/127 per block of 32), truncates like the
+// float cache, and refuses widths that are not whole blocks.
+func TestQ8Cache(t *testing.T) {
+	const dim = 64
+	c, err := NewTyped(2, dim, 8, tensor.Q8_0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([][]float32, 3)
+	if err := c.Reserve(3); err != nil {
+		t.Fatal(err)
+	}
+	for pos := range want {
+		want[pos] = make([]float32, dim)
+		for i := range want[pos] {
+			want[pos][i] = float32(math.Sin(float64(pos*dim+i))) * 2
+		}
+		c.Put(1, pos, want[pos], want[pos])
+	}
+	c.Commit(3)
+	c.Truncate(2)
+	if c.Len() != 2 {
+		t.Fatalf("Len %d after truncating to 2", c.Len())
+	}
+	keys, vals := c.Keys(1, 2), c.Values(1, 2)
+	if len(keys) != 2*dim || len(vals) != 2*dim {
+		t.Fatalf("%d keys, %d values", len(keys), len(vals))
+	}
+	for i := range keys {
+		if d := math.Abs(float64(keys[i] - want[i/dim][i%dim])); d > 2.0/127 || keys[i] != vals[i] {
+			t.Fatalf("key %d: %g (value %g), put %g", i, keys[i], vals[i], want[i/dim][i%dim])
+		}
+	}
+	if _, err := NewTyped(1, 48, 8, tensor.Q8_0); err == nil {
+		t.Error("a Q8_0 cache of 48-wide vectors accepted")
+	}
+	if BytesPerPosition(2, dim, tensor.Q8_0) != 2*2*68 || BytesPerPosition(2, dim, tensor.F32) != 2*2*256 {
+		t.Error("BytesPerPosition")
+	}
 }

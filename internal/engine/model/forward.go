@@ -1,65 +1,8 @@
 package model
 
 import (
-	"fmt"
-
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
-
-// forwardBatch runs n <= batch tokens at positions Len()..Len()+n-1
-// through the network, leaving the last token's logits in s.logits. The
-// matrix products and attention run on the pool; so do, for a batch, the
-// per-token steps between them (norms, RoPE, residual adds).
-func (s *Session) forwardBatch(tokens []int) error {
-	m, c := s.m, s.m.Config
-	n, pos0 := len(tokens), s.cache.Len()
-	if err := s.cache.Reserve(n); err != nil {
-		return fmt.Errorf("model: %w", err)
-	}
-	E, qDim, kvDim, F := c.Embd, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim, c.FFN
-	x, xb := s.x[:n*E], s.xb[:n*E]
-	q, k, v := s.q[:n*qDim], s.k[:n*kvDim], s.v[:n*kvDim]
-	for i, t := range tokens {
-		m.w.embd.Row(t, x[i*E:(i+1)*E])
-	}
-	j := &s.tokens
-	j.n, j.pos0, j.first = n, pos0, 0
-	for li := range m.w.layers {
-		l := &m.w.layers[li]
-		j.li = li
-		if li == 0 {
-			j.run(stageAttnNorm)
-		}
-		s.prods[0] = tensor.Product{Dst: q, W: l.wq}
-		s.prods[1] = tensor.Product{Dst: k, W: l.wk}
-		s.prods[2] = tensor.Product{Dst: v, W: l.wv}
-		m.pool.MatMulMany(s.prods[:3], xb, n)
-		j.run(stageQKV)
-		if li == len(m.w.layers)-1 {
-			// Only the last token's output feeds the logits: with every
-			// key and value cached, the rest runs for it alone.
-			j.first = n - 1
-		}
-		f, nf := j.first, n-j.first
-		s.attention(li, pos0, f, n)
-		o := s.o[f*E : n*E]
-		m.pool.MatMul(o, l.wo, s.att[f*qDim:n*qDim], nf)
-		j.run(stageFFNNorm)
-		gate, up := s.gate[f*F:n*F], s.up[f*F:n*F]
-		s.prods[0] = tensor.Product{Dst: gate, W: l.gate}
-		s.prods[1] = tensor.Product{Dst: up, W: l.up}
-		m.pool.MatMulMany(s.prods[:2], xb[f*E:n*E], nf)
-		j.run(stageSwiGLU)
-		m.pool.MatMul(o, l.down, gate, nf)
-		j.run(stageResidual)
-	}
-	s.cache.Commit(n)
-	last := x[(n-1)*E : n*E]
-	tensor.RMSNorm(xb[:E], last, m.w.outNorm, c.RMSEps)
-	m.pool.MatVec(s.logits, m.w.output, xb[:E])
-	s.prods = [3]tensor.Product{} // drop the references into scratch
-	return nil
-}
 
 // tokenStage is a step of a layer done token by token.
 type tokenStage uint8
@@ -72,13 +15,12 @@ const (
 	stageResidual                   // x += o (FFN out); xb = RMSNorm(x) for the next layer
 )
 
-// tokenJob runs one stage of layer li over tokens first..n-1 of a batch;
-// as a tensor.Runner its items are those tokens, counted from first.
+// tokenJob runs one stage of layer li over rows 0..n-1 of a batch; as a
+// tensor.Runner its items are those rows.
 type tokenJob struct {
-	s              *Session
-	li             int
-	n, pos0, first int
-	stage          tokenStage
+	b     *Batch
+	li, n int
+	stage tokenStage
 }
 
 // tokenChunk is the tokens per pool item: each costs a few microseconds
@@ -87,15 +29,15 @@ const tokenChunk = 8
 
 func (j *tokenJob) run(stage tokenStage) {
 	j.stage = stage
-	j.s.m.pool.Run(j.n-j.first, tokenChunk, j)
+	j.b.m.pool.Run(j.n, tokenChunk, j)
 }
 
 func (j *tokenJob) Run(lo, hi int) {
-	s := j.s
+	s := j.b
 	m, c := s.m, s.m.Config
 	l := &m.w.layers[j.li]
 	E, qDim, kvDim, F := c.Embd, c.Heads*c.HeadDim, c.HeadsKV*c.HeadDim, c.FFN
-	for i := j.first + lo; i < j.first+hi; i++ {
+	for i := lo; i < hi; i++ {
 		x, xb, o := s.x[i*E:(i+1)*E], s.xb[i*E:(i+1)*E], s.o[i*E:(i+1)*E]
 		switch j.stage {
 		case stageAttnNorm:
@@ -110,9 +52,10 @@ func (j *tokenJob) Run(lo, hi int) {
 				headNorm(ki, l.kNorm, c.HeadDim, c.RMSEps)
 			}
 			neox := c.RoPEStyle == RoPENeox
-			tensor.RoPE(qi, j.pos0+i, c.HeadDim, c.RoPEDim, m.freqs, neox)
-			tensor.RoPE(ki, j.pos0+i, c.HeadDim, c.RoPEDim, m.freqs, neox)
-			s.cache.Put(j.li, j.pos0+i, ki, vi)
+			pos := int(s.rowPos[i])
+			tensor.RoPE(qi, pos, c.HeadDim, c.RoPEDim, m.freqs, neox)
+			tensor.RoPE(ki, pos, c.HeadDim, c.RoPEDim, m.freqs, neox)
+			s.segs[s.rowSeg[i]].Session.cache.Put(j.li, pos, ki, vi)
 		case stageFFNNorm:
 			tensor.Add(x, o)
 			tensor.RMSNorm(xb, x, l.ffnNorm, c.RMSEps)
@@ -144,16 +87,3 @@ func addBias(x, b []float32) {
 // parallelAttentionWork is the multiply-adds below which attention stays
 // on one goroutine: handing work to a helper costs about a microsecond.
 const parallelAttentionWork = 1 << 14
-
-// attention computes causal multi-head attention for new tokens f..n-1
-// (of n) of layer li, whose keys and values are already in the cache,
-// into s.att.
-func (s *Session) attention(li, pos0, f, n int) {
-	c := s.m.Config
-	qDim := c.Heads * c.HeadDim
-	keys, vals := s.cache.Keys(li, pos0+n), s.cache.Values(li, pos0+n)
-	s.m.pool.Attend(s.att[f*qDim:], s.q[f*qDim:], keys, vals, n-f, pos0+f, tensor.Attention{
-		Heads: c.Heads, HeadsKV: c.HeadsKV, HeadDim: c.HeadDim, Scale: s.m.scale,
-		MinParallel: s.m.parallelAttention,
-	})
-}

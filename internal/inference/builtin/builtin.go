@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/chattemplate"
@@ -35,15 +36,20 @@ type Config struct {
 	// ID names the model in requests and listings; "" means the file name
 	// without its extension ("stories260K").
 	ID string
-	// Engine tunes the engine (context window, threads, batch size).
+	// Engine tunes the engine (context window, threads, batch size,
+	// sequences, queue).
 	Engine engine.Options
+	// KVType is the KV caches' storage, "f32" or "q8_0"; "" leaves
+	// Engine.KVType.
+	KVType string
 }
 
 // ownedBy is reported in Models.
 const ownedBy = "parley"
 
-// Generator serves one loaded model. It is safe for concurrent use;
-// the engine runs one generation at a time.
+// Generator serves one loaded model. It is safe for concurrent use; the
+// engine runs up to Config.Engine.Parallel generations at once and queues
+// the rest.
 type Generator struct {
 	id      string
 	model   *engine.Model
@@ -61,6 +67,13 @@ var (
 
 // Open loads the model at cfg.ModelPath.
 func Open(cfg Config) (*Generator, error) {
+	if cfg.KVType != "" {
+		t, err := kvType(cfg.KVType)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Engine.KVType = t
+	}
 	m, err := engine.Load(cfg.ModelPath, cfg.Engine)
 	if err != nil {
 		return nil, fmt.Errorf("builtin: %w", err)
@@ -109,6 +122,12 @@ func (g *Generator) Close() error { return g.model.Close() }
 
 // ID is the model id this generator answers to.
 func (g *Generator) ID() string { return g.id }
+
+// Slots describes the engine's sequences: how many run at once, and the
+// most memory their KV caches take (each grows up to ContextLength).
+func (g *Generator) Slots() (parallel int, kvBytes int64) {
+	return g.model.Parallel(), g.model.KVBytes()
+}
 
 // ContextLength is the context window in tokens: a prompt and its reply
 // together fit in it.
@@ -173,6 +192,7 @@ func (g *Generator) Generate(ctx context.Context, req chat.GenerateRequest, emit
 	out := newStream(g.tok, req.Params.Stop, emit)
 	res, err := g.model.Generate(ctx, prompt, params, out.token)
 	gen.Usage.CompletionTokens = res.GeneratedTokens
+	gen.Usage.CachedTokens = res.CachedTokens
 	switch res.Finish {
 	case engine.FinishEOG, engine.FinishStopped:
 		gen.FinishReason = chat.FinishStop
@@ -199,6 +219,9 @@ func (g *Generator) generateError(ctx context.Context, out *stream, err error) e
 		return out.emitErr // the caller's own error, as chat.Generator promises
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
+	case errors.Is(err, engine.ErrBusy):
+		return &chat.Error{Kind: chat.KindRateLimited, Code: "server_busy", RetryAfter: time.Second, Err: err,
+			Message: "the model is busy: every sequence is generating and the wait queue is full; try again shortly"}
 	case errors.Is(err, engine.ErrPromptTooLong):
 		return &chat.Error{Kind: chat.KindInvalid, Code: chat.CodeContextLength,
 			Message: "the prompt does not fit the model's context window", Err: err}
@@ -279,12 +302,16 @@ func (g *Generator) params(p chat.Params) (engine.Params, error) {
 	case p.MaxTokens < 0:
 		return engine.Params{}, chat.Errorf(chat.KindInvalid, "max_tokens %d is negative", p.MaxTokens)
 	}
-	return engine.Params{MaxTokens: p.MaxTokens, Sampling: s, StopTokens: g.eog}, nil
+	out := engine.Params{MaxTokens: p.MaxTokens, Sampling: s, StopTokens: g.eog}
+	if p.IgnoreEOS {
+		out.StopTokens = nil
+	}
+	return out, nil
 }
 
-// Load reports the generations waiting for the engine (it runs one at a
-// time) and the share of the context window its KV cache holds, for the
-// model service's metrics.
+// Load reports the generations waiting for a slot and the share of the
+// slots' context windows their KV caches hold, for the model service's
+// metrics.
 func (g *Generator) Load() (waiting int, kvCacheUsage float64) {
 	st := g.model.Stats()
 	if st.ContextLength > 0 {

@@ -3,9 +3,11 @@ package builtin
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/engine"
+	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
 // RegisterFlags binds the engine settings of c to their flags, each
@@ -13,13 +15,42 @@ import (
 // resolves --model, `parley run` its argument.
 func (c *Config) RegisterFlags(f *cmdline.Flags) {
 	f.Int(&c.Engine.Threads, "threads", 0, "CPU threads of the built-in engine (0: all cores)")
-	f.Int(&c.Engine.ContextLength, "ctx-size", 0, fmt.Sprintf("context window of the built-in engine in tokens, prompt and reply together (0: the model's, at most %d)", engine.DefaultContextLength))
+	f.Int(&c.Engine.ContextLength, "ctx-size", 0, fmt.Sprintf("context window of each sequence of the built-in engine in tokens, prompt and reply together (0: the model's, at most %d)", engine.DefaultContextLength))
+	f.Int(&c.Engine.Parallel, "parallel", DefaultParallel, "sequences the built-in engine generates at once, each with its own KV cache of --ctx-size tokens, in one batched forward pass per step")
+	f.String(&c.KVType, "kv-type", "f32", "storage of the built-in engine's KV caches: f32, or q8_0 (about 3.8 times smaller; attention within its rounding)")
+	f.Int(&c.Engine.MaxQueue, "max-queue", engine.DefaultMaxQueue, "requests that may wait for a free sequence; beyond them a request is refused at once with 429 and Retry-After (-1: none may wait)")
 }
+
+// DefaultParallel is --parallel's default: a few sequences batch well on
+// a CPU without a large KV cache per user.
+const DefaultParallel = 4
 
 // Validate reports settings that cannot work.
 func (c Config) Validate() error {
 	if c.Engine.Threads < 0 || c.Engine.ContextLength < 0 {
 		return errors.New("--threads and --ctx-size must not be negative")
 	}
+	if c.Engine.Parallel < 1 || c.Engine.Parallel > 256 {
+		return errors.New("--parallel must be between 1 and 256")
+	}
+	if c.KVType != "" {
+		if _, err := kvType(c.KVType); err != nil {
+			return err
+		}
+	}
+	if c.Engine.MaxQueue == 0 || c.Engine.MaxQueue < engine.NoQueue {
+		return errors.New("--max-queue must be positive, or -1 for no queue")
+	}
 	return nil
+}
+
+// kvType reads --kv-type.
+func kvType(s string) (tensor.Type, error) {
+	switch strings.ToLower(s) {
+	case "f32":
+		return tensor.F32, nil
+	case "q8_0":
+		return tensor.Q8_0, nil
+	}
+	return 0, fmt.Errorf("--kv-type %q: want f32 or q8_0", s)
 }

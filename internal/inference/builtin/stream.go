@@ -65,6 +65,11 @@ func (s *stream) send(text string) error {
 	if text == "" {
 		return nil
 	}
+	// The decoder holds back a character split across tokens until it is
+	// complete, so invalid bytes here can never become valid: a lead byte
+	// the model followed with something else, or a tail cut off by the end
+	// of the reply. A delta is always valid UTF-8.
+	text = strings.ToValidUTF8(text, "\uFFFD")
 	if err := s.emit(chat.Delta{Content: text}); err != nil {
 		s.emitErr = err
 		return err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/engine"
@@ -155,5 +156,32 @@ func TestChatTemplateModel(t *testing.T) {
 				t.Errorf("generation %+v, want %+v", gen, want)
 			}
 		})
+	}
+}
+
+// TestDeltasAreValidUTF8: a model that keeps emitting the first byte of a
+// two-byte character never completes it; each delta is still valid UTF-8
+// (the tokenizer's tests pin that a split character is held back until
+// its last byte arrives).
+func TestDeltasAreValidUTF8(t *testing.T) {
+	g, err := Open(Config{ModelPath: chatModel(t, string(rune(0xC3))), Engine: engine.Options{Threads: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	deltas, _, err := run(context.Background(), g, chat.GenerateRequest{
+		Messages: []chat.Turn{{Role: chat.RoleUser, Content: "hi"}},
+		Params:   chat.Params{Temperature: ptr(0.0), MaxTokens: 5},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range deltas {
+		if !utf8.ValidString(d) {
+			t.Errorf("delta %q is not valid UTF-8", d)
+		}
+	}
+	if got := strings.Join(deltas, ""); got != strings.Repeat("\uFFFD", 5) {
+		t.Errorf("reply %q, want five replacement characters", got)
 	}
 }
