@@ -21,8 +21,11 @@ import (
 	"github.com/parley-chat/parley/internal/testupstream"
 )
 
-// maxImageBytes is the size budget of the image.
-const maxImageBytes = 30 << 20
+// maxImageBytes is the size budget of the image: the static binary, whose
+// Redis client, Prometheus client and OpenTelemetry exporter (with the
+// protobuf and gRPC status packages it pulls in) took it from 20 to about
+// 36 MiB. The budget catches the next jump, not that one.
+const maxImageBytes = 40 << 20
 
 // TestImageAndStack builds the image, checks it, then runs the default
 // compose stack from it and drives it through the web port.
@@ -57,7 +60,7 @@ func checkImage(t *testing.T, d *docker, tag, version string) {
 	img := info[0]
 	t.Logf("image %s: %.1f MiB, user %q", tag, float64(img.Size)/(1<<20), img.Config.User)
 	if img.Size >= maxImageBytes {
-		t.Errorf("image is %d bytes, want under %d (30 MiB)", img.Size, maxImageBytes)
+		t.Errorf("image is %d bytes, want under %d (40 MiB)", img.Size, maxImageBytes)
 	}
 	uid, _, _ := strings.Cut(img.Config.User, ":")
 	if n, err := strconv.Atoi(uid); err != nil || n == 0 {
