@@ -1,10 +1,7 @@
 package app
 
 import (
-	"context"
-	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os/exec"
@@ -24,29 +21,8 @@ import (
 // loopback port, as the binary would, and returns its base URL.
 func runTarget(t *testing.T, target string, args ...string) string {
 	t.Helper()
-	var cfg Config
-	fs, check := NewFlagSet(target, &cfg, func(string) string { return "" })
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	if err := check(); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, target, cfg, slog.New(slog.DiscardHandler)) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("%s: %v", target, err)
-		}
-	})
-	return "http://" + ln.Addr().String()
+	url, _ := serveUntil(t, target, args...)
+	return url
 }
 
 // scrape reads url's /metrics, checks it with promtool when there is

@@ -4,6 +4,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -116,7 +117,7 @@ func serveUntil(t *testing.T, target string, args ...string) (url string, stop f
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
+			if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
 				t.Errorf("%s: %v", target, err)
 			}
 		})
