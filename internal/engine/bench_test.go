@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/parley-chat/parley/internal/engine/gguf"
+	"github.com/parley-chat/parley/internal/engine/model"
 	"github.com/parley-chat/parley/internal/engine/sample"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
@@ -184,4 +185,65 @@ func writeSmol(f *os.File, typ tensor.Type) error {
 		return err
 	}
 	return gguf.Write(f, meta, ts)
+}
+
+// BenchmarkSmolLM2DecodeStep measures one scheduler step of n generating
+// sequences (one token each, at a context of about 128): the batched pass
+// that --parallel rests on. Aggregate tok/s at n=8 over n=1 is how much
+// one step gains from reading the weights once for all.
+//
+//	PARLEY_BENCH_MODELS_DIR=/tmp/parley-smol go test -run XXX -bench SmolLM2DecodeStep ./internal/engine/
+func BenchmarkSmolLM2DecodeStep(b *testing.B) {
+	dir := os.Getenv("PARLEY_BENCH_MODELS_DIR")
+	if dir == "" {
+		b.Skip("set PARLEY_BENCH_MODELS_DIR to a directory for the SmolLM2-135M-shaped models")
+	}
+	for _, typ := range []tensor.Type{tensor.Q8_0, tensor.Q4_0, tensor.F16} {
+		path, err := smolModel(dir, typ)
+		if err != nil {
+			b.Fatal(err)
+		}
+		m, err := Load(path, Options{Threads: 2, ContextLength: 1024, Parallel: 8})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range []int{1, 4, 8} {
+			b.Run(fmt.Sprintf("%s/seqs=%d", typ, n), func(b *testing.B) {
+				benchDecodeStep(b, m, n)
+			})
+		}
+		m.Close()
+	}
+}
+
+func benchDecodeStep(b *testing.B, m *Model, n int) {
+	const ctx = 128
+	batch := m.net.NewBatch(n, n)
+	segs := make([]model.Segment, n)
+	prompt := make([]int, ctx)
+	for i := range segs {
+		s, err := m.net.NewSession(ctx + 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j := range prompt {
+			prompt[j] = (j*7919 + 11*i) % m.Config().Vocab
+		}
+		if _, err := s.Forward(prompt); err != nil {
+			b.Fatal(err)
+		}
+		segs[i] = model.Segment{Session: s, Tokens: []int{i + 1}, Logits: true}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if segs[0].Session.Len() >= ctx+32 {
+			for _, sg := range segs {
+				sg.Session.Truncate(ctx)
+			}
+		}
+		if err := batch.Forward(segs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "tok/s")
 }

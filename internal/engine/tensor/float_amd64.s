@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "prefetch_amd64.h"
 
 // Horizontal sum of Y0 into X0 (lowest lane).
 #define HSUM_Y0 \
@@ -24,6 +25,7 @@ TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
 f32loop32:
 	CMPQ CX, $32
 	JLT  f32loop8
+	PF2(SI)
 	VMOVUPS     (SI), Y4
 	VMOVUPS     32(SI), Y5
 	VMOVUPS     64(SI), Y6
@@ -81,6 +83,7 @@ TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28
 f16loop32:
 	CMPQ CX, $32
 	JLT  f16loop8
+	PF1(SI)
 	VCVTPH2PS   (SI), Y4
 	VCVTPH2PS   16(SI), Y5
 	VCVTPH2PS   32(SI), Y6
@@ -138,6 +141,7 @@ TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
 bf16loop16:
 	CMPQ CX, $16
 	JLT  bf16loop8
+	PF1(SI)
 	VPMOVZXWD   (SI), Y4
 	VPMOVZXWD   16(SI), Y5
 	VPSLLD      $16, Y4, Y4

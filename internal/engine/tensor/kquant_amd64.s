@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "prefetch_amd64.h"
 
 // K-quant super-block dot products (256 elements) against q8Act blocks.
 // Registers: SI weights, DI activation int8s, DX activation scales (8 per
@@ -170,6 +171,7 @@ TEXT ·dotQ4_KAVX2(SB), NOSPLIT, $0-44
 	VPBROADCASTQ knib<>(SB), Y13
 
 q4kloop:
+	PF3(SI)
 	K4_SETUP
 	Q4K_CHUNK(0)
 	Q4K_CHUNK(1)
@@ -219,6 +221,7 @@ TEXT ·dotQ5_KAVX2(SB), NOSPLIT, $0-44
 	VPBROADCASTQ k10<>(SB), Y12
 
 q5kloop:
+	PF3(SI)
 	K4_SETUP
 	VMOVDQU 16(SI), Y11
 	VPSLLW $4, Y11, Y4
@@ -305,6 +308,7 @@ TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-36
 	VPBROADCASTQ k20<>(SB), Y11
 
 q6kloop:
+	PF4(SI)
 	VMOVDQU      192(SI), X9
 	MOVWLZX      208(SI), AX
 	VMOVD        AX, X10
@@ -430,6 +434,7 @@ TEXT ·dotQ4_Kx4AVX2(SB), NOSPLIT, $0-48
 	VPBROADCASTQ knib<>(SB), Y13
 
 mq4kloop:
+	PF3(SI)
 	K4_SCALES_X
 	VPMOVZXBW    X9, X9
 	VINSERTI128  $1, X9, Y9, Y9
@@ -523,6 +528,7 @@ TEXT ·dotQ6_Kx4AVX2(SB), NOSPLIT, $0-48
 	VPBROADCASTQ k20<>(SB), Y11
 
 mq6kloop:
+	PF4(SI)
 	VMOVDQU   192(SI), X9
 	MOVWLZX   208(SI), AX
 	VMOVD     AX, X10

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "prefetch_amd64.h"
 
 // Four-vector kernels for MatMul: one weight row against four activation
 // vectors laid out back to back (stride nb blocks), so each weight block is
@@ -57,6 +58,7 @@ TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-48
 	MSETUP
 
 mq8loop:
+	PF1(SI)
 	MOVWLZX   (SI), AX
 	VMOVD     AX, X13
 	VCVTPH2PS X13, X13
@@ -123,6 +125,7 @@ TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-48
 	VPBROADCASTQ mnib<>(SB), Y14
 
 mq4loop:
+	PF1(SI)
 	MOVWLZX     (SI), AX
 	VMOVD       AX, X13
 	VCVTPH2PS   X13, X13
@@ -186,6 +189,7 @@ TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-48
 	VPBROADCASTQ mnib<>(SB), Y14
 
 mq5loop:
+	PF1(SI)
 	MOVWLZX      (SI), AX
 	VMOVD        AX, X13
 	VCVTPH2PS    X13, X13

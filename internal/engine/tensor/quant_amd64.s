@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "prefetch_amd64.h"
 
 // Integer dot products of 32-element weight blocks with q8Act blocks.
 // Common registers: SI weights, DI activation int8s, DX activation scales,
@@ -71,6 +72,7 @@ TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-36
 q8loop2:
 	CMPQ CX, $2
 	JLT  q8tail
+	PF2(SI)
 	BLOCK_Q8_0(0, 0, 0, Y0)
 	BLOCK_Q8_0(34, 32, 4, Y7)
 	ADDQ $68, SI
@@ -192,6 +194,7 @@ TEXT ·dotQ4_0AVX2(SB), NOSPLIT, $0-44
 q40loop2:
 	CMPQ CX, $2
 	JLT  q40tail
+	PF1(SI)
 	BLOCK_Q4_0(0, 0, 0, Y0, X14)
 	BLOCK_Q4_0(18, 32, 4, Y7, X8)
 	ADVANCE2(18)
@@ -227,6 +230,7 @@ TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-44
 q41loop2:
 	CMPQ CX, $2
 	JLT  q41tail
+	PF1(SI)
 	BLOCK_Q4_1(0, 0, 0, Y0, X14)
 	BLOCK_Q4_1(20, 32, 4, Y7, X8)
 	ADVANCE2(20)
@@ -261,6 +265,7 @@ TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-44
 q50loop2:
 	CMPQ CX, $2
 	JLT  q50tail
+	PF1(SI)
 	BLOCK_Q5_0(0, 0, 0, Y0, X14)
 	BLOCK_Q5_0(22, 32, 4, Y7, X8)
 	ADVANCE2(22)
@@ -297,6 +302,7 @@ TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-44
 q51loop2:
 	CMPQ CX, $2
 	JLT  q51tail
+	PF1(SI)
 	BLOCK_Q5_1(0, 0, 0, Y0, X14)
 	BLOCK_Q5_1(24, 32, 4, Y7, X8)
 	ADVANCE2(24)

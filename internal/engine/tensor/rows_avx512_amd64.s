@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "prefetch_amd64.h"
 
 // AVX-512 (VL, VNNI) mat-vec row kernel for Q4_0: dst[r] = row r · x for
 // rows rs bytes apart, x quantized (q8Act). Twin: dotQ4_0Generic. Eight
@@ -80,6 +81,7 @@ q4row:
 	VPXORD Y16, Y16, Y16
 
 q4grp:
+	PF3(R8)
 	ZERO8
 	Q4B(0, Y8, q4red)
 	Q4B(1, Y9, q4red)
@@ -152,5 +154,122 @@ q4scale:
 	ADDQ         rs+16(FP), SI
 	DECQ         R13
 	JNZ          q4row
+	VZEROUPPER
+	RET
+
+// The Q8_0 kernel works as the Q4_0 one, with the weights' signed levels
+// made unsigned by flipping their top bit (w+128): VPDPBUSD then sums
+// (w+128)·x, and 128·Σx comes off with the group's activation sums.
+
+DATA rowsbias<>+0(SB)/8, $0x8080808080808080
+GLOBL rowsbias<>(SB), RODATA|NOPTR, $8
+
+// Byte offsets of eight consecutive Q8_0 (34-byte) block scales.
+DATA rowsq8idx<>+0(SB)/4, $0
+DATA rowsq8idx<>+4(SB)/4, $34
+DATA rowsq8idx<>+8(SB)/4, $68
+DATA rowsq8idx<>+12(SB)/4, $102
+DATA rowsq8idx<>+16(SB)/4, $136
+DATA rowsq8idx<>+20(SB)/4, $170
+DATA rowsq8idx<>+24(SB)/4, $204
+DATA rowsq8idx<>+28(SB)/4, $238
+GLOBL rowsq8idx<>(SB), RODATA|NOPTR, $32
+
+// Q8B is block j: levels+128 (u8) times x (s8), or a jump to out when the
+// row has no block j.
+#define Q8B(j, acc, out) \
+	CMPQ     R11, $j \
+	JLE      out \
+	VPXOR    (34*j+2)(R8), Y7, Y0 \
+	VPDPBUSD (32*j)(R9), Y0, acc
+
+// func dotRowsQ8_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
+TEXT ·dotRowsQ8_0AVX512(SB), NOSPLIT, $0-64
+	MOVQ         dst+0(FP), BX
+	MOVQ         w+8(FP), SI
+	MOVQ         rows+24(FP), R13
+	MOVQ         x+32(FP), DI
+	MOVQ         d+40(FP), DX
+	VMOVDQU32    rowsq8idx<>(SB), Y17
+	VPBROADCASTQ rowsbias<>(SB), Y7
+
+q8row:
+	MOVQ   SI, R8
+	MOVQ   DI, R9
+	MOVQ   DX, R10
+	MOVQ   sum+56(FP), R12
+	MOVQ   nb+48(FP), R11
+	VPXORD Y16, Y16, Y16
+
+q8grp:
+	PF4(R8)
+	ZERO8
+	Q8B(0, Y8, q8red)
+	Q8B(1, Y9, q8red)
+	Q8B(2, Y10, q8red)
+	Q8B(3, Y11, q8red)
+	Q8B(4, Y12, q8red)
+	Q8B(5, Y13, q8red)
+	Q8B(6, Y14, q8red)
+	Q8B(7, Y15, q8red)
+
+q8red:
+	SUMS8
+	CMPQ    R11, $8
+	JLT     q8part
+	MOVWLZX (R8), AX
+	VMOVD   AX, X4
+	VPINSRW $1, 34(R8), X4, X4
+	VPINSRW $2, 68(R8), X4, X4
+	VPINSRW $3, 102(R8), X4, X4
+	VPINSRW $4, 136(R8), X4, X4
+	VPINSRW $5, 170(R8), X4, X4
+	VPINSRW $6, 204(R8), X4, X4
+	VPINSRW $7, 238(R8), X4, X4
+	VMOVDQU (R12), Y6
+	VMOVUPS (R10), Y5
+	JMP     q8scale
+
+q8part:
+	MOVQ        R11, CX
+	MOVL        $1, AX
+	SHLL        CX, AX
+	DECL        AX
+	KMOVW       AX, K1
+	KMOVW       AX, K2
+	VPXOR       Y4, Y4, Y4
+	VPGATHERDD  (R8)(Y17*1), K1, Y4
+	VPMOVDW     Y4, X4
+	VMOVDQU32.Z (R12), K2, Y6
+	VMOVUPS.Z   (R10), K2, Y5
+
+q8scale:
+	// Y16 += (sums - 128·Σx) * d_w * d_x.
+	VPSLLD      $7, Y6, Y6
+	VPSUBD      Y6, Y1, Y1
+	VCVTPH2PS   X4, Y4
+	VMULPS      Y5, Y4, Y4
+	VCVTDQ2PS   Y1, Y1
+	VFMADD231PS Y1, Y4, Y16
+
+	ADDQ $272, R8
+	ADDQ $256, R9
+	ADDQ $32, R10
+	ADDQ $32, R12
+	SUBQ $8, R11
+	JG   q8grp
+
+	VMOVAPS      Y16, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (BX)
+	ADDQ         $4, BX
+	ADDQ         rs+16(FP), SI
+	DECQ         R13
+	JNZ          q8row
 	VZEROUPPER
 	RET
