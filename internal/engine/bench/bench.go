@@ -43,7 +43,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f := cmdline.NewFlags("parley bench", tio.Env)
 	f.SetOutput(tio.Err)
 	var o options
-	var threads, parallel string
+	var threads, parallel, url string
 	var sy synthFlags
 	o.hub.RegisterDirFlag(f)
 	f.Int(&o.nPrompt, "n-prompt", 512, "prompt tokens processed in one batch (test ppN; 0 skips)")
@@ -57,6 +57,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f.Int(&o.batch, "ubatch-size", 0, "prompt tokens per forward pass (0: the engine's default, which run and the server use)")
 	f.IntVar(&o.batch, "ub", o.batch, "short for --ubatch-size")
 	f.String(&parallel, "parallel", "", "concurrency mode: stream counts to test, comma-separated (e.g. 1,4,8): that many generations at once through the model service's scheduler, each an --n-prompt prompt and --n-gen tokens; reports aggregate and per-stream t/s and time to first token")
+	f.String(&url, "url", "", "with --parallel: send the streams to this running server (Parley's model service, llama-server, any OpenAI-compatible server taking ignore_eos) as POST /v1/completions; MODEL is then the model name to ask for")
 	f.String(&o.output, "output", "md", "result format: md (a markdown table like llama-bench's) or jsonl (one JSON object per test)")
 	f.StringVar(&o.output, "o", o.output, "short for --output")
 	sy.register(f)
@@ -90,6 +91,9 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	if o.repetitions < 1 || o.nPrompt < 0 || o.nGen < 0 || o.nPrompt+o.nGen == 0 {
 		return fmt.Errorf("need --repetitions >= 1 and at least one of --n-prompt, --n-gen > 0")
 	}
+	if url != "" && parallel == "" {
+		return fmt.Errorf("--url needs --parallel")
+	}
 	if parallel != "" {
 		streams, err := parseParallel(parallel)
 		if err != nil {
@@ -104,11 +108,17 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 		}
 		var rows []parRow
 		for _, ref := range pos {
-			path, err := modelhub.Resolve(o.hub.Dir, ref)
-			if err != nil {
-				return err
+			var r []parRow
+			var err error
+			if url != "" {
+				r, err = measureServer(ctx, url, ref, o, streams, tio.Err)
+			} else {
+				path, rerr := modelhub.Resolve(o.hub.Dir, ref)
+				if rerr != nil {
+					return rerr
+				}
+				r, err = measureParallel(ctx, path, o, streams, tio.Err)
 			}
-			r, err := measureParallel(ctx, path, o, streams, tio.Err)
 			rows = append(rows, r...)
 			if err != nil {
 				writeP(tio.Out, rows)

@@ -116,6 +116,22 @@ func runStreams(ctx context.Context, m *engine.Model, p, nPrompt, nGen int, rng 
 			prompts[i][j] = rng.IntN(vocab)
 		}
 	}
+	return measureStreams(p, func(i int, token func(int)) error {
+		_, err := m.Generate(ctx, prompts[i], engine.Params{MaxTokens: nGen}, func(int) error {
+			token(1)
+			return nil
+		})
+		return err
+	})
+}
+
+// generation runs generation i, calling token(n) as n more tokens arrive.
+type generation func(i int, token func(n int)) error
+
+// measureStreams runs generations 0..p-1 at once: the aggregate is their
+// tokens over the wall time of all, the per-stream speed each one's tokens
+// after its first over the time since that first.
+func measureStreams(p int, gen generation) (parRow, error) {
 	type stream struct {
 		first, end time.Time
 		n          int
@@ -127,12 +143,11 @@ func runStreams(ctx context.Context, m *engine.Model, p, nPrompt, nGen int, rng 
 	for i := range p {
 		wg.Go(func() {
 			s := &out[i]
-			_, s.err = m.Generate(ctx, prompts[i], engine.Params{MaxTokens: nGen}, func(int) error {
-				if s.n == 0 {
+			s.err = gen(i, func(n int) {
+				if s.n == 0 && n > 0 {
 					s.first = time.Now()
 				}
-				s.n++
-				return nil
+				s.n += n
 			})
 			s.end = time.Now()
 		})
@@ -144,6 +159,9 @@ func runStreams(ctx context.Context, m *engine.Model, p, nPrompt, nGen int, rng 
 	for _, s := range out {
 		if s.err != nil {
 			return r, s.err
+		}
+		if s.n == 0 {
+			return r, fmt.Errorf("a stream generated no tokens")
 		}
 		total += s.n
 		ttft := s.first.Sub(start)

@@ -2,6 +2,8 @@
 
 package tensor
 
+import "unsafe"
+
 // GEMM micro-kernels: gemm_avx512_amd64.s and gemm_avx2_amd64.s, twins
 // in gemm_ref.go. Pointers address the first element; strides count
 // elements; the Go wrappers (gemm.go) bounds-check before calling.
@@ -212,6 +214,34 @@ func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32,
 
 //go:noescape
 func dotRowsQ8_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
+
+//go:noescape
+func dotRowsQ8_0xNAVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32, ldd int, facc, fend *float32, xs, ds int)
+
+// archRowsN returns the kernel dotting consecutive rows with several
+// vectors at once, each weight block loaded once for all of them, or nil.
+// Each vector's sums are formed exactly as the one-vector kernel forms
+// them, so a row's result does not depend on how many vectors share the
+// call (a sequence decodes the same tokens batched or alone).
+func archRowsN(t Type) rowsNKernel {
+	if isa < isaAVX512 || t != Q8_0 {
+		return nil
+	}
+	return func(dst []float32, ldd, rows int, w []byte, rs int, a *q8Act, nb, v0, n int) {
+		if rows == 0 || nb == 0 || n == 0 {
+			return
+		}
+		if n > maxRowsVectors {
+			panic("tensor: too many vectors for the row kernel")
+		}
+		end := v0 + n
+		_, _, _, _ = dst[(n-1)*ldd+rows-1], w[(rows-1)*rs+34*nb-1], a.qs[32*nb*end-1], a.sum[nb*end-1]
+		_ = a.d[nb*end-1]
+		var facc [8 * maxRowsVectors]float32
+		dotRowsQ8_0xNAVX512(&dst[0], &w[0], rs, rows, &a.qs[32*nb*v0], &a.d[nb*v0], nb, &a.sum[nb*v0], 4*ldd,
+			&facc[0], (*float32)(unsafe.Add(unsafe.Pointer(&facc[0]), 32*n)), 32*nb, 4*nb)
+	}
+}
 
 // archRowsAVX512 returns the AVX-512 mat-vec row kernel for t, or nil.
 // VNNI's VPDPBUSD sums four products per lane in one instruction and the

@@ -410,3 +410,48 @@ func TestRowsKernels(t *testing.T) {
 		}
 	})
 }
+
+// TestRowsNMatchesRows: the multi-vector row kernels give each vector
+// exactly (bit for bit) what the one-vector kernel gives it, whatever the
+// number of vectors sharing the call, so a sequence decodes the same
+// tokens batched with others as alone.
+func TestRowsNMatchesRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(57, 58))
+	forEachISA(t, func(t *testing.T) {
+		for _, typ := range quantTypes {
+			kn, k1 := archRowsN(typ), archRows(typ)
+			if kn == nil {
+				continue
+			}
+			if k1 == nil {
+				t.Fatalf("%v has a multi-vector row kernel but no one-vector one", typ)
+			}
+			for _, nb := range []int{1, 2, 7, 8, 9, 16, 18, 25, 48} {
+				cols := 32 * nb
+				rs := typ.RowSize(cols) + 5
+				const rows = 5
+				w := guarded(t, (rows-1)*rs+typ.RowSize(cols))
+				for row := range rows {
+					copy(w[row*rs:], randomBlocks(r, typ, nb))
+				}
+				for _, n := range []int{1, 2, 3, 8, maxRowsVectors} {
+					a := newQ8Act(n * cols)
+					quantizeAct(&a, randomVec(r, n*cols))
+					const ldd = rows + 3
+					got := make([]float32, (n-1)*ldd+rows)
+					kn(got, ldd, rows, w, rs, &a, nb, 0, n)
+					for v := range n {
+						one := a.slice(v, cols)
+						want := make([]float32, rows)
+						k1(want, w, rs, &one)
+						for row := range rows {
+							if g := got[v*ldd+row]; g != want[row] {
+								t.Fatalf("%v nb=%d n=%d vector %d row %d: %v, one at a time %v", typ, nb, n, v, row, g, want[row])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

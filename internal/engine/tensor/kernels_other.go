@@ -24,6 +24,8 @@ func archAxpyStrided(dst, p, m []float32, stride int) bool { return false }
 
 func archRows(Type) rowsKernel { return nil }
 
+func archRowsN(Type) rowsNKernel { return nil }
+
 func cpuRelax() {}
 
 func detectISA() isaLevel { return isaGeneric }

@@ -65,9 +65,15 @@ const gemmMinVectors = 4
 // core's L2 (typically 1-2 MiB) next to the weights streaming through.
 const gemmBlockBytes = 384 << 10
 
+// rowsNMaxVectors is the batch up to which the multi-vector row kernels,
+// where a type has them, beat the GEMM: they need no tile decoding and no
+// panel padding, which dominate the GEMM at the few vectors of a decode
+// step of several sequences.
+const rowsNMaxVectors = 16
+
 // modeOf picks the mode for weights of type t against n vectors.
 func modeOf(t Type, n int) mulMode {
-	if n < gemmMinVectors {
+	if n < gemmMinVectors || (n <= rowsNMaxVectors && kernelsOf(t).rowsN != nil) {
 		return modeRows
 	}
 	switch t {

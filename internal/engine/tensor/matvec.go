@@ -9,7 +9,14 @@ type (
 	// rowsKernel sets dst[i] to the dot of row i (rows rs bytes apart from
 	// the start of w) with a.
 	rowsKernel func(dst []float32, w []byte, rs int, a *q8Act)
+	// rowsNKernel sets dst[v*ldd+i] to the dot of row i < rows with
+	// vector v0+v (of nb blocks) of a, for v < n <= maxRowsVectors: each
+	// weight block is read once for all n vectors.
+	rowsNKernel func(dst []float32, ldd, rows int, w []byte, rs int, a *q8Act, nb, v0, n int)
 )
+
+// maxRowsVectors is the most vectors one rowsNKernel call takes.
+const maxRowsVectors = 16
 
 // quad is a row kernel over four consecutive nb-block vectors of a batch.
 type quad func(w []byte, a *q8Act, nb int, out *[4]float32)
@@ -71,10 +78,11 @@ func checkMatVec(op string, dst []float32, w Matrix, x []float32, n int) {
 // kernelSet is the kernels of one type, built once: kernel and
 // archKernel4 make closures, which would be an allocation per call.
 type kernelSet struct {
-	fdot floatDot
-	qdot quantDot
-	q4   quad
-	rows rowsKernel // single-vector fast path, or nil
+	fdot  floatDot
+	qdot  quantDot
+	q4    quad
+	rows  rowsKernel  // single-vector fast path, or nil
+	rowsN rowsNKernel // a few vectors (decoding several sequences), or nil
 }
 
 var kernels = buildKernels()
@@ -83,7 +91,7 @@ var kernels = buildKernels()
 func buildKernels() (tbl [MXFP4 + 1]kernelSet) {
 	for t := range tbl {
 		f, q := kernel(Type(t))
-		tbl[t] = kernelSet{f, q, archKernel4(Type(t)), archRows(Type(t))}
+		tbl[t] = kernelSet{f, q, archKernel4(Type(t)), archRows(Type(t)), archRowsN(Type(t))}
 	}
 	return tbl
 }
@@ -164,6 +172,12 @@ func (j *matMulJob) rows(i, lo, hi int) {
 	}
 	if n == 1 && k.rows != nil {
 		k.rows(dst[lo:hi], w.Data[lo*rs:hi*rs], rs, &j.views[0])
+		return
+	}
+	if k.rowsN != nil {
+		for v := 0; v < n; v += maxRowsVectors {
+			k.rowsN(dst[v*rows+lo:], rows, hi-lo, w.Data[lo*rs:hi*rs], rs, &j.act, cols/32, v, min(maxRowsVectors, n-v))
+		}
 		return
 	}
 	nb := cols / 32

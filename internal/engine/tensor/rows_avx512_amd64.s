@@ -164,6 +164,17 @@ q4scale:
 DATA rowsbias<>+0(SB)/8, $0x8080808080808080
 GLOBL rowsbias<>(SB), RODATA|NOPTR, $8
 
+// The order that puts back the block sums of the 512-bit reduction.
+DATA rowsperm<>+0(SB)/4, $0
+DATA rowsperm<>+4(SB)/4, $4
+DATA rowsperm<>+8(SB)/4, $1
+DATA rowsperm<>+12(SB)/4, $5
+DATA rowsperm<>+16(SB)/4, $2
+DATA rowsperm<>+20(SB)/4, $6
+DATA rowsperm<>+24(SB)/4, $3
+DATA rowsperm<>+28(SB)/4, $7
+GLOBL rowsperm<>(SB), RODATA|NOPTR, $32
+
 // Byte offsets of eight consecutive Q8_0 (34-byte) block scales.
 DATA rowsq8idx<>+0(SB)/4, $0
 DATA rowsq8idx<>+4(SB)/4, $34
@@ -271,5 +282,215 @@ q8scale:
 	ADDQ         rs+16(FP), SI
 	DECQ         R13
 	JNZ          q8row
+	VZEROUPPER
+	RET
+
+// The multi-vector Q8_0 kernel: rows against k vectors at once, for the
+// small batches of decoding several sequences (one token each). A group
+// of eight weight blocks is loaded (and biased) once into Y18-Y25 and
+// multiplied by each vector's eight blocks as in the one-vector kernel;
+// each vector's running float sums live in facc (8 floats per vector),
+// reduced to dst at the row's end. Registers: BX dst (row r), SI the row,
+// R13 rows left; per row R8 weights, R11 blocks left, DI/DX/R12 vector
+// 0's levels, scales and sums at the group; per vector R9/R10/AX its
+// levels, scales and sums, CX its facc; K2 the blocks present, Y4 the
+// weight scales of the group.
+
+// W8B loads weight block j biased, or jumps to out when the row has none.
+#define W8B(j, reg, out) \
+	CMPQ   R11, $j \
+	JLE    out \
+	VPXORD (34*j+2)(R8), Y7, reg
+
+// X8B multiplies weight block j by the vector's block j.
+#define X8B(j, wreg, acc, out) \
+	CMPQ     R11, $j \
+	JLE      out \
+	VPDPBUSD (32*j)(R9), wreg, acc
+
+// func dotRowsQ8_0xNAVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32, ldd int, facc, fend *float32, xs, ds int)
+// ldd, xs and ds are in bytes: between one vector's outputs and the next's,
+// levels, and scales (or sums).
+TEXT ·dotRowsQ8_0xNAVX512(SB), NOSPLIT, $0-104
+// NSCALE adds the vector's group (block sums in Y1) into its facc:
+// facc += (sums - 128·Σx) * d_w * d_x; then moves to the next vector and
+// compares its facc with the end.
+#define NSCALE \
+	VMOVDQU32.Z (AX), K2, Y6 \
+	VMOVUPS.Z   (R10), K2, Y5 \
+	VPSLLD      $7, Y6, Y6 \
+	VPSUBD      Y6, Y1, Y1 \
+	VCVTDQ2PS   Y1, Y1 \
+	VMULPS      Y5, Y4, Y5 \
+	VFMADD213PS (CX), Y5, Y1 \
+	VMOVUPS     Y1, (CX) \
+	ADDQ        xs+88(FP), R9 \
+	ADDQ        ds+96(FP), R10 \
+	ADDQ        ds+96(FP), AX \
+	ADDQ        $32, CX \
+	CMPQ        CX, fend+80(FP)
+
+	MOVQ         dst+0(FP), BX
+	MOVQ         w+8(FP), SI
+	MOVQ         rows+24(FP), R13
+	VMOVDQU32    rowsq8idx<>(SB), Y17
+	VPBROADCASTQ rowsbias<>(SB), Z7
+	VMOVDQU32    rowsperm<>(SB), Y26
+
+nrow:
+	MOVQ   SI, R8
+	MOVQ   nb+48(FP), R11
+	MOVQ   x+32(FP), DI
+	MOVQ   d+40(FP), DX
+	MOVQ   sum+56(FP), R12
+	MOVQ   facc+72(FP), CX
+	VPXORD Y16, Y16, Y16
+
+nzero:
+	VMOVUPS Y16, (CX)
+	ADDQ    $32, CX
+	CMPQ    CX, fend+80(FP)
+	JLT     nzero
+
+ngrp:
+	PF4(R8)
+	CMPQ R11, $8
+	JGE  nwdone
+	W8B(0, Y18, nwdone)
+	W8B(1, Y19, nwdone)
+	W8B(2, Y20, nwdone)
+	W8B(3, Y21, nwdone)
+	W8B(4, Y22, nwdone)
+	W8B(5, Y23, nwdone)
+	W8B(6, Y24, nwdone)
+	W8B(7, Y25, nwdone)
+
+nwdone:
+	CMPQ    R11, $8
+	JLT     nwpart
+	MOVWLZX (R8), AX
+	VMOVD   AX, X4
+	VPINSRW $1, 34(R8), X4, X4
+	VPINSRW $2, 68(R8), X4, X4
+	VPINSRW $3, 102(R8), X4, X4
+	VPINSRW $4, 136(R8), X4, X4
+	VPINSRW $5, 170(R8), X4, X4
+	VPINSRW $6, 204(R8), X4, X4
+	VPINSRW $7, 238(R8), X4, X4
+	MOVL    $0xff, AX
+	KMOVW   AX, K2
+	JMP     nwscale
+
+nwpart:
+	MOVQ       R11, CX
+	MOVL       $1, AX
+	SHLL       CX, AX
+	DECL       AX
+	KMOVW      AX, K1
+	KMOVW      AX, K2
+	VPXOR      Y4, Y4, Y4
+	VPGATHERDD (R8)(Y17*1), K1, Y4
+	VPMOVDW    Y4, X4
+
+nwscale:
+	VCVTPH2PS X4, Y4
+	MOVQ      DI, R9
+	MOVQ      DX, R10
+	MOVQ      R12, AX
+	MOVQ      facc+72(FP), CX
+
+	CMPQ R11, $8
+	JLT  nvec
+
+	// A full group: blocks in pairs, one 512-bit VPDPBUSD per pair, and
+	// the pairwise sums that VPHADDD (which has no 512-bit form) would
+	// make done by shuffles: per 128-bit lane, Z1 ends up with the sums of
+	// Z8..Z11 in that lane; lanes 0+1 are blocks 0,2,4,6 and lanes 2+3
+	// blocks 1,3,5,7, which Y26 puts back in order.
+	VMOVDQU32    2(R8), Y18
+	VINSERTI64X4 $1, 36(R8), Z18, Z18
+	VPXORD       Z7, Z18, Z18
+	VMOVDQU32    70(R8), Y19
+	VINSERTI64X4 $1, 104(R8), Z19, Z19
+	VPXORD       Z7, Z19, Z19
+	VMOVDQU32    138(R8), Y20
+	VINSERTI64X4 $1, 172(R8), Z20, Z20
+	VPXORD       Z7, Z20, Z20
+	VMOVDQU32    206(R8), Y21
+	VINSERTI64X4 $1, 240(R8), Z21, Z21
+	VPXORD       Z7, Z21, Z21
+
+nvecf:
+	VPXORD      Z8, Z8, Z8
+	VPDPBUSD    (R9), Z18, Z8
+	VPXORD      Z9, Z9, Z9
+	VPDPBUSD    64(R9), Z19, Z9
+	VPXORD      Z10, Z10, Z10
+	VPDPBUSD    128(R9), Z20, Z10
+	VPXORD      Z11, Z11, Z11
+	VPDPBUSD    192(R9), Z21, Z11
+	VSHUFPS     $0x88, Z9, Z8, Z0
+	VSHUFPS     $0xdd, Z9, Z8, Z1
+	VPADDD      Z1, Z0, Z0
+	VSHUFPS     $0x88, Z11, Z10, Z2
+	VSHUFPS     $0xdd, Z11, Z10, Z3
+	VPADDD      Z3, Z2, Z2
+	VSHUFPS     $0x88, Z2, Z0, Z1
+	VSHUFPS     $0xdd, Z2, Z0, Z3
+	VPADDD      Z3, Z1, Z1
+	VSHUFI32X4  $0xd8, Z1, Z1, Z2
+	VEXTRACTI64X4 $1, Z2, Y3
+	VPADDD      Y3, Y2, Y1
+	VPERMD      Y1, Y26, Y1
+	NSCALE
+	JLT  nvecf
+	JMP  nnext
+
+nvec:
+	ZERO8
+	X8B(0, Y18, Y8, nred)
+	X8B(1, Y19, Y9, nred)
+	X8B(2, Y20, Y10, nred)
+	X8B(3, Y21, Y11, nred)
+	X8B(4, Y22, Y12, nred)
+	X8B(5, Y23, Y13, nred)
+	X8B(6, Y24, Y14, nred)
+	X8B(7, Y25, Y15, nred)
+
+nred:
+	SUMS8
+	NSCALE
+	JLT  nvec
+
+nnext:
+	ADDQ $272, R8
+	ADDQ $256, DI
+	ADDQ $32, DX
+	ADDQ $32, R12
+	SUBQ $8, R11
+	JG   ngrp
+
+	// dst[v*ldd + r] = the sum of vector v's eight lanes.
+	MOVQ facc+72(FP), CX
+	MOVQ BX, R9
+
+nout:
+	VMOVUPS      (CX), Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0x4e, X0, X1
+	VADDPS       X1, X0, X0
+	VPSHUFD      $0xb1, X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (R9)
+	ADDQ         ldd+64(FP), R9
+	ADDQ         $32, CX
+	CMPQ         CX, fend+80(FP)
+	JLT          nout
+
+	ADDQ $4, BX
+	ADDQ rs+16(FP), SI
+	DECQ R13
+	JNZ  nrow
 	VZEROUPPER
 	RET

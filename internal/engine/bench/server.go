@@ -1,0 +1,157 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// The concurrency mode against a running server (--url): the streams of
+// measureParallel sent as POST /v1/completions, streamed, greedy, with
+// ignore_eos, so Parley's model service and llama-server (or any server
+// that takes llama.cpp's ignore_eos) answer one load alike, HTTP and
+// tokenizer included.
+
+// serverWords make the prompts: each stream's is nPrompt words drawn at
+// random, so no two streams (or runs) share a prefix a prompt cache could
+// reuse.
+var serverWords = strings.Fields(`the a one little girl boy dog cat tree house sun moon
+	day night happy sad big small red blue green went saw played ran jumped found
+	said asked looked and but then with in on under over near far friend mother
+	father garden river ball box bird fish park school toy cake rain snow wind`)
+
+// completionChunk is what is read of a streamed completion's events.
+type completionChunk struct {
+	Choices []struct {
+		Text string `json:"text"`
+	} `json:"choices"`
+	Usage *struct {
+		CompletionTokens int `json:"completion_tokens"`
+	} `json:"usage"`
+	Timings *struct {
+		PredictedN int `json:"predicted_n"`
+	} `json:"timings"` // llama-server's final event
+}
+
+// measureServer runs, for each stream count, that many completions at
+// once against base (a server's address) for modelName, after one
+// warm-up request, and averages the repetitions.
+func measureServer(ctx context.Context, base, modelName string, o options, streams []int, log io.Writer) ([]parRow, error) {
+	url := strings.TrimSuffix(base, "/") + "/v1/completions"
+	maxP := 0
+	for _, p := range streams {
+		maxP = max(maxP, p)
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxP, MaxConnsPerHost: maxP}}
+	defer client.CloseIdleConnections()
+	rng := rand.New(rand.NewPCG(1, 2))
+	prompt := func(n int) string {
+		w := make([]string, max(n, 1))
+		for i := range w {
+			w[i] = serverWords[rng.IntN(len(serverWords))]
+		}
+		return strings.Join(w, " ")
+	}
+	run := func(p, nPrompt, nGen int) (parRow, error) {
+		prompts := make([]string, p)
+		for i := range prompts {
+			prompts[i] = prompt(nPrompt)
+		}
+		return measureStreams(p, func(i int, token func(int)) error {
+			return streamCompletion(ctx, client, url, modelName, prompts[i], nGen, token)
+		})
+	}
+	if _, err := run(1, min(o.nPrompt, 16), 4); err != nil {
+		return nil, fmt.Errorf("warm-up request to %s: %w", url, err)
+	}
+	var rows []parRow
+	for _, p := range streams {
+		var sum parRow
+		for range o.repetitions {
+			r, err := run(p, o.nPrompt, o.nGen)
+			if err != nil {
+				return rows, err
+			}
+			sum.aggregate += r.aggregate
+			sum.perStream += r.perStream
+			sum.ttft += r.ttft
+			sum.ttftMax = max(sum.ttftMax, r.ttftMax)
+		}
+		n := float64(o.repetitions)
+		r := parRow{file: base, model: modelName, parallel: p, nPrompt: o.nPrompt, nGen: o.nGen,
+			aggregate: sum.aggregate / n, perStream: sum.perStream / n,
+			ttft: sum.ttft / time.Duration(o.repetitions), ttftMax: sum.ttftMax}
+		fmt.Fprintf(log, "%s: %d streams: %.2f t/s aggregate, %.2f t/s per stream, first token after %v\n",
+			base, p, r.aggregate, r.perStream, r.ttft.Round(time.Millisecond))
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// streamCompletion sends one streamed completion and calls token for each
+// event that carries text; the count is corrected to the server's own at
+// the end (usage, or llama-server's timings) when it reports one, as a
+// token that ends inside a character may arrive with no text.
+func streamCompletion(ctx context.Context, client *http.Client, url, modelName, prompt string, nGen int, token func(int)) error {
+	body, err := json.Marshal(map[string]any{
+		"model": modelName, "prompt": prompt, "max_tokens": nGen, "temperature": 0,
+		"stream": true, "stream_options": map[string]any{"include_usage": true}, "ignore_eos": true,
+	})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("%s answered %s: %s", url, resp.Status, bytes.TrimSpace(msg))
+	}
+	counted, reported := 0, 0
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
+		if !ok {
+			continue
+		}
+		if string(data) == "[DONE]" {
+			break
+		}
+		var c completionChunk
+		if err := json.Unmarshal(data, &c); err != nil {
+			return fmt.Errorf("%s sent an event that is not JSON: %w", url, err)
+		}
+		if len(c.Choices) > 0 && c.Choices[0].Text != "" {
+			counted++
+			token(1)
+		}
+		switch {
+		case c.Usage != nil:
+			reported = c.Usage.CompletionTokens
+		case c.Timings != nil:
+			reported = c.Timings.PredictedN
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading the stream from %s: %w", url, err)
+	}
+	if reported > counted {
+		token(reported - counted)
+	}
+	return nil
+}
