@@ -28,6 +28,7 @@ type parRow struct {
 	parallel    int
 	nPrompt     int
 	nGen        int
+	tokens      int     // generated tokens of all streams (of the last repetition)
 	aggregate   float64 // generated tokens of all streams per second of the run
 	perStream   float64 // mean of each stream's generated tokens per second after its first
 	ttft        time.Duration
@@ -88,6 +89,7 @@ func measureParallel(ctx context.Context, path string, o options, streams []int,
 					m.Close()
 					return rows, err
 				}
+				sum.tokens = r.tokens
 				sum.aggregate += r.aggregate
 				sum.perStream += r.perStream
 				sum.ttft += r.ttft
@@ -95,7 +97,7 @@ func measureParallel(ctx context.Context, path string, o options, streams []int,
 			}
 			n := float64(o.repetitions)
 			r := parRow{file: path, model: d.Name, threads: threads, parallel: p, nPrompt: o.nPrompt, nGen: o.nGen,
-				aggregate: sum.aggregate / n, perStream: sum.perStream / n,
+				tokens: sum.tokens, aggregate: sum.aggregate / n, perStream: sum.perStream / n,
 				ttft: sum.ttft / time.Duration(o.repetitions), ttftMax: sum.ttftMax}
 			fmt.Fprintf(log, "%s: %d streams, %d threads: %.2f t/s aggregate, %.2f t/s per stream, first token after %v\n",
 				modelhub.ModelID(path), p, threads, r.aggregate, r.perStream, r.ttft.Round(time.Millisecond))
@@ -171,6 +173,7 @@ func measureStreams(p int, gen generation) (parRow, error) {
 			r.perStream += float64(s.n-1) / d.Seconds()
 		}
 	}
+	r.tokens = total
 	r.aggregate = float64(total) / wall.Seconds()
 	r.perStream /= float64(p)
 	r.ttft /= time.Duration(p)
@@ -185,8 +188,12 @@ func writeParallelTable(w io.Writer, rows []parRow) {
 		strings.Repeat("-", 30), strings.Repeat("-", 12), strings.Repeat("-", 6), strings.Repeat("-", 7), strings.Repeat("-", 12),
 		strings.Repeat("-", 12), strings.Repeat("-", 13), strings.Repeat("-", 12), strings.Repeat("-", 12))
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %-30s | %-12s | %7d | %8d | %13s | %13.2f | %14.2f | %13.1f | %13.1f |\n",
-			filepath.Base(r.file), r.model, r.threads, r.parallel, fmt.Sprintf("pp%d+tg%d", r.nPrompt, r.nGen),
+		threads := "-" // a server's own
+		if r.threads > 0 {
+			threads = strconv.Itoa(r.threads)
+		}
+		fmt.Fprintf(w, "| %-30s | %-12s | %7s | %8d | %13s | %13.2f | %14.2f | %13.1f | %13.1f |\n",
+			filepath.Base(r.file), r.model, threads, r.parallel, fmt.Sprintf("pp%d+tg%d", r.nPrompt, r.nGen),
 			r.aggregate, r.perStream, ms(r.ttft), ms(r.ttftMax))
 	}
 }
@@ -200,7 +207,7 @@ func writeParallelJSONL(w io.Writer, rows []parRow) {
 		enc.Encode(map[string]any{
 			"build_commit": "parley", "backends": "Go CPU", "model_filename": r.file, "model_type": r.model,
 			"n_threads": r.threads, "n_parallel": r.parallel, "n_prompt": r.nPrompt, "n_gen": r.nGen,
-			"aggregate_ts": r.aggregate, "per_stream_ts": r.perStream,
+			"n_tokens": r.tokens, "aggregate_ts": r.aggregate, "per_stream_ts": r.perStream,
 			"ttft_mean_ms": ms(r.ttft), "ttft_max_ms": ms(r.ttftMax),
 		})
 	}

@@ -79,6 +79,7 @@ func measureServer(ctx context.Context, base, modelName string, o options, strea
 			if err != nil {
 				return rows, err
 			}
+			sum.tokens = r.tokens
 			sum.aggregate += r.aggregate
 			sum.perStream += r.perStream
 			sum.ttft += r.ttft
@@ -86,7 +87,7 @@ func measureServer(ctx context.Context, base, modelName string, o options, strea
 		}
 		n := float64(o.repetitions)
 		r := parRow{file: base, model: modelName, parallel: p, nPrompt: o.nPrompt, nGen: o.nGen,
-			aggregate: sum.aggregate / n, perStream: sum.perStream / n,
+			tokens: sum.tokens, aggregate: sum.aggregate / n, perStream: sum.perStream / n,
 			ttft: sum.ttft / time.Duration(o.repetitions), ttftMax: sum.ttftMax}
 		fmt.Fprintf(log, "%s: %d streams: %.2f t/s aggregate, %.2f t/s per stream, first token after %v\n",
 			base, p, r.aggregate, r.perStream, r.ttft.Round(time.Millisecond))
