@@ -85,7 +85,7 @@ func synthModel(t *testing.T, typ tensor.Type, opts Options) *Model {
 // rows and prompt chunks of another size mixed) give the tokens each gives
 // alone. Prompt chunks of another size take other kernels (the GEMM's
 // sums run in another order than the row kernels'; decode steps of up to
-// 16 Q8_0 rows are exact, TestRowsNMatchesRows), so logits agree to
+// 8 Q8_0 rows are exact, TestRowsNMatchesRows), so logits agree to
 // rounding only: F32
 // weights keep this random model's greedy choices clear of ties, while
 // quantized weights (activations and scales rounded per block, K-quants

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "prefetch_amd64.h"
 
 // AVX-512 (BW/VL) tile decoders of the quantized GEMM: twins are the
 // decode*Tile functions in gemm_decode.go. Each decodes one weight row:
@@ -69,6 +70,7 @@ TEXT ·decQ8_0AVX512(SB), NOSPLIT, $0-32
 	VPBROADCASTQ dec80<>(SB), Y11
 
 d80loop:
+	PF1(SI)
 	VMOVDQU 2(SI), Y0
 	VMOVDQU Y0, (DI)
 	VPXOR   Y11, Y0, Y1
@@ -89,6 +91,7 @@ TEXT ·decQ4_0AVX512(SB), NOSPLIT, $0-32
 	VPBROADCASTQ dec08<>(SB), Y11
 
 d40loop:
+	PF1(SI)
 	NIBBLES(2)
 	SUM32(Y0)
 	NCORR(256, 0)
@@ -109,6 +112,7 @@ TEXT ·decQ5_0AVX512(SB), NOSPLIT, $0-32
 	VPBROADCASTQ dec10<>(SB), Y11
 
 d50loop:
+	PF1(SI)
 	NIBBLES(6)
 	MOVL      2(SI), AX
 	KMOVD     AX, K1
@@ -134,6 +138,7 @@ TEXT ·decQ4_KAVX512(SB), NOSPLIT, $0-32
 	DECARGS
 
 d4kloop:
+	PF3(SI)
 	MOVQ $4, DX
 	LEAQ 16(SI), BX
 
@@ -197,6 +202,7 @@ TEXT ·decQ6_KAVX512(SB), NOSPLIT, $0-32
 	VPBROADCASTQ dec03<>(SB), Y10
 
 d6kloop:
+	PF4(SI)
 	VMOVDQU 128(SI), Y3
 	Q6BLOCK(0, 0, 0)
 	Q6BLOCK(32, 0, 2)

@@ -285,28 +285,30 @@ q8scale:
 	VZEROUPPER
 	RET
 
-// The multi-vector Q8_0 kernel: rows against k vectors at once, for the
+// The multi-vector Q8_0 kernel: rows against n vectors at once, for the
 // small batches of decoding several sequences (one token each). A group
-// of eight weight blocks is loaded (and biased) once into Y18-Y25 and
-// multiplied by each vector's eight blocks as in the one-vector kernel;
-// each vector's running float sums live in facc (8 floats per vector),
-// reduced to dst at the row's end. Registers: BX dst (row r), SI the row,
-// R13 rows left; per row R8 weights, R11 blocks left, DI/DX/R12 vector
-// 0's levels, scales and sums at the group; per vector R9/R10/AX its
-// levels, scales and sums, CX its facc; K2 the blocks present, Y4 the
-// weight scales of the group.
+// of eight weight blocks is loaded (and biased) once, in pairs, into
+// Z18-Z21, and multiplied by each vector's eight blocks, one 512-bit
+// VPDPBUSD per pair; a row's last, partial group masks the blocks it does
+// not have (masked lanes are neither loaded nor summed, so nothing past
+// the row is read). Each vector's block sums are formed exactly (integer)
+// and its float work is the one-vector kernel's, in the same order, so
+// the results are the same bit for bit. Each vector's running float sums
+// live in facc (8 floats per vector), reduced to dst at the row's end.
+// Registers: BX dst (row r), SI the row, R13 rows left; per row R8
+// weights, R11 blocks left, DI/DX/R12 vector 0's levels, scales and sums
+// at the group; per vector R9/R10/AX its levels, scales and sums, CX its
+// facc; K3-K6 the dword lanes present of each pair, K2 the blocks present,
+// Y4 the weight scales of the group, Y26 the order of the reduced sums.
 
-// W8B loads weight block j biased, or jumps to out when the row has none.
-#define W8B(j, reg, out) \
-	CMPQ   R11, $j \
-	JLE    out \
-	VPXORD (34*j+2)(R8), Y7, reg
-
-// X8B multiplies weight block j by the vector's block j.
-#define X8B(j, wreg, acc, out) \
-	CMPQ     R11, $j \
-	JLE      out \
-	VPDPBUSD (32*j)(R9), wreg, acc
+// WPAIR loads blocks j and j+1 (lanes at bit 8j of K3) biased into z.
+#define WPAIR(j, y, z) \
+	KSHIFTRQ     $(8*j), K3, K7 \
+	VMOVDQU32.Z  (34*j+2)(R8), K7, y \
+	KSHIFTRQ     $(8*j+8), K3, K7 \
+	VMOVDQU32.Z  (34*j+36)(R8), K7, Y0 \
+	VINSERTI64X4 $1, Y0, z, z \
+	VPXORD       Z7, z, z
 
 // func dotRowsQ8_0xNAVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32, ldd int, facc, fend *float32, xs, ds int)
 // ldd, xs and ds are in bytes: between one vector's outputs and the next's,
@@ -354,20 +356,10 @@ nzero:
 
 ngrp:
 	PF4(R8)
-	CMPQ R11, $8
-	JGE  nwdone
-	W8B(0, Y18, nwdone)
-	W8B(1, Y19, nwdone)
-	W8B(2, Y20, nwdone)
-	W8B(3, Y21, nwdone)
-	W8B(4, Y22, nwdone)
-	W8B(5, Y23, nwdone)
-	W8B(6, Y24, nwdone)
-	W8B(7, Y25, nwdone)
-
-nwdone:
 	CMPQ    R11, $8
-	JLT     nwpart
+	JLT     npart
+	MOVQ    $-1, AX
+	KMOVQ   AX, K3
 	MOVWLZX (R8), AX
 	VMOVD   AX, X4
 	VPINSRW $1, 34(R8), X4, X4
@@ -379,9 +371,16 @@ nwdone:
 	VPINSRW $7, 238(R8), X4, X4
 	MOVL    $0xff, AX
 	KMOVW   AX, K2
-	JMP     nwscale
+	JMP     nwload
 
-nwpart:
+npart:
+	// K3: eight dword lanes per block present; K1, K2: one bit per block.
+	MOVQ       R11, CX
+	SHLQ       $3, CX
+	MOVQ       $1, AX
+	SHLQ       CX, AX
+	DECQ       AX
+	KMOVQ      AX, K3
 	MOVQ       R11, CX
 	MOVL       $1, AX
 	SHLL       CX, AX
@@ -392,77 +391,49 @@ nwpart:
 	VPGATHERDD (R8)(Y17*1), K1, Y4
 	VPMOVDW    Y4, X4
 
-nwscale:
+nwload:
 	VCVTPH2PS X4, Y4
+	WPAIR(0, Y18, Z18)
+	WPAIR(2, Y19, Z19)
+	WPAIR(4, Y20, Z20)
+	WPAIR(6, Y21, Z21)
+	KSHIFTRQ  $16, K3, K4
+	KSHIFTRQ  $32, K3, K5
+	KSHIFTRQ  $48, K3, K6
 	MOVQ      DI, R9
 	MOVQ      DX, R10
 	MOVQ      R12, AX
 	MOVQ      facc+72(FP), CX
 
-	CMPQ R11, $8
-	JLT  nvec
-
-	// A full group: blocks in pairs, one 512-bit VPDPBUSD per pair, and
-	// the pairwise sums that VPHADDD (which has no 512-bit form) would
-	// make done by shuffles: per 128-bit lane, Z1 ends up with the sums of
-	// Z8..Z11 in that lane; lanes 0+1 are blocks 0,2,4,6 and lanes 2+3
-	// blocks 1,3,5,7, which Y26 puts back in order.
-	VMOVDQU32    2(R8), Y18
-	VINSERTI64X4 $1, 36(R8), Z18, Z18
-	VPXORD       Z7, Z18, Z18
-	VMOVDQU32    70(R8), Y19
-	VINSERTI64X4 $1, 104(R8), Z19, Z19
-	VPXORD       Z7, Z19, Z19
-	VMOVDQU32    138(R8), Y20
-	VINSERTI64X4 $1, 172(R8), Z20, Z20
-	VPXORD       Z7, Z20, Z20
-	VMOVDQU32    206(R8), Y21
-	VINSERTI64X4 $1, 240(R8), Z21, Z21
-	VPXORD       Z7, Z21, Z21
-
-nvecf:
-	VPXORD      Z8, Z8, Z8
-	VPDPBUSD    (R9), Z18, Z8
-	VPXORD      Z9, Z9, Z9
-	VPDPBUSD    64(R9), Z19, Z9
-	VPXORD      Z10, Z10, Z10
-	VPDPBUSD    128(R9), Z20, Z10
-	VPXORD      Z11, Z11, Z11
-	VPDPBUSD    192(R9), Z21, Z11
-	VSHUFPS     $0x88, Z9, Z8, Z0
-	VSHUFPS     $0xdd, Z9, Z8, Z1
-	VPADDD      Z1, Z0, Z0
-	VSHUFPS     $0x88, Z11, Z10, Z2
-	VSHUFPS     $0xdd, Z11, Z10, Z3
-	VPADDD      Z3, Z2, Z2
-	VSHUFPS     $0x88, Z2, Z0, Z1
-	VSHUFPS     $0xdd, Z2, Z0, Z3
-	VPADDD      Z3, Z1, Z1
-	VSHUFI32X4  $0xd8, Z1, Z1, Z2
-	VEXTRACTI64X4 $1, Z2, Y3
-	VPADDD      Y3, Y2, Y1
-	VPERMD      Y1, Y26, Y1
-	NSCALE
-	JLT  nvecf
-	JMP  nnext
-
+	// Per 128-bit lane, Z1 ends up with the sums of Z8..Z11 in that lane
+	// (VPHADDD's pairwise sums, which it has no 512-bit form for, made by
+	// shuffles); lanes 0+1 are blocks 0,2,4,6 and lanes 2+3 blocks
+	// 1,3,5,7, which Y26 puts back in order.
 nvec:
-	ZERO8
-	X8B(0, Y18, Y8, nred)
-	X8B(1, Y19, Y9, nred)
-	X8B(2, Y20, Y10, nred)
-	X8B(3, Y21, Y11, nred)
-	X8B(4, Y22, Y12, nred)
-	X8B(5, Y23, Y13, nred)
-	X8B(6, Y24, Y14, nred)
-	X8B(7, Y25, Y15, nred)
-
-nred:
-	SUMS8
+	VPXORD        Z8, Z8, Z8
+	VPDPBUSD      (R9), Z18, K3, Z8
+	VPXORD        Z9, Z9, Z9
+	VPDPBUSD      64(R9), Z19, K4, Z9
+	VPXORD        Z10, Z10, Z10
+	VPDPBUSD      128(R9), Z20, K5, Z10
+	VPXORD        Z11, Z11, Z11
+	VPDPBUSD      192(R9), Z21, K6, Z11
+	VSHUFPS       $0x88, Z9, Z8, Z0
+	VSHUFPS       $0xdd, Z9, Z8, Z1
+	VPADDD        Z1, Z0, Z0
+	VSHUFPS       $0x88, Z11, Z10, Z2
+	VSHUFPS       $0xdd, Z11, Z10, Z3
+	VPADDD        Z3, Z2, Z2
+	VSHUFPS       $0x88, Z2, Z0, Z1
+	VSHUFPS       $0xdd, Z2, Z0, Z3
+	VPADDD        Z3, Z1, Z1
+	VSHUFI32X4    $0xd8, Z1, Z1, Z2
+	VEXTRACTI64X4 $1, Z2, Y3
+	VPADDD        Y3, Y2, Y1
+	VPERMD        Y1, Y26, Y1
 	NSCALE
-	JLT  nvec
+	JLT           nvec
 
-nnext:
 	ADDQ $272, R8
 	ADDQ $256, DI
 	ADDQ $32, DX
