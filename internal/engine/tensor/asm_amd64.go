@@ -56,6 +56,12 @@ func swigluAVX2(dst, gate, up *float32, n int)
 func axpyAVX2(dst, x *float32, alpha float32, n int)
 
 //go:noescape
+func dotStridedAVX2(dst, q, m *float32, stride, keys, n int, scale float32)
+
+//go:noescape
+func axpyStridedAVX2(dst, p, m *float32, stride, keys, n int)
+
+//go:noescape
 func dotQ8_0x4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
 
 //go:noescape

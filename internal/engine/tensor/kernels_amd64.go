@@ -201,6 +201,10 @@ func archDotStrided(dst, q, m []float32, stride int, scale float32) bool {
 	if !useAVX2() || len(q) == 0 {
 		return false
 	}
+	if len(q)%32 == 0 {
+		dotStridedAVX2(&dst[0], &q[0], &m[0], 4*stride, len(dst), len(q), scale)
+		return true
+	}
 	base := unsafe.Pointer(unsafe.SliceData(m))
 	for t := range dst {
 		dst[t] = scale * dotF32AVX2(&q[0], (*float32)(unsafe.Add(base, 4*t*stride)), len(q))
@@ -213,6 +217,10 @@ func archDotStrided(dst, q, m []float32, stride int, scale float32) bool {
 func archAxpyStrided(dst, p, m []float32, stride int) bool {
 	if !useAVX2() {
 		return false
+	}
+	if len(dst)%32 == 0 && len(p) > 0 {
+		axpyStridedAVX2(&dst[0], &p[0], &m[0], 4*stride, len(p), len(dst))
+		return true
 	}
 	base := unsafe.Pointer(unsafe.SliceData(m))
 	for t, a := range p {

@@ -252,7 +252,7 @@ func TestAxpyLong(t *testing.T) {
 func TestStridedMatchesPerRow(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	for _, tc := range []struct{ rows, width, stride, off int }{
-		{1, 64, 192, 0}, {7, 64, 192, 128}, {33, 13, 20, 7}, {5, 8, 8, 0},
+		{1, 64, 192, 0}, {7, 64, 192, 128}, {33, 13, 20, 7}, {5, 8, 8, 0}, {9, 128, 384, 64}, {3, 32, 96, 5}, {40, 96, 96, 0},
 	} {
 		m := make([]float32, tc.rows*tc.stride+tc.off)
 		for i := range m {
