@@ -44,6 +44,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f.SetOutput(tio.Err)
 	var o options
 	var threads, parallel, url string
+	var secondTurn bool
 	var sy synthFlags
 	o.hub.RegisterDirFlag(f)
 	f.Int(&o.nPrompt, "n-prompt", 512, "prompt tokens processed in one batch (test ppN; 0 skips)")
@@ -58,6 +59,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f.IntVar(&o.batch, "ub", o.batch, "short for --ubatch-size")
 	f.String(&parallel, "parallel", "", "concurrency mode: stream counts to test, comma-separated (e.g. 1,4,8): that many generations at once through the model service's scheduler, each an --n-prompt prompt and --n-gen tokens; reports aggregate and per-stream t/s and time to first token")
 	f.String(&url, "url", "", "with --parallel: send the streams to this running server (Parley's model service, llama-server, any OpenAI-compatible server taking ignore_eos) as POST /v1/completions; MODEL is then the model name to ask for")
+	f.Bool(&secondTurn, "second-turn", false, "with --url: time to first token of a chat's first turn (a user message of --n-prompt random words, --n-gen tokens of reply) and of its second turn (the same messages, the reply and a question), once per repetition; a prompt cache makes the second fast")
 	f.String(&o.output, "output", "md", "result format: md (a markdown table like llama-bench's) or jsonl (one JSON object per test)")
 	f.StringVar(&o.output, "o", o.output, "short for --output")
 	sy.register(f)
@@ -91,8 +93,16 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	if o.repetitions < 1 || o.nPrompt < 0 || o.nGen < 0 || o.nPrompt+o.nGen == 0 {
 		return fmt.Errorf("need --repetitions >= 1 and at least one of --n-prompt, --n-gen > 0")
 	}
+	if secondTurn {
+		if url == "" || parallel != "" || len(pos) != 1 {
+			return fmt.Errorf("--second-turn needs --url, one MODEL and no --parallel")
+		}
+		rows, err := measureSecondTurn(ctx, url, pos[0], o, tio.Err)
+		writeTurnTable(tio.Out, rows)
+		return err
+	}
 	if url != "" && parallel == "" {
-		return fmt.Errorf("--url needs --parallel")
+		return fmt.Errorf("--url needs --parallel or --second-turn")
 	}
 	if parallel != "" {
 		streams, err := parseParallel(parallel)

@@ -156,3 +156,138 @@ func streamCompletion(ctx context.Context, client *http.Client, url, modelName, 
 	}
 	return nil
 }
+
+// turnRow is one line of the second-turn table: a chat's first turn and
+// its next one against a server.
+type turnRow struct {
+	url, model          string
+	words, promptTokens int
+	first, second       time.Duration
+	cached              int // the server's usage.prompt_tokens_details.cached_tokens of the second turn
+}
+
+// chatChunk is what is read of a streamed chat completion's events.
+type chatChunk struct {
+	Choices []struct {
+		Delta struct {
+			Content string `json:"content"`
+		} `json:"delta"`
+	} `json:"choices"`
+	Usage *struct {
+		PromptTokens        int `json:"prompt_tokens"`
+		PromptTokensDetails *struct {
+			CachedTokens int `json:"cached_tokens"`
+		} `json:"prompt_tokens_details"`
+	} `json:"usage"`
+}
+
+// measureSecondTurn times the first token of a chat's first turn (a user
+// message of nPrompt random words) and of its second turn (that message,
+// the reply and a short question), as a prompt cache meets them: the
+// second turn's prompt begins with the first's. Each repetition is a new
+// chat.
+func measureSecondTurn(ctx context.Context, base, modelName string, o options, log io.Writer) ([]turnRow, error) {
+	url := strings.TrimSuffix(base, "/") + "/v1/chat/completions"
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+	rng := rand.New(rand.NewPCG(3, 4))
+	var rows []turnRow
+	for range o.repetitions {
+		w := make([]string, max(o.nPrompt, 1))
+		for i := range w {
+			w[i] = serverWords[rng.IntN(len(serverWords))]
+		}
+		msgs := []map[string]string{
+			{"role": "system", "content": "You are a helpful assistant."},
+			{"role": "user", "content": strings.Join(w, " ")},
+		}
+		first, reply, prompt, _, err := streamChat(ctx, client, url, modelName, msgs, o.nGen)
+		if err != nil {
+			return rows, err
+		}
+		msgs = append(msgs, map[string]string{"role": "assistant", "content": reply},
+			map[string]string{"role": "user", "content": "And then what happened?"})
+		second, _, _, cached, err := streamChat(ctx, client, url, modelName, msgs, o.nGen)
+		if err != nil {
+			return rows, err
+		}
+		r := turnRow{url: base, model: modelName, words: len(w), promptTokens: prompt, first: first, second: second, cached: cached}
+		fmt.Fprintf(log, "%s: first turn (%d prompt tokens) %v to the first token, second turn %v (%.3fx, %d tokens cached)\n",
+			base, prompt, first.Round(time.Millisecond), second.Round(time.Millisecond), float64(second)/float64(first), cached)
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// streamChat sends one streamed, greedy chat completion and returns the
+// time to its first text, the text, and the prompt and cached tokens the
+// server reported (0 when it does not).
+func streamChat(ctx context.Context, client *http.Client, url, modelName string, msgs []map[string]string, nGen int) (ttft time.Duration, text string, prompt, cached int, err error) {
+	body, err := json.Marshal(map[string]any{
+		"model": modelName, "messages": msgs, "max_tokens": nGen, "temperature": 0,
+		"stream": true, "stream_options": map[string]any{"include_usage": true},
+	})
+	if err != nil {
+		return 0, "", 0, 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", 0, 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, "", 0, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return 0, "", 0, 0, fmt.Errorf("%s answered %s: %s", url, resp.Status, bytes.TrimSpace(msg))
+	}
+	var sb strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
+		if !ok {
+			continue
+		}
+		if string(data) == "[DONE]" {
+			break
+		}
+		var c chatChunk
+		if err := json.Unmarshal(data, &c); err != nil {
+			return 0, "", 0, 0, fmt.Errorf("%s sent an event that is not JSON: %w", url, err)
+		}
+		if len(c.Choices) > 0 && c.Choices[0].Delta.Content != "" {
+			if ttft == 0 {
+				ttft = time.Since(start)
+			}
+			sb.WriteString(c.Choices[0].Delta.Content)
+		}
+		if c.Usage != nil {
+			prompt = c.Usage.PromptTokens
+			if c.Usage.PromptTokensDetails != nil {
+				cached = c.Usage.PromptTokensDetails.CachedTokens
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, "", 0, 0, fmt.Errorf("reading the stream from %s: %w", url, err)
+	}
+	if ttft == 0 {
+		return 0, "", 0, 0, fmt.Errorf("%s streamed no text", url)
+	}
+	return ttft, sb.String(), prompt, cached, nil
+}
+
+// writeTurnTable writes the second-turn results as a markdown table.
+func writeTurnTable(w io.Writer, rows []turnRow) {
+	fmt.Fprintln(w, "| server | model | prompt tokens | first turn TTFT ms | second turn TTFT ms | second / first | cached tokens |")
+	fmt.Fprintln(w, "| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+	for _, r := range rows {
+		fmt.Fprintf(w, "| %s | %s | %d | %.1f | %.1f | %.3f | %d |\n", r.url, r.model, r.promptTokens,
+			ms(r.first), ms(r.second), float64(r.second)/float64(r.first), r.cached)
+	}
+}

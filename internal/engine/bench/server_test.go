@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -74,5 +76,28 @@ func TestToolBenchURL(t *testing.T) {
 	}
 	if _, _, err := tool(t, nil, "", "bench", "--url", srv.URL, "stories260K"); err == nil {
 		t.Error("--url without --parallel accepted")
+	}
+
+	// The second turn of a chat starts after the first's cached prompt.
+	out, _, err = tool(t, nil, "", "bench", "--url", srv.URL, "--second-turn", "stories260K", "-p", "40", "-n", "6", "-r", "2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rowRE := regexp.MustCompile(`^\| http://127\.0\.0\.1:\d+ \| stories260K \| (\d+) \| [\d.]+ \| [\d.]+ \| [\d.]+ \| (\d+) \|$`)
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("want a row per repetition:\n%s", out)
+	}
+	for _, line := range lines[2:] {
+		m := rowRE.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("row %q", line)
+		}
+		if prompt, _ := strconv.Atoi(m[1]); prompt < 40 || m[2] != m[1] {
+			t.Errorf("row %q: want the first turn's %s prompt tokens cached in the second", line, m[1])
+		}
+	}
+	if _, _, err := tool(t, nil, "", "bench", "--second-turn", "stories260K"); err == nil {
+		t.Error("--second-turn without --url accepted")
 	}
 }
