@@ -237,7 +237,9 @@ func archRowsN(t Type) rowsNKernel {
 		end := v0 + n
 		_, _, _, _ = dst[(n-1)*ldd+rows-1], w[(rows-1)*rs+34*nb-1], a.qs[32*nb*end-1], a.sum[nb*end-1]
 		_ = a.d[nb*end-1]
-		var facc [8 * maxRowsVectors]float32
+		// Eight running sums per vector; one spare vector's worth so that
+		// the end pointer stays inside the array, as unsafe.Add requires.
+		var facc [8 * (maxRowsVectors + 1)]float32
 		dotRowsQ8_0xNAVX512(&dst[0], &w[0], rs, rows, &a.qs[32*nb*v0], &a.d[nb*v0], nb, &a.sum[nb*v0], 4*ldd,
 			&facc[0], (*float32)(unsafe.Add(unsafe.Pointer(&facc[0]), 32*n)), 32*nb, 4*nb)
 	}
