@@ -2,15 +2,7 @@
 
 #include "textflag.h"
 #include "prefetch_amd64.h"
-
-// Horizontal sum of Y0 into X0 (lowest lane).
-#define HSUM_Y0 \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS       X1, X0, X0 \
-	VPSHUFD      $0x4e, X0, X1 \
-	VADDPS       X1, X0, X0 \
-	VPSHUFD      $0xb1, X0, X1 \
-	VADDSS       X1, X0, X0
+#include "hsum_amd64.h"
 
 // func dotF32AVX2(a, b *float32, n int) float32
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28

@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "prefetch_amd64.h"
+#include "hsum_amd64.h"
 
 // AVX-512 (VL, VNNI) mat-vec row kernel for Q4_0: dst[r] = row r · x for
 // rows rs bytes apart, x quantized (q8Act). Twin: dotQ4_0Generic. Eight
@@ -62,6 +63,50 @@ GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 	VPERM2I128 $0x31, Y2, Y0, Y3 \
 	VPADDD     Y3, Y1, Y1
 
+// WSCALES sets X4 to the eight fp16 weight scales of a full group,
+// s bytes apart from (R8): loaded one by one, faster than a gather.
+#define WSCALES(s) \
+	MOVWLZX (R8), AX \
+	VMOVD   AX, X4 \
+	VPINSRW $1, (s*1)(R8), X4, X4 \
+	VPINSRW $2, (s*2)(R8), X4, X4 \
+	VPINSRW $3, (s*3)(R8), X4, X4 \
+	VPINSRW $4, (s*4)(R8), X4, X4 \
+	VPINSRW $5, (s*5)(R8), X4, X4 \
+	VPINSRW $6, (s*6)(R8), X4, X4 \
+	VPINSRW $7, (s*7)(R8), X4, X4
+
+// WSCALESPART sets K1 and K2 to the R11 (< 8) blocks present of a row's
+// last group and X4 to their scales, gathered at the byte offsets in Y17
+// (the others zero).
+#define WSCALESPART \
+	MOVQ       R11, CX \
+	MOVL       $1, AX \
+	SHLL       CX, AX \
+	DECL       AX \
+	KMOVW      AX, K1 \
+	KMOVW      AX, K2 \
+	VPXOR      Y4, Y4, Y4 \
+	VPGATHERDD (R8)(Y17*1), K1, Y4 \
+	VPMOVDW    Y4, X4
+
+// ROWSCALE adds a group into the row's float sum Y16: (block sums Y1 -
+// Σx·2^shift, the level offset, from the activation sums Y6) times the
+// weight scales (X4, fp16) times the activation scales Y5.
+#define ROWSCALE(shift) \
+	VPSLLD      $shift, Y6, Y6 \
+	VPSUBD      Y6, Y1, Y1 \
+	VCVTPH2PS   X4, Y4 \
+	VMULPS      Y5, Y4, Y4 \
+	VCVTDQ2PS   Y1, Y1 \
+	VFMADD231PS Y1, Y4, Y16
+
+// HSUMOUT stores the sum of the eight floats of y at (out).
+#define HSUMOUT(y, out) \
+	VMOVAPS y, Y0 \
+	HSUM_Y0 \
+	VMOVSS  X0, out
+
 // func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
 	MOVQ         dst+0(FP), BX
@@ -100,40 +145,19 @@ q4red:
 	// is the row's last, partial group.
 	CMPQ    R11, $8
 	JLT     q4part
-	MOVWLZX (R8), AX
-	VMOVD   AX, X4
-	VPINSRW $1, 18(R8), X4, X4
-	VPINSRW $2, 36(R8), X4, X4
-	VPINSRW $3, 54(R8), X4, X4
-	VPINSRW $4, 72(R8), X4, X4
-	VPINSRW $5, 90(R8), X4, X4
-	VPINSRW $6, 108(R8), X4, X4
-	VPINSRW $7, 126(R8), X4, X4
+	WSCALES(18)
 	VMOVDQU (R12), Y6
 	VMOVUPS (R10), Y5
 	JMP     q4scale
 
 q4part:
-	MOVQ        R11, CX
-	MOVL        $1, AX
-	SHLL        CX, AX
-	DECL        AX
-	KMOVW       AX, K1
-	KMOVW       AX, K2
-	VPXOR       Y4, Y4, Y4
-	VPGATHERDD  (R8)(Y17*1), K1, Y4
-	VPMOVDW     Y4, X4
+	WSCALESPART
 	VMOVDQU32.Z (R12), K2, Y6
 	VMOVUPS.Z   (R10), K2, Y5
 
 q4scale:
 	// Y16 += (sums - 8·Σx) * d_w * d_x.
-	VPSLLD      $3, Y6, Y6
-	VPSUBD      Y6, Y1, Y1
-	VCVTPH2PS   X4, Y4
-	VMULPS      Y5, Y4, Y4
-	VCVTDQ2PS   Y1, Y1
-	VFMADD231PS Y1, Y4, Y16
+	ROWSCALE(3)
 
 	ADDQ $144, R8
 	ADDQ $256, R9
@@ -142,14 +166,7 @@ q4scale:
 	SUBQ $8, R11
 	JG   q4grp
 
-	VMOVAPS      Y16, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VPSHUFD      $0x4e, X0, X1
-	VADDPS       X1, X0, X0
-	VPSHUFD      $0xb1, X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (BX)
+	HSUMOUT(Y16, (BX))
 	ADDQ         $4, BX
 	ADDQ         rs+16(FP), SI
 	DECQ         R13
@@ -228,40 +245,19 @@ q8red:
 	SUMS8
 	CMPQ    R11, $8
 	JLT     q8part
-	MOVWLZX (R8), AX
-	VMOVD   AX, X4
-	VPINSRW $1, 34(R8), X4, X4
-	VPINSRW $2, 68(R8), X4, X4
-	VPINSRW $3, 102(R8), X4, X4
-	VPINSRW $4, 136(R8), X4, X4
-	VPINSRW $5, 170(R8), X4, X4
-	VPINSRW $6, 204(R8), X4, X4
-	VPINSRW $7, 238(R8), X4, X4
+	WSCALES(34)
 	VMOVDQU (R12), Y6
 	VMOVUPS (R10), Y5
 	JMP     q8scale
 
 q8part:
-	MOVQ        R11, CX
-	MOVL        $1, AX
-	SHLL        CX, AX
-	DECL        AX
-	KMOVW       AX, K1
-	KMOVW       AX, K2
-	VPXOR       Y4, Y4, Y4
-	VPGATHERDD  (R8)(Y17*1), K1, Y4
-	VPMOVDW     Y4, X4
+	WSCALESPART
 	VMOVDQU32.Z (R12), K2, Y6
 	VMOVUPS.Z   (R10), K2, Y5
 
 q8scale:
 	// Y16 += (sums - 128·Σx) * d_w * d_x.
-	VPSLLD      $7, Y6, Y6
-	VPSUBD      Y6, Y1, Y1
-	VCVTPH2PS   X4, Y4
-	VMULPS      Y5, Y4, Y4
-	VCVTDQ2PS   Y1, Y1
-	VFMADD231PS Y1, Y4, Y16
+	ROWSCALE(7)
 
 	ADDQ $272, R8
 	ADDQ $256, R9
@@ -270,14 +266,7 @@ q8scale:
 	SUBQ $8, R11
 	JG   q8grp
 
-	VMOVAPS      Y16, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VPSHUFD      $0x4e, X0, X1
-	VADDPS       X1, X0, X0
-	VPSHUFD      $0xb1, X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (BX)
+	HSUMOUT(Y16, (BX))
 	ADDQ         $4, BX
 	ADDQ         rs+16(FP), SI
 	DECQ         R13
@@ -360,15 +349,7 @@ ngrp:
 	JLT     npart
 	MOVQ    $-1, AX
 	KMOVQ   AX, K3
-	MOVWLZX (R8), AX
-	VMOVD   AX, X4
-	VPINSRW $1, 34(R8), X4, X4
-	VPINSRW $2, 68(R8), X4, X4
-	VPINSRW $3, 102(R8), X4, X4
-	VPINSRW $4, 136(R8), X4, X4
-	VPINSRW $5, 170(R8), X4, X4
-	VPINSRW $6, 204(R8), X4, X4
-	VPINSRW $7, 238(R8), X4, X4
+	WSCALES(34)
 	MOVL    $0xff, AX
 	KMOVW   AX, K2
 	JMP     nwload
@@ -381,15 +362,7 @@ npart:
 	SHLQ       CX, AX
 	DECQ       AX
 	KMOVQ      AX, K3
-	MOVQ       R11, CX
-	MOVL       $1, AX
-	SHLL       CX, AX
-	DECL       AX
-	KMOVW      AX, K1
-	KMOVW      AX, K2
-	VPXOR      Y4, Y4, Y4
-	VPGATHERDD (R8)(Y17*1), K1, Y4
-	VPMOVDW    Y4, X4
+	WSCALESPART
 
 nwload:
 	VCVTPH2PS X4, Y4
@@ -447,13 +420,7 @@ nvec:
 
 nout:
 	VMOVUPS      (CX), Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VPSHUFD      $0x4e, X0, X1
-	VADDPS       X1, X0, X0
-	VPSHUFD      $0xb1, X0, X1
-	VADDSS       X1, X0, X0
-	VMOVSS       X0, (R9)
+	HSUMOUT(Y0, (R9))
 	ADDQ         ldd+64(FP), R9
 	ADDQ         $32, CX
 	CMPQ         CX, fend+80(FP)

@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Attention's strided loops over the cached keys and values of one head,
 // fused so that a decode step makes one call per head instead of one per
@@ -43,12 +44,7 @@ dsloop:
 	VADDPS       Y1, Y0, Y0
 	VADDPS       Y3, Y2, Y2
 	VADDPS       Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VPSHUFD      $0x4e, X0, X1
-	VADDPS       X1, X0, X0
-	VPSHUFD      $0xb1, X0, X1
-	VADDSS       X1, X0, X0
+	HSUM_Y0
 	VMULSS       X0, X5, X0
 	VMOVSS       X0, (BX)
 	ADDQ         $4, BX
