@@ -82,23 +82,12 @@ func measureParallel(ctx context.Context, path string, o options, streams []int,
 			return rows, err
 		}
 		for _, p := range streams {
-			var sum parRow
-			for range o.repetitions {
-				r, err := runStreams(ctx, m, p, o.nPrompt, o.nGen, rng)
-				if err != nil {
-					m.Close()
-					return rows, err
-				}
-				sum.tokens = r.tokens
-				sum.aggregate += r.aggregate
-				sum.perStream += r.perStream
-				sum.ttft += r.ttft
-				sum.ttftMax = max(sum.ttftMax, r.ttftMax)
+			r, err := repeatStreams(o.repetitions, func() (parRow, error) { return runStreams(ctx, m, p, o.nPrompt, o.nGen, rng) })
+			if err != nil {
+				m.Close()
+				return rows, err
 			}
-			n := float64(o.repetitions)
-			r := parRow{file: path, model: d.Name, threads: threads, parallel: p, nPrompt: o.nPrompt, nGen: o.nGen,
-				tokens: sum.tokens, aggregate: sum.aggregate / n, perStream: sum.perStream / n,
-				ttft: sum.ttft / time.Duration(o.repetitions), ttftMax: sum.ttftMax}
+			r.file, r.model, r.threads, r.parallel, r.nPrompt, r.nGen = path, d.Name, threads, p, o.nPrompt, o.nGen
 			fmt.Fprintf(log, "%s: %d streams, %d threads: %.2f t/s aggregate, %.2f t/s per stream, first token after %v\n",
 				modelhub.ModelID(path), p, threads, r.aggregate, r.perStream, r.ttft.Round(time.Millisecond))
 			rows = append(rows, r)
@@ -125,6 +114,27 @@ func runStreams(ctx context.Context, m *engine.Model, p, nPrompt, nGen int, rng 
 		})
 		return err
 	})
+}
+
+// repeatStreams runs a stream test reps times: its tokens are the last
+// run's, its speeds and mean time to first token the runs' means, its
+// worst time to first token the worst of all.
+func repeatStreams(reps int, run func() (parRow, error)) (parRow, error) {
+	var sum parRow
+	for range reps {
+		r, err := run()
+		if err != nil {
+			return sum, err
+		}
+		sum.tokens = r.tokens
+		sum.aggregate += r.aggregate
+		sum.perStream += r.perStream
+		sum.ttft += r.ttft
+		sum.ttftMax = max(sum.ttftMax, r.ttftMax)
+	}
+	n := float64(reps)
+	sum.aggregate, sum.perStream, sum.ttft = sum.aggregate/n, sum.perStream/n, sum.ttft/time.Duration(reps)
+	return sum, nil
 }
 
 // generation runs generation i, calling token(n) as n more tokens arrive.

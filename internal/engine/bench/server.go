@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/parley-chat/parley/internal/openai"
 )
 
 // The concurrency mode against a running server (--url): the streams of
@@ -73,22 +74,11 @@ func measureServer(ctx context.Context, base, modelName string, o options, strea
 	}
 	var rows []parRow
 	for _, p := range streams {
-		var sum parRow
-		for range o.repetitions {
-			r, err := run(p, o.nPrompt, o.nGen)
-			if err != nil {
-				return rows, err
-			}
-			sum.tokens = r.tokens
-			sum.aggregate += r.aggregate
-			sum.perStream += r.perStream
-			sum.ttft += r.ttft
-			sum.ttftMax = max(sum.ttftMax, r.ttftMax)
+		r, err := repeatStreams(o.repetitions, func() (parRow, error) { return run(p, o.nPrompt, o.nGen) })
+		if err != nil {
+			return rows, err
 		}
-		n := float64(o.repetitions)
-		r := parRow{file: base, model: modelName, parallel: p, nPrompt: o.nPrompt, nGen: o.nGen,
-			tokens: sum.tokens, aggregate: sum.aggregate / n, perStream: sum.perStream / n,
-			ttft: sum.ttft / time.Duration(o.repetitions), ttftMax: sum.ttftMax}
+		r.file, r.model, r.parallel, r.nPrompt, r.nGen = base, modelName, p, o.nPrompt, o.nGen
 		fmt.Fprintf(log, "%s: %d streams: %.2f t/s aggregate, %.2f t/s per stream, first token after %v\n",
 			base, p, r.aggregate, r.perStream, r.ttft.Round(time.Millisecond))
 		rows = append(rows, r)
@@ -101,14 +91,44 @@ func measureServer(ctx context.Context, base, modelName string, o options, strea
 // the end (usage, or llama-server's timings) when it reports one, as a
 // token that ends inside a character may arrive with no text.
 func streamCompletion(ctx context.Context, client *http.Client, url, modelName, prompt string, nGen int, token func(int)) error {
-	body, err := json.Marshal(map[string]any{
+	counted, reported := 0, 0
+	err := postStream(ctx, client, url, map[string]any{
 		"model": modelName, "prompt": prompt, "max_tokens": nGen, "temperature": 0,
 		"stream": true, "stream_options": map[string]any{"include_usage": true}, "ignore_eos": true,
+	}, func(data []byte) error {
+		var c completionChunk
+		if err := json.Unmarshal(data, &c); err != nil {
+			return err
+		}
+		if len(c.Choices) > 0 && c.Choices[0].Text != "" {
+			counted++
+			token(1)
+		}
+		switch {
+		case c.Usage != nil:
+			reported = c.Usage.CompletionTokens
+		case c.Timings != nil:
+			reported = c.Timings.PredictedN
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if reported > counted {
+		token(reported - counted)
+	}
+	return nil
+}
+
+// postStream posts body (as JSON) to url and calls event with the data of
+// each event of the answer's stream until "data: [DONE]".
+func postStream(ctx context.Context, client *http.Client, url string, body any, event func(data []byte) error) error {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
@@ -122,39 +142,21 @@ func streamCompletion(ctx context.Context, client *http.Client, url, modelName, 
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return fmt.Errorf("%s answered %s: %s", url, resp.Status, bytes.TrimSpace(msg))
 	}
-	counted, reported := 0, 0
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
-		if !ok {
-			continue
-		}
-		if string(data) == "[DONE]" {
-			break
-		}
-		var c completionChunk
-		if err := json.Unmarshal(data, &c); err != nil {
-			return fmt.Errorf("%s sent an event that is not JSON: %w", url, err)
-		}
-		if len(c.Choices) > 0 && c.Choices[0].Text != "" {
-			counted++
-			token(1)
-		}
+	events := openai.NewSSEReader(resp.Body, 0)
+	for {
+		ev, err := events.Next()
 		switch {
-		case c.Usage != nil:
-			reported = c.Usage.CompletionTokens
-		case c.Timings != nil:
-			reported = c.Timings.PredictedN
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return fmt.Errorf("reading the stream from %s: %w", url, err)
+		case openai.IsDone(ev):
+			return nil
+		}
+		if err := event(ev.Data); err != nil {
+			return fmt.Errorf("%s sent an event that is not the JSON expected: %w", url, err)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("reading the stream from %s: %w", url, err)
-	}
-	if reported > counted {
-		token(reported - counted)
-	}
-	return nil
 }
 
 // turnRow is one line of the second-turn table: a chat's first turn and
@@ -223,42 +225,15 @@ func measureSecondTurn(ctx context.Context, base, modelName string, o options, l
 // time to its first text, the text, and the prompt and cached tokens the
 // server reported (0 when it does not).
 func streamChat(ctx context.Context, client *http.Client, url, modelName string, msgs []map[string]string, nGen int) (ttft time.Duration, text string, prompt, cached int, err error) {
-	body, err := json.Marshal(map[string]any{
+	var sb strings.Builder
+	start := time.Now()
+	err = postStream(ctx, client, url, map[string]any{
 		"model": modelName, "messages": msgs, "max_tokens": nGen, "temperature": 0,
 		"stream": true, "stream_options": map[string]any{"include_usage": true},
-	})
-	if err != nil {
-		return 0, "", 0, 0, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, "", 0, 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	start := time.Now()
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, "", 0, 0, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return 0, "", 0, 0, fmt.Errorf("%s answered %s: %s", url, resp.Status, bytes.TrimSpace(msg))
-	}
-	var sb strings.Builder
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	for sc.Scan() {
-		data, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
-		if !ok {
-			continue
-		}
-		if string(data) == "[DONE]" {
-			break
-		}
+	}, func(data []byte) error {
 		var c chatChunk
 		if err := json.Unmarshal(data, &c); err != nil {
-			return 0, "", 0, 0, fmt.Errorf("%s sent an event that is not JSON: %w", url, err)
+			return err
 		}
 		if len(c.Choices) > 0 && c.Choices[0].Delta.Content != "" {
 			if ttft == 0 {
@@ -272,14 +247,12 @@ func streamChat(ctx context.Context, client *http.Client, url, modelName string,
 				cached = c.Usage.PromptTokensDetails.CachedTokens
 			}
 		}
+		return nil
+	})
+	if err == nil && ttft == 0 {
+		err = fmt.Errorf("%s streamed no text", url)
 	}
-	if err := sc.Err(); err != nil {
-		return 0, "", 0, 0, fmt.Errorf("reading the stream from %s: %w", url, err)
-	}
-	if ttft == 0 {
-		return 0, "", 0, 0, fmt.Errorf("%s streamed no text", url)
-	}
-	return ttft, sb.String(), prompt, cached, nil
+	return ttft, sb.String(), prompt, cached, err
 }
 
 // writeTurnTable writes the second-turn results as a markdown table.
