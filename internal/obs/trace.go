@@ -8,7 +8,6 @@ import (
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -56,20 +55,21 @@ func tracingWanted(getenv func(string) string) (bool, error) {
 	return true, nil
 }
 
-// NewTracing sets up tracing from the OTEL_* variables getenv reads
-// (the exporter's own settings, such as OTEL_EXPORTER_OTLP_HEADERS,
-// OTEL_TRACES_SAMPLER and OTEL_RESOURCE_ATTRIBUTES, are read from the
-// process environment by the SDK). service is the service name unless
+// NewTracing sets up tracing from the OTEL_* variables getenv reads,
+// the exporter's (OTEL_EXPORTER_OTLP_HEADERS, …) among them; the SDK
+// reads the sampler's and the resource's (OTEL_TRACES_SAMPLER,
+// OTEL_RESOURCE_ATTRIBUTES) from the process environment. service is the service name unless
 // OTEL_SERVICE_NAME gives one. Shutdown flushes what is buffered.
 func NewTracing(ctx context.Context, service string, getenv func(string) string) (*Tracing, error) {
 	on, err := tracingWanted(getenv)
 	if err != nil || !on {
 		return &Tracing{Provider: tracenoop.NewTracerProvider()}, err
 	}
-	exp, err := otlptracehttp.New(ctx)
+	cfg, err := newOTLPConfig(getenv)
 	if err != nil {
 		return nil, fmt.Errorf("OTLP trace exporter: %w", err)
 	}
+	exp := newOTLPExporter(cfg)
 	res, err := resource.New(ctx,
 		resource.WithAttributes(attribute.String("service.name", service)),
 		resource.WithFromEnv(), // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win

@@ -233,7 +233,7 @@ func BenchmarkOps(b *testing.B) {
 func BenchmarkSmolLM2Token(b *testing.B) {
 	r := rand.New(rand.NewPCG(11, 12))
 	shapes := [][2]int{{576, 576}, {192, 576}, {192, 576}, {576, 576}, {1536, 576}, {1536, 576}, {576, 1536}}
-	for _, typ := range []Type{Q8_0, Q4_0} {
+	for _, typ := range []Type{Q8_0, Q4_0, F16, F32} {
 		var mats []Matrix
 		var total int64
 		for l := 0; l < 30; l++ {
