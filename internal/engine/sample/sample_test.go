@@ -153,8 +153,19 @@ func BenchmarkSample32k(b *testing.B) {
 	for i := range logits {
 		logits[i] = float32(math.Sin(float64(i)))
 	}
-	s := New(Params{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, Seed: 1})
-	for b.Loop() {
-		s.Sample(logits)
+	for _, bc := range []struct {
+		name string
+		p    Params
+	}{
+		{"topk-topp-minp", Params{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, Seed: 1}},
+		{"greedy", Params{}},
+		{"greedy-penalized", Params{RepeatPenalty: 1.1}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := New(bc.p)
+			for b.Loop() {
+				s.Sample(logits)
+			}
+		})
 	}
 }
