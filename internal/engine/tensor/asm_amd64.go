@@ -2,6 +2,8 @@
 
 package tensor
 
+import "unsafe"
+
 // AVX2 assembly kernels: float_amd64.s (float dots, activation
 // quantizer), quant_amd64.s (32-element block formats), kquant_amd64.s
 // (K-quants), multi_amd64.s (four-vector MatMul kernels), ops_amd64.s
@@ -11,13 +13,33 @@ package tensor
 // and the Go wrappers bounds-check the buffers before calling.
 
 //go:noescape
-func dotF32AVX2(a, b *float32, n int) float32
+func dotRowsF32AVX2(dst *float32, w *byte, rs, rows int, x *float32, n int)
 
 //go:noescape
-func dotF16AVX2(w *byte, x *float32, n int) float32
+func dotRowsF16AVX2(dst *float32, w *byte, rs, rows int, x *float32, n int)
 
 //go:noescape
-func dotBF16AVX2(w *byte, x *float32, n int) float32
+func dotRowsBF16AVX2(dst *float32, w *byte, rs, rows int, x *float32, n int)
+
+// The single float dots are the row kernels over one row.
+
+func dotF32AVX2(a, b *float32, n int) float32 {
+	var out float32
+	dotRowsF32AVX2(&out, (*byte)(unsafe.Pointer(a)), 0, 1, b, n)
+	return out
+}
+
+func dotF16AVX2(w *byte, x *float32, n int) float32 {
+	var out float32
+	dotRowsF16AVX2(&out, w, 0, 1, x, n)
+	return out
+}
+
+func dotBF16AVX2(w *byte, x *float32, n int) float32 {
+	var out float32
+	dotRowsBF16AVX2(&out, w, 0, 1, x, n)
+	return out
+}
 
 //go:noescape
 func quantizeActAVX2(x *float32, qs *int8, d *float32, sum16 *int32, nb int)

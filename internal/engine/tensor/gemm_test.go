@@ -455,3 +455,41 @@ func TestRowsNMatchesRows(t *testing.T) {
 		}
 	})
 }
+
+// TestFloatRowsMatchDot: the float row kernels give each row exactly what
+// the single dot gives it (MatVec and a batch's rows agree), read nothing
+// past the last row, and stay within rounding of the reference.
+func TestFloatRowsMatchDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(59, 60))
+	forEachISA(t, func(t *testing.T) {
+		for _, typ := range []Type{F32, F16, BF16} {
+			k := archFloatRows(typ)
+			if k == nil {
+				continue
+			}
+			dot, _ := kernel(typ)
+			ref, _ := genericKernel(typ)
+			for _, shape := range [][2]int{{4, 1}, {4, 7}, {4, 8}, {4, 31}, {4, 32}, {4, 33}, {4, 64}, {4, 100}, {4, 576}, {1, 64}, {3, 64}, {5, 576}} {
+				rows, cols := shape[0], shape[1]
+				rs := typ.RowSize(cols) + 6
+				m := randomMatrix(r, typ, rows, cols)
+				w := guarded(t, (rows-1)*rs+typ.RowSize(cols))
+				for row := range rows {
+					copy(w[row*rs:], m.Data[row*typ.RowSize(cols):(row+1)*typ.RowSize(cols)])
+				}
+				x := randomVec(r, cols)
+				got := make([]float32, rows)
+				k(got, w, rs, x)
+				for row := range rows {
+					blk := w[row*rs : row*rs+typ.RowSize(cols)]
+					if want := dot(blk, x); got[row] != want {
+						t.Fatalf("%v cols=%d row %d: %v, single dot %v", typ, cols, row, got[row], want)
+					}
+					if want := ref(blk, x); math.Abs(float64(got[row]-want)) > 1e-4*(1+math.Abs(float64(want))) {
+						t.Fatalf("%v cols=%d row %d: %v, reference %v", typ, cols, row, got[row], want)
+					}
+				}
+			}
+		}
+	})
+}

@@ -280,6 +280,36 @@ func archRows(t Type) rowsKernel {
 	return nil
 }
 
+// archFloatRows returns the row kernel of a float type, or nil.
+func archFloatRows(t Type) floatRows {
+	if !useAVX2() {
+		return nil
+	}
+	var k func(dst *float32, w *byte, rs, rows int, x *float32, n int)
+	switch t {
+	case F32:
+		k = dotRowsF32AVX2
+	case F16:
+		k = dotRowsF16AVX2
+	case BF16:
+		k = dotRowsBF16AVX2
+	default:
+		return nil
+	}
+	size := t.RowSize(1)
+	return func(dst []float32, w []byte, rs int, x []float32) {
+		if len(dst) == 0 {
+			return
+		}
+		if len(x) == 0 {
+			clear(dst)
+			return
+		}
+		_ = w[(len(dst)-1)*rs+size*len(x)-1]
+		k(&dst[0], &w[0], rs, len(dst), &x[0], len(x))
+	}
+}
+
 // blockRows is archRows for kernels taking block sums; per is how many
 // 32-element blocks the kernel's count covers (8 for K-quants).
 func blockRows(k func(w *byte, x *int8, d, s *float32, nb int) float32, size, per int) rowsKernel {

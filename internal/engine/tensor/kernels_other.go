@@ -26,6 +26,8 @@ func archRows(Type) rowsKernel { return nil }
 
 func archRowsN(Type) rowsNKernel { return nil }
 
+func archFloatRows(Type) floatRows { return nil }
+
 func cpuRelax() {}
 
 func detectISA() isaLevel { return isaGeneric }

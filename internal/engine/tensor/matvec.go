@@ -13,6 +13,9 @@ type (
 	// vector v0+v (of nb blocks) of a, for v < n <= maxRowsVectors: each
 	// weight block is read once for all n vectors.
 	rowsNKernel func(dst []float32, ldd, rows int, w []byte, rs int, a *q8Act, nb, v0, n int)
+	// floatRows sets dst[i] to the dot of row i (rows rs bytes apart
+	// from the start of w) with x, for float weight types.
+	floatRows func(dst []float32, w []byte, rs int, x []float32)
 )
 
 // maxRowsVectors is the most vectors one rowsNKernel call takes.
@@ -83,6 +86,7 @@ type kernelSet struct {
 	q4    quad
 	rows  rowsKernel  // single-vector fast path, or nil
 	rowsN rowsNKernel // a few vectors (decoding several sequences), or nil
+	frows floatRows   // float types: fdot over many rows in one call, or nil
 }
 
 var kernels = buildKernels()
@@ -91,7 +95,7 @@ var kernels = buildKernels()
 func buildKernels() (tbl [MXFP4 + 1]kernelSet) {
 	for t := range tbl {
 		f, q := kernel(Type(t))
-		tbl[t] = kernelSet{f, q, archKernel4(Type(t)), archRows(Type(t)), archRowsN(Type(t))}
+		tbl[t] = kernelSet{f, q, archKernel4(Type(t)), archRows(Type(t)), archRowsN(Type(t)), archFloatRows(Type(t))}
 	}
 	return tbl
 }
@@ -161,6 +165,14 @@ func (j *matMulJob) rows(i, lo, hi int) {
 	n, cols, x := j.n, j.cols, j.x
 	rs := w.Type.RowSize(cols)
 	rows := w.Rows
+	if k.frows != nil {
+		// Vector by vector: the chunk's rows stay in cache for the next
+		// one, and each (row, vector) is the same dot as fdot's.
+		for v := range n {
+			k.frows(dst[v*rows+lo:v*rows+hi], w.Data[lo*rs:hi*rs], rs, x[v*cols:(v+1)*cols])
+		}
+		return
+	}
 	if k.fdot != nil {
 		for r := lo; r < hi; r++ {
 			row := w.Data[r*rs : (r+1)*rs]
