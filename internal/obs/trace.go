@@ -58,8 +58,9 @@ func tracingWanted(getenv func(string) string) (bool, error) {
 // NewTracing sets up tracing from the OTEL_* variables getenv reads,
 // the exporter's (OTEL_EXPORTER_OTLP_HEADERS, …) among them; the SDK
 // reads the sampler's and the resource's (OTEL_TRACES_SAMPLER,
-// OTEL_RESOURCE_ATTRIBUTES) from the process environment. service is the service name unless
-// OTEL_SERVICE_NAME gives one. Shutdown flushes what is buffered.
+// OTEL_RESOURCE_ATTRIBUTES) from the process environment. service is the
+// service name unless OTEL_SERVICE_NAME gives one. Shutdown flushes what
+// is buffered.
 func NewTracing(ctx context.Context, service string, getenv func(string) string) (*Tracing, error) {
 	on, err := tracingWanted(getenv)
 	if err != nil || !on {
