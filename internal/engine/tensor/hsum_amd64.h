@@ -1,5 +1,5 @@
-// Horizontal sum of Y0 into X0 (lowest lane), in the order every float
-// kernel that must agree bit for bit with another uses.
+// Horizontal sum of Y0 into X0 (lowest lane), in the order every
+// kernel that must agree bit for bit with another uses (X1 is clobbered).
 #define HSUM_Y0 \
 	VEXTRACTF128 $1, Y0, X1 \
 	VADDPS       X1, X0, X0 \

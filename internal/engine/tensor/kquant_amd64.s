@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "prefetch_amd64.h"
+#include "hsum_amd64.h"
 
 // K-quant super-block dot products (256 elements) against q8Act blocks.
 // Registers: SI weights, DI activation int8s, DX activation scales (8 per
@@ -76,14 +77,6 @@ GLOBL k30<>(SB), RODATA|NOPTR, $8
 
 DATA k20<>+0(SB)/8, $0x2020202020202020
 GLOBL k20<>(SB), RODATA|NOPTR, $8
-
-#define KHSUM \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS       X1, X0, X0 \
-	VPSHUFD      $0x4e, X0, X1 \
-	VADDPS       X1, X0, X0 \
-	VPSHUFD      $0xb1, X0, X1 \
-	VADDSS       X1, X0, X0
 
 // Decodes the 12 packed scale bytes at 4(SI) (get_scale_min_k4 for all
 // eight sub-blocks at once): R9 = scales 0..7, R10 = mins 0..7, one per byte.
@@ -187,7 +180,7 @@ q4kloop:
 	JNZ  q4kloop
 
 	VSUBPS Y6, Y0, Y0
-	KHSUM
+	HSUM_Y0
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
 	RET
@@ -246,7 +239,7 @@ q5kloop:
 	JNZ  q5kloop
 
 	VSUBPS Y6, Y0, Y0
-	KHSUM
+	HSUM_Y0
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
 	RET
@@ -324,7 +317,7 @@ q6kloop:
 	DECQ CX
 	JNZ  q6kloop
 
-	KHSUM
+	HSUM_Y0
 	VZEROUPPER
 	MOVSS X0, ret+32(FP)
 	RET

@@ -2,6 +2,7 @@
 
 #include "textflag.h"
 #include "prefetch_amd64.h"
+#include "hsum_amd64.h"
 
 // Integer dot products of 32-element weight blocks with q8Act blocks.
 // Common registers: SI weights, DI activation int8s, DX activation scales,
@@ -34,14 +35,6 @@ GLOBL b16<>(SB), RODATA|NOPTR, $8
 #define ONES16(r) \
 	VPCMPEQW r, r, r \
 	VPSRLW   $15, r, r
-
-#define HSUM(acc, tmp) \
-	VEXTRACTF128 $1, acc, tmp \
-	VADDPS       tmp, X0, X0 \
-	VPSHUFD      $0x4e, X0, tmp \
-	VADDPS       tmp, X0, X0 \
-	VPSHUFD      $0xb1, X0, tmp \
-	VADDSS       tmp, X0, X0
 
 // Q8_0 block at wo(SI) with activation block xo(DI), scale do(DX) into acc.
 #define BLOCK_Q8_0(wo, xo, do, acc) \
@@ -88,7 +81,7 @@ q8tail:
 
 q8done:
 	VADDPS Y7, Y0, Y0
-	HSUM(Y0, X1)
+	HSUM_Y0
 	VZEROUPPER
 	MOVSS X0, ret+32(FP)
 	RET
@@ -211,7 +204,7 @@ q40done:
 	VMOVSS f8<>(SB), X1
 	VMULSS X1, X14, X14
 	VADDPS Y7, Y0, Y0
-	HSUM(Y0, X1)
+	HSUM_Y0
 	VSUBSS X14, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
@@ -245,7 +238,7 @@ q41tail:
 q41done:
 	VADDSS X8, X14, X14
 	VADDPS Y7, Y0, Y0
-	HSUM(Y0, X1)
+	HSUM_Y0
 	VADDSS X14, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
@@ -282,7 +275,7 @@ q50done:
 	VMOVSS f16<>(SB), X1
 	VMULSS X1, X14, X14
 	VADDPS Y7, Y0, Y0
-	HSUM(Y0, X1)
+	HSUM_Y0
 	VSUBSS X14, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
@@ -317,7 +310,7 @@ q51tail:
 q51done:
 	VADDSS X8, X14, X14
 	VADDPS Y7, Y0, Y0
-	HSUM(Y0, X1)
+	HSUM_Y0
 	VADDSS X14, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+40(FP)
