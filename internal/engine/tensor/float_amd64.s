@@ -13,16 +13,32 @@
 // Registers: BX dst, R8 the row, R13 rows left; per row SI the weights,
 // DI x, CX elements left.
 
-// func dotRowsF32AVX2(dst *float32, w *byte, rs, rows int, x *float32, n int)
-TEXT ·dotRowsF32AVX2(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), BX
-	MOVQ w+8(FP), R8
+// ROWSARGS loads the row kernels' arguments that stay for the call.
+#define ROWSARGS \
+	MOVQ dst+0(FP), BX \
+	MOVQ w+8(FP), R8 \
 	MOVQ rows+24(FP), R13
 
-f32row:
-	MOVQ R8, SI
-	MOVQ x+32(FP), DI
+// ROWBEGIN points SI, DI and CX at the row R8 and x.
+#define ROWBEGIN \
+	MOVQ R8, SI \
+	MOVQ x+32(FP), DI \
 	MOVQ n+40(FP), CX
+
+// ROWEND stores the row's sum (X0) and goes on to the next row, if any.
+#define ROWEND(next) \
+	MOVSS X0, (BX) \
+	ADDQ  $4, BX \
+	ADDQ  rs+16(FP), R8 \
+	DECQ  R13 \
+	JNZ   next
+
+// func dotRowsF32AVX2(dst *float32, w *byte, rs, rows int, x *float32, n int)
+TEXT ·dotRowsF32AVX2(SB), NOSPLIT, $0-48
+	ROWSARGS
+
+f32row:
+	ROWBEGIN
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -72,19 +88,13 @@ f32scalar:
 	JNZ  f32scalar
 
 f32done:
-	MOVSS X0, (BX)
-	ADDQ  $4, BX
-	ADDQ  rs+16(FP), R8
-	DECQ  R13
-	JNZ   f32row
+	ROWEND(f32row)
 	VZEROUPPER
 	RET
 
 // func dotRowsF16AVX2(dst *float32, w *byte, rs, rows int, x *float32, n int)
 TEXT ·dotRowsF16AVX2(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), BX
-	MOVQ w+8(FP), R8
-	MOVQ rows+24(FP), R13
+	ROWSARGS
 
 	// Rows of a multiple of 32 elements go two at a time, row i with
 	// row i+h (h = rows/2, so that each is one sequential stream, as the
@@ -167,9 +177,7 @@ f16pairloop:
 	ADDQ   R11, BX
 
 f16row:
-	MOVQ R8, SI
-	MOVQ x+32(FP), DI
-	MOVQ n+40(FP), CX
+	ROWBEGIN
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -221,11 +229,7 @@ f16scalar:
 	JNZ  f16scalar
 
 f16done:
-	MOVSS X0, (BX)
-	ADDQ  $4, BX
-	ADDQ  rs+16(FP), R8
-	DECQ  R13
-	JNZ   f16row
+	ROWEND(f16row)
 
 f16end:
 	VZEROUPPER
@@ -233,14 +237,10 @@ f16end:
 
 // func dotRowsBF16AVX2(dst *float32, w *byte, rs, rows int, x *float32, n int)
 TEXT ·dotRowsBF16AVX2(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), BX
-	MOVQ w+8(FP), R8
-	MOVQ rows+24(FP), R13
+	ROWSARGS
 
 bf16row:
-	MOVQ R8, SI
-	MOVQ x+32(FP), DI
-	MOVQ n+40(FP), CX
+	ROWBEGIN
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 
@@ -287,11 +287,7 @@ bf16scalar:
 	JNZ  bf16scalar
 
 bf16done:
-	MOVSS X0, (BX)
-	ADDQ  $4, BX
-	ADDQ  rs+16(FP), R8
-	DECQ  R13
-	JNZ   bf16row
+	ROWEND(bf16row)
 	VZEROUPPER
 	RET
 
