@@ -107,23 +107,68 @@ GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 	HSUM_Y0 \
 	VMOVSS  X0, out
 
+// The one-vector kernels' common steps. ROWSARGS1 loads the arguments
+// that stay for the call; ROWSTART1 points a row's registers at its
+// first group and clears its sum.
+#define ROWSARGS1 \
+	MOVQ dst+0(FP), BX \
+	MOVQ w+8(FP), SI \
+	MOVQ rows+24(FP), R13 \
+	MOVQ x+32(FP), DI \
+	MOVQ d+40(FP), DX
+
+#define ROWSTART1 \
+	MOVQ   SI, R8 \
+	MOVQ   DI, R9 \
+	MOVQ   DX, R10 \
+	MOVQ   sum+56(FP), R12 \
+	MOVQ   nb+48(FP), R11 \
+	VPXORD Y16, Y16, Y16
+
+// GROUPLOADS sets Y4 to the group's weight scales (s bytes apart): loaded
+// one by one (faster than a gather), and Y6, Y5 to the activation sums and
+// scales; a row's last, partial group jumps to part for them instead, and
+// a full one on to scale.
+#define GROUPLOADS(s, part, scale) \
+	CMPQ    R11, $8 \
+	JLT     part \
+	WSCALES(s) \
+	VMOVDQU (R12), Y6 \
+	VMOVUPS (R10), Y5 \
+	JMP     scale
+
+// PARTLOADS is GROUPLOADS for the partial group, under the mask of the
+// blocks present.
+#define PARTLOADS \
+	WSCALESPART \
+	VMOVDQU32.Z (R12), K2, Y6 \
+	VMOVUPS.Z   (R10), K2, Y5
+
+// NEXTGROUP moves on by a group of b-byte blocks while the row has more.
+#define NEXTGROUP(b, grp) \
+	ADDQ $(8*b), R8 \
+	ADDQ $256, R9 \
+	ADDQ $32, R10 \
+	ADDQ $32, R12 \
+	SUBQ $8, R11 \
+	JG   grp
+
+// NEXTROW stores the row's sum and goes on to the next row, if any.
+#define NEXTROW(row) \
+	HSUMOUT(Y16, (BX)) \
+	ADDQ $4, BX \
+	ADDQ rs+16(FP), SI \
+	DECQ R13 \
+	JNZ  row
+
 // func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
-	MOVQ         dst+0(FP), BX
-	MOVQ         w+8(FP), SI
-	MOVQ         rows+24(FP), R13
-	MOVQ         x+32(FP), DI
-	MOVQ         d+40(FP), DX
+	ROWSARGS1
 	VMOVDQU32    rowsq4idx<>(SB), Y17
 	VPBROADCASTQ rowsnib<>(SB), Y7
 
 q4row:
-	MOVQ   SI, R8
-	MOVQ   DI, R9
-	MOVQ   DX, R10
-	MOVQ   sum+56(FP), R12
-	MOVQ   nb+48(FP), R11
-	VPXORD Y16, Y16, Y16
+	ROWSTART1
 
 q4grp:
 	PF3(R8)
@@ -140,37 +185,17 @@ q4grp:
 q4red:
 	SUMS8
 
-	// Y4 = the eight weight scales: loaded one by one (faster than a
-	// gather), or gathered under the mask of the blocks present when this
-	// is the row's last, partial group.
-	CMPQ    R11, $8
-	JLT     q4part
-	WSCALES(18)
-	VMOVDQU (R12), Y6
-	VMOVUPS (R10), Y5
-	JMP     q4scale
+	GROUPLOADS(18, q4part, q4scale)
 
 q4part:
-	WSCALESPART
-	VMOVDQU32.Z (R12), K2, Y6
-	VMOVUPS.Z   (R10), K2, Y5
+	PARTLOADS
 
 q4scale:
 	// Y16 += (sums - 8·Σx) * d_w * d_x.
 	ROWSCALE(3)
 
-	ADDQ $144, R8
-	ADDQ $256, R9
-	ADDQ $32, R10
-	ADDQ $32, R12
-	SUBQ $8, R11
-	JG   q4grp
-
-	HSUMOUT(Y16, (BX))
-	ADDQ         $4, BX
-	ADDQ         rs+16(FP), SI
-	DECQ         R13
-	JNZ          q4row
+	NEXTGROUP(18, q4grp)
+	NEXTROW(q4row)
 	VZEROUPPER
 	RET
 
@@ -213,21 +238,12 @@ GLOBL rowsq8idx<>(SB), RODATA|NOPTR, $32
 
 // func dotRowsQ8_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 TEXT ·dotRowsQ8_0AVX512(SB), NOSPLIT, $0-64
-	MOVQ         dst+0(FP), BX
-	MOVQ         w+8(FP), SI
-	MOVQ         rows+24(FP), R13
-	MOVQ         x+32(FP), DI
-	MOVQ         d+40(FP), DX
+	ROWSARGS1
 	VMOVDQU32    rowsq8idx<>(SB), Y17
 	VPBROADCASTQ rowsbias<>(SB), Y7
 
 q8row:
-	MOVQ   SI, R8
-	MOVQ   DI, R9
-	MOVQ   DX, R10
-	MOVQ   sum+56(FP), R12
-	MOVQ   nb+48(FP), R11
-	VPXORD Y16, Y16, Y16
+	ROWSTART1
 
 q8grp:
 	PF4(R8)
@@ -243,34 +259,17 @@ q8grp:
 
 q8red:
 	SUMS8
-	CMPQ    R11, $8
-	JLT     q8part
-	WSCALES(34)
-	VMOVDQU (R12), Y6
-	VMOVUPS (R10), Y5
-	JMP     q8scale
+	GROUPLOADS(34, q8part, q8scale)
 
 q8part:
-	WSCALESPART
-	VMOVDQU32.Z (R12), K2, Y6
-	VMOVUPS.Z   (R10), K2, Y5
+	PARTLOADS
 
 q8scale:
 	// Y16 += (sums - 128·Σx) * d_w * d_x.
 	ROWSCALE(7)
 
-	ADDQ $272, R8
-	ADDQ $256, R9
-	ADDQ $32, R10
-	ADDQ $32, R12
-	SUBQ $8, R11
-	JG   q8grp
-
-	HSUMOUT(Y16, (BX))
-	ADDQ         $4, BX
-	ADDQ         rs+16(FP), SI
-	DECQ         R13
-	JNZ          q8row
+	NEXTGROUP(34, q8grp)
+	NEXTROW(q8row)
 	VZEROUPPER
 	RET
 
