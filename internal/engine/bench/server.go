@@ -28,6 +28,15 @@ var serverWords = strings.Fields(`the a one little girl boy dog cat tree house s
 	said asked looked and but then with in on under over near far friend mother
 	father garden river ball box bird fish park school toy cake rain snow wind`)
 
+// randomWords draws n (at least one) of serverWords.
+func randomWords(rng *rand.Rand, n int) []string {
+	w := make([]string, max(n, 1))
+	for i := range w {
+		w[i] = serverWords[rng.IntN(len(serverWords))]
+	}
+	return w
+}
+
 // completionChunk is what is read of a streamed completion's events.
 type completionChunk struct {
 	Choices []struct {
@@ -53,17 +62,10 @@ func measureServer(ctx context.Context, base, modelName string, o options, strea
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: maxP, MaxConnsPerHost: maxP}}
 	defer client.CloseIdleConnections()
 	rng := rand.New(rand.NewPCG(1, 2))
-	prompt := func(n int) string {
-		w := make([]string, max(n, 1))
-		for i := range w {
-			w[i] = serverWords[rng.IntN(len(serverWords))]
-		}
-		return strings.Join(w, " ")
-	}
 	run := func(p, nPrompt, nGen int) (parRow, error) {
 		prompts := make([]string, p)
 		for i := range prompts {
-			prompts[i] = prompt(nPrompt)
+			prompts[i] = strings.Join(randomWords(rng, nPrompt), " ")
 		}
 		return measureStreams(p, func(i int, token func(int)) error {
 			return streamCompletion(ctx, client, url, modelName, prompts[i], nGen, token)
@@ -195,10 +197,7 @@ func measureSecondTurn(ctx context.Context, base, modelName string, o options, l
 	rng := rand.New(rand.NewPCG(3, 4))
 	var rows []turnRow
 	for range o.repetitions {
-		w := make([]string, max(o.nPrompt, 1))
-		for i := range w {
-			w[i] = serverWords[rng.IntN(len(serverWords))]
-		}
+		w := randomWords(rng, o.nPrompt)
 		msgs := []map[string]string{
 			{"role": "system", "content": "You are a helpful assistant."},
 			{"role": "user", "content": strings.Join(w, " ")},
