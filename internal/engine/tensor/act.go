@@ -1,6 +1,9 @@
 package tensor
 
-import "math"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // q8Act is an activation vector quantized once per MatVec so quantized
 // weight rows can be dotted with integer arithmetic: blocks of 32 int8 values
@@ -13,6 +16,7 @@ type q8Act struct {
 	sum   []int32   // n/32 sums of qs per block
 	s     []float32 // n/32: d*sum, the block's contribution per unit weight offset
 	sum16 []int32   // n/16 sums of qs per 16 values (what the assembly quantizer emits)
+	t     []byte    // the multi-vector row kernels' layout of the above (transposeQ8), when they run
 }
 
 func newQ8Act(n int) q8Act {
@@ -76,5 +80,64 @@ func quantizeActGeneric(a *q8Act, x []float32) {
 		a.sum16[2*b], a.sum16[2*b+1] = s0, s1
 		a.sum[b] = s0 + s1
 		a.s[b] = d * float32(s0+s1)
+	}
+}
+
+// The multi-vector Q8_0 row kernel (rowsn_avx512_amd64.s) transposes a
+// group of sixteen weight blocks in registers so that each 32-bit lane
+// holds one block, and reads the activations laid out to match, group by
+// group of 640 bytes: eight 64-byte chunks (chunk m, lane l: the four
+// levels transCol[m] of block transBlock[l]), then each lane's block's
+// -128·Σx (int32), then the sixteen scales in block order (float32).
+// Blocks past the vector's end are zero.
+const transGroupBytes = 640
+
+var (
+	transBlock = [16]int{0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15}
+	transCol   = [8]int{0, 4, 1, 5, 2, 6, 3, 7}
+)
+
+// transBytes is the size of the layout of a vector of nb blocks.
+func transBytes(nb int) int { return (nb + 15) / 16 * transGroupBytes }
+
+// transposeQ8 writes a's levels, sums and scales into dst (transBytes
+// long) in the multi-vector kernel's layout.
+func transposeQ8(dst []byte, a *q8Act) {
+	nb := len(a.d)
+	for g := range (nb + 15) / 16 {
+		out := dst[g*transGroupBytes : (g+1)*transGroupBytes]
+		// A last group of at most eight blocks has them twice, for a
+		// pair of rows.
+		twice := nb-16*g <= 8
+		for l, bl := range transBlock {
+			if twice {
+				bl %= 8
+			}
+			b := 16*g + bl
+			if b >= nb {
+				for m := range 8 {
+					binary.LittleEndian.PutUint32(out[64*m+4*l:], 0)
+				}
+				binary.LittleEndian.PutUint32(out[512+4*l:], 0)
+				continue
+			}
+			q := a.qs[32*b : 32*b+32]
+			for m, c := range transCol {
+				o := out[64*m+4*l : 64*m+4*l+4]
+				o[0], o[1], o[2], o[3] = byte(q[4*c]), byte(q[4*c+1]), byte(q[4*c+2]), byte(q[4*c+3])
+			}
+			binary.LittleEndian.PutUint32(out[512+4*l:], uint32(-128*a.sum[b]))
+		}
+		for i := range 16 {
+			b := 16*g + i
+			if twice {
+				b = 16*g + i%8
+			}
+			var d float32
+			if b < nb {
+				d = a.d[b]
+			}
+			putF32(out[576+4*i:], d)
+		}
 	}
 }

@@ -216,7 +216,7 @@ func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32,
 func dotRowsQ8_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 
 //go:noescape
-func dotRowsQ8_0xNAVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32, ldd int, facc, fend *float32, xs, ds int)
+func dotRowsQ8_0xTAVX512(dst *float32, w *byte, rs, rows int, xt *byte, nb, ldd int, facc, fend *float32, xs int)
 
 // archRowsN returns the kernel dotting consecutive rows with several
 // vectors at once, each weight block loaded once for all of them, or nil.
@@ -234,14 +234,14 @@ func archRowsN(t Type) rowsNKernel {
 		if n > maxRowsVectors {
 			panic("tensor: too many vectors for the row kernel")
 		}
-		end := v0 + n
-		_, _, _, _ = dst[(n-1)*ldd+rows-1], w[(rows-1)*rs+34*nb-1], a.qs[32*nb*end-1], a.sum[nb*end-1]
-		_ = a.d[nb*end-1]
-		// Eight running sums per vector; one spare vector's worth so that
-		// the end pointer stays inside the array, as unsafe.Add requires.
-		var facc [8 * (maxRowsVectors + 1)]float32
-		dotRowsQ8_0xNAVX512(&dst[0], &w[0], rs, rows, &a.qs[32*nb*v0], &a.d[nb*v0], nb, &a.sum[nb*v0], 4*ldd,
-			&facc[0], (*float32)(unsafe.Add(unsafe.Pointer(&facc[0]), 32*n)), 32*nb, 4*nb)
+		xs := transBytes(nb)
+		_, _, _ = dst[(n-1)*ldd+rows-1], w[(rows-1)*rs+34*nb-1], a.t[xs*(v0+n)-1]
+		// Eight running sums per vector for each of two rows; one spare
+		// vector's worth so that the end pointer stays inside the array, as
+		// unsafe.Add requires.
+		var facc [2 * 8 * (maxRowsVectors + 1)]float32
+		dotRowsQ8_0xTAVX512(&dst[0], &w[0], rs, rows, &a.t[xs*v0], nb, 4*ldd,
+			&facc[0], (*float32)(unsafe.Add(unsafe.Pointer(&facc[0]), 32*n)), xs)
 	}
 }
 

@@ -137,3 +137,25 @@ func BenchmarkRowKernels(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRowsN is the decode step of several sequences on one Q8_0
+// matrix in L2 (576x576, SmolLM2-135M's attention width): the one-vector
+// row kernel at n=1, the multi-vector one above, in thread CPU time per
+// vector, so equal figures mean the kernel gains nothing from sharing the
+// weights.
+func BenchmarkRowsN(b *testing.B) {
+	r := rand.New(rand.NewPCG(61, 62))
+	const rows, cols = 576, 576
+	m := randomMatrix(r, Q8_0, rows, cols)
+	for _, n := range []int{1, 2, 4, 8, 16} {
+		x := randomVec(r, n*cols)
+		dst := make([]float32, n*rows)
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			defer cpuTimer(b)()
+			for b.Loop() {
+				(*Pool)(nil).MatMul(dst, m, x, n)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/vector")
+		})
+	}
+}

@@ -437,6 +437,12 @@ func TestRowsNMatchesRows(t *testing.T) {
 				for _, n := range []int{1, 2, 3, 8, maxRowsVectors} {
 					a := newQ8Act(n * cols)
 					quantizeAct(&a, randomVec(r, n*cols))
+					tb := transBytes(nb)
+					a.t = make([]byte, n*tb)
+					for v := range n {
+						one := a.slice(v, cols)
+						transposeQ8(a.t[v*tb:(v+1)*tb], &one)
+					}
 					const ldd = rows + 3
 					got := make([]float32, (n-1)*ldd+rows)
 					kn(got, ldd, rows, w, rs, &a, nb, 0, n)

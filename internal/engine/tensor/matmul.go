@@ -16,6 +16,7 @@ type matMulJob struct {
 	act   q8Act
 	views []q8Act // per vector
 	quads []q8Act // per group of four vectors
+	trans bool    // a multi-vector row kernel runs: lay out act.t too
 	// GEMM path: x packed into panels of pw vectors.
 	pw      int
 	xf      []float32 // float panels (gemm_ref.go)
@@ -96,12 +97,14 @@ func (j *matMulJob) run(p *Pool, prods []Product, x []float32, n int) {
 	j.ks, j.modes = j.ks[:0], j.modes[:0]
 	j.pw = panelWidth()
 	var quantize, packF, packQ bool
+	j.trans = false
 	for _, pr := range prods {
 		k := kernelsOf(pr.W.Type)
 		m := modeOf(pr.W.Type, n)
 		j.ks = append(j.ks, k)
 		j.modes = append(j.modes, m)
 		quantize = quantize || (m == modeRows && k.fdot == nil)
+		j.trans = j.trans || (m == modeRows && k.usesRowsN(n))
 		packF = packF || m == modeGemmF
 		packQ = packQ || m == modeGemmQ
 	}
@@ -163,8 +166,16 @@ func (j *matMulJob) prepareAct(n, cols int) {
 	// Views are made once: taking the address of a per-iteration copy would
 	// make it escape to the heap on every call of the (indirect) kernel.
 	j.views = j.views[:0]
+	tb := 0
+	if j.trans {
+		tb = transBytes(cols / 32)
+		a.t = grow(a.t, n*tb)
+	}
 	for v := range n {
 		j.views = append(j.views, a.slice(v, cols))
+		if j.trans {
+			j.views[v].t = a.t[v*tb : (v+1)*tb]
+		}
 	}
 	j.quads = j.quads[:0]
 	for g := range n / 4 {
@@ -244,6 +255,9 @@ func (j *matMulJob) Run(lo, hi int) {
 	case phaseQuantize:
 		for v := lo; v < hi; v++ {
 			quantizeAct(&j.views[v], j.x[v*j.cols:(v+1)*j.cols])
+			if j.trans {
+				transposeQ8(j.views[v].t, &j.views[v])
+			}
 		}
 	case phasePackF:
 		pw, cols := j.pw, j.cols

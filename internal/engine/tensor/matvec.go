@@ -11,7 +11,8 @@ type (
 	rowsKernel func(dst []float32, w []byte, rs int, a *q8Act)
 	// rowsNKernel sets dst[v*ldd+i] to the dot of row i < rows with
 	// vector v0+v (of nb blocks) of a, for v < n <= maxRowsVectors: each
-	// weight block is read once for all n vectors.
+	// weight block is read once for all n vectors. It reads a.t, which
+	// transposeQ8 fills.
 	rowsNKernel func(dst []float32, ldd, rows int, w []byte, rs int, a *q8Act, nb, v0, n int)
 	// floatRows sets dst[i] to the dot of row i (rows rs bytes apart
 	// from the start of w) with x, for float weight types.
@@ -100,6 +101,11 @@ func buildKernels() (tbl [MXFP4 + 1]kernelSet) {
 	return tbl
 }
 
+// usesRowsN reports whether n vectors take the multi-vector row kernel.
+func (k kernelSet) usesRowsN(n int) bool {
+	return k.rowsN != nil && (n > 1 || k.rows == nil)
+}
+
 func kernelsOf(t Type) kernelSet {
 	if int(t) < len(kernels) {
 		return kernels[t]
@@ -186,7 +192,7 @@ func (j *matMulJob) rows(i, lo, hi int) {
 		k.rows(dst[lo:hi], w.Data[lo*rs:hi*rs], rs, &j.views[0])
 		return
 	}
-	if k.rowsN != nil {
+	if k.usesRowsN(n) {
 		for v := 0; v < n; v += maxRowsVectors {
 			k.rowsN(dst[v*rows+lo:], rows, hi-lo, w.Data[lo*rs:hi*rs], rs, &j.act, cols/32, v, min(maxRowsVectors, n-v))
 		}
