@@ -103,6 +103,12 @@ func transBytes(nb int) int { return (nb + 15) / 16 * transGroupBytes }
 // transposeQ8 writes a's levels, sums and scales into dst (transBytes
 // long) in the multi-vector kernel's layout.
 func transposeQ8(dst []byte, a *q8Act) {
+	if !archTransposeQ8(dst, a) {
+		transposeQ8Generic(dst, a)
+	}
+}
+
+func transposeQ8Generic(dst []byte, a *q8Act) {
 	nb := len(a.d)
 	for g := range (nb + 15) / 16 {
 		out := dst[g*transGroupBytes : (g+1)*transGroupBytes]

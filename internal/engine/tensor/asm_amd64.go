@@ -84,6 +84,12 @@ func dotStridedAVX2(dst, q, m *float32, stride, keys, n int, scale float32)
 func axpyStridedAVX2(dst, p, m *float32, stride, keys, n int)
 
 //go:noescape
+func dotStridedAVX512(dst, q, m *float32, stride, keys, n int, scale float32)
+
+//go:noescape
+func axpyStridedAVX512(dst, p, m *float32, stride, keys, n int)
+
+//go:noescape
 func dotQ8_0x4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
 
 //go:noescape

@@ -218,6 +218,21 @@ func dotRowsQ8_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32,
 //go:noescape
 func dotRowsQ8_0xTAVX512(dst *float32, w *byte, rs, rows int, xt *byte, nb, ldd int, facc, fend *float32, xs int)
 
+//go:noescape
+func transQ8AVX512(dst *byte, qs *int8, sum *int32, d *float32, nb int)
+
+// archTransposeQ8 is transposeQ8 in assembly, where the kernel that reads
+// it runs.
+func archTransposeQ8(dst []byte, a *q8Act) bool {
+	nb := len(a.d)
+	if isa < isaAVX512 || nb == 0 {
+		return false
+	}
+	_, _, _ = dst[transBytes(nb)-1], a.qs[32*nb-1], a.sum[nb-1]
+	transQ8AVX512(&dst[0], &a.qs[0], &a.sum[0], &a.d[0], nb)
+	return true
+}
+
 // archRowsN returns the kernel dotting consecutive rows with several
 // vectors at once, each weight block loaded once for all of them, or nil.
 // Each vector's sums are formed exactly as the one-vector kernel forms

@@ -1,11 +1,13 @@
 package tensor
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // tiers are the instruction-set tiers this machine runs, lowest first: on
@@ -460,6 +462,31 @@ func TestRowsNMatchesRows(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTransposeQ8: the assembly layout of the multi-vector kernel's
+// activations is the reference's, byte for byte, and reads nothing past
+// the vector.
+func TestTransposeQ8(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	for _, nb := range []int{1, 2, 7, 8, 9, 15, 16, 17, 18, 24, 25, 48} {
+		a := newQ8Act(32 * nb)
+		quantizeAct(&a, randomVec(r, 32*nb))
+		want := make([]byte, transBytes(nb))
+		transposeQ8Generic(want, &a)
+		qs := guarded(t, 32*nb)
+		copy(qs, unsafe.Slice((*byte)(unsafe.Pointer(&a.qs[0])), 32*nb))
+		g := a
+		g.qs = unsafe.Slice((*int8)(unsafe.Pointer(&qs[0])), 32*nb)
+		got := make([]byte, transBytes(nb))
+		for i := range got {
+			got[i] = 0xa5
+		}
+		transposeQ8(got, &g)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("nb=%d: layouts differ:\n%x\n%x", nb, got, want)
+		}
+	}
 }
 
 // TestFloatRowsMatchDot: the float row kernels give each row exactly what

@@ -201,6 +201,10 @@ func archDotStrided(dst, q, m []float32, stride int, scale float32) bool {
 	if !useAVX2() || len(q) == 0 {
 		return false
 	}
+	if isa >= isaAVX512 && len(q)%16 == 0 {
+		dotStridedAVX512(&dst[0], &q[0], &m[0], 4*stride, len(dst), len(q), scale)
+		return true
+	}
 	if len(q)%32 == 0 {
 		dotStridedAVX2(&dst[0], &q[0], &m[0], 4*stride, len(dst), len(q), scale)
 		return true
@@ -217,6 +221,10 @@ func archDotStrided(dst, q, m []float32, stride int, scale float32) bool {
 func archAxpyStrided(dst, p, m []float32, stride int) bool {
 	if !useAVX2() {
 		return false
+	}
+	if isa >= isaAVX512 && len(dst)%64 == 0 && len(p) > 0 {
+		axpyStridedAVX512(&dst[0], &p[0], &m[0], 4*stride, len(p), len(dst))
+		return true
 	}
 	if len(dst)%32 == 0 && len(p) > 0 {
 		axpyStridedAVX2(&dst[0], &p[0], &m[0], 4*stride, len(p), len(dst))

@@ -26,6 +26,8 @@ func archRows(Type) rowsKernel { return nil }
 
 func archRowsN(Type) rowsNKernel { return nil }
 
+func archTransposeQ8([]byte, *q8Act) bool { return false }
+
 func archFloatRows(Type) floatRows { return nil }
 
 func cpuRelax() {}

@@ -157,9 +157,11 @@ func RoPE(x []float32, pos int, headDim, ropeDim int, freqs []float32, neox bool
 	}
 }
 
-// DotStrided sets dst[t] = scale * Dot(q, m[t*stride:]) for every t: one
-// query against many keys (attention scores), without a call per key
-// through the dispatch layers.
+// DotStrided sets dst[t] = scale * q·m[t*stride:] for every t: one query
+// against many keys (attention scores), without a call per key through
+// the dispatch layers. Key t's score does not depend on the others (its
+// sum runs in the same order whatever len(dst) is), though it may round
+// otherwise than Dot.
 func DotStrided(dst, q, m []float32, stride int, scale float32) {
 	if len(dst) == 0 {
 		return

@@ -396,3 +396,113 @@ pvec:
 	JNZ  nrow
 	VZEROUPPER
 	RET
+
+// XLOW and XHIGH load activation block j (low half) or j+8 (high half) of
+// a group at SI, or jump to out when the vector has no block j.
+#define XLOW(j, y, out) \
+	CMPQ    R11, $j \
+	JLE     out \
+	VMOVDQU (32*j)(SI), y
+
+#define XHIGH(j, z, out) \
+	CMPQ         R11, $(j+8) \
+	JLE          out \
+	VINSERTI64X4 $1, (32*j+256)(SI), z, z
+
+// func transQ8AVX512(dst *byte, qs *int8, sum *int32, d *float32, nb int)
+// transposeQ8's assembly twin: the levels through TRANS16, as the kernel
+// transposes the weights.
+TEXT ·transQ8AVX512(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ qs+8(FP), SI
+	MOVQ sum+16(FP), DX
+	MOVQ d+24(FP), R8
+	MOVQ nb+32(FP), R11
+
+tgrp:
+	CMPQ R11, $16
+	JLT  tpart
+	VMOVDQU      (SI), Y0
+	VINSERTI64X4 $1, 256(SI), Z0, Z0
+	VMOVDQU      32(SI), Y1
+	VINSERTI64X4 $1, 288(SI), Z1, Z1
+	VMOVDQU      64(SI), Y2
+	VINSERTI64X4 $1, 320(SI), Z2, Z2
+	VMOVDQU      96(SI), Y3
+	VINSERTI64X4 $1, 352(SI), Z3, Z3
+	VMOVDQU      128(SI), Y4
+	VINSERTI64X4 $1, 384(SI), Z4, Z4
+	VMOVDQU      160(SI), Y5
+	VINSERTI64X4 $1, 416(SI), Z5, Z5
+	VMOVDQU      192(SI), Y6
+	VINSERTI64X4 $1, 448(SI), Z6, Z6
+	VMOVDQU      224(SI), Y7
+	VINSERTI64X4 $1, 480(SI), Z7, Z7
+	VMOVDQU32    (DX), Z24
+	VMOVUPS      (R8), Z25
+	JMP          tstore
+
+tpart:
+	ZEROS
+	XLOW(0, Y0, tmask)
+	XLOW(1, Y1, tmask)
+	XLOW(2, Y2, tmask)
+	XLOW(3, Y3, tmask)
+	XLOW(4, Y4, tmask)
+	XLOW(5, Y5, tmask)
+	XLOW(6, Y6, tmask)
+	XLOW(7, Y7, tmask)
+	XHIGH(0, Z0, tmask)
+	XHIGH(1, Z1, tmask)
+	XHIGH(2, Z2, tmask)
+	XHIGH(3, Z3, tmask)
+	XHIGH(4, Z4, tmask)
+	XHIGH(5, Z5, tmask)
+	XHIGH(6, Z6, tmask)
+
+tmask:
+	MASK
+	KMOVW       AX, K1
+	VMOVDQU32.Z (DX), K1, Z24
+	VMOVUPS.Z   (R8), K1, Z25
+	CMPQ        R11, $8
+	JG          tstore
+
+	// A last group of at most eight blocks has them twice (for a pair of
+	// rows).
+	VINSERTI64X4 $1, Y0, Z0, Z0
+	VINSERTI64X4 $1, Y1, Z1, Z1
+	VINSERTI64X4 $1, Y2, Z2, Z2
+	VINSERTI64X4 $1, Y3, Z3, Z3
+	VINSERTI64X4 $1, Y4, Z4, Z4
+	VINSERTI64X4 $1, Y5, Z5, Z5
+	VINSERTI64X4 $1, Y6, Z6, Z6
+	VINSERTI64X4 $1, Y7, Z7, Z7
+	VINSERTI64X4 $1, Y24, Z24, Z24
+	VINSERTF64X4 $1, Y25, Z25, Z25
+
+tstore:
+	TRANS16
+	VMOVDQU32  Z16, (DI)
+	VMOVDQU32  Z17, 64(DI)
+	VMOVDQU32  Z18, 128(DI)
+	VMOVDQU32  Z19, 192(DI)
+	VMOVDQU32  Z20, 256(DI)
+	VMOVDQU32  Z21, 320(DI)
+	VMOVDQU32  Z22, 384(DI)
+	VMOVDQU32  Z23, 448(DI)
+	// -128·Σx in lane order, the scales in block order.
+	VPSLLD     $7, Z24, Z24
+	VPXORD     Z26, Z26, Z26
+	VPSUBD     Z24, Z26, Z24
+	VSHUFI32X4 $0xd8, Z24, Z24, Z24
+	VMOVDQU32  Z24, 512(DI)
+	VMOVUPS    Z25, 576(DI)
+	ADDQ       $640, DI
+	ADDQ       $512, SI
+	ADDQ       $64, DX
+	ADDQ       $64, R8
+	SUBQ       $16, R11
+	JG         tgrp
+	VZEROUPPER
+	RET
