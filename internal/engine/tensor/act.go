@@ -87,15 +87,12 @@ func quantizeActGeneric(a *q8Act, x []float32) {
 // group of sixteen weight blocks in registers so that each 32-bit lane
 // holds one block, and reads the activations laid out to match, group by
 // group of 640 bytes: eight 64-byte chunks (chunk m, lane l: the four
-// levels transCol[m] of block transBlock[l]), then each lane's block's
-// -128·Σx (int32), then the sixteen scales in block order (float32).
-// Blocks past the vector's end are zero.
+// levels transCol[m] of block l), then the sixteen blocks' -128·Σx
+// (int32), then their scales (float32). Blocks past the vector's end are
+// zero.
 const transGroupBytes = 640
 
-var (
-	transBlock = [16]int{0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 12, 13, 14, 15}
-	transCol   = [8]int{0, 4, 1, 5, 2, 6, 3, 7}
-)
+var transCol = [8]int{0, 4, 1, 5, 2, 6, 3, 7}
 
 // transBytes is the size of the layout of a vector of nb blocks.
 func transBytes(nb int) int { return (nb + 15) / 16 * transGroupBytes }
@@ -115,35 +112,23 @@ func transposeQ8Generic(dst []byte, a *q8Act) {
 		// A last group of at most eight blocks has them twice, for a
 		// pair of rows.
 		twice := nb-16*g <= 8
-		for l, bl := range transBlock {
+		for l := range 16 {
+			b := 16*g + l
 			if twice {
-				bl %= 8
+				b = 16*g + l%8
 			}
-			b := 16*g + bl
-			if b >= nb {
-				for m := range 8 {
-					binary.LittleEndian.PutUint32(out[64*m+4*l:], 0)
-				}
-				binary.LittleEndian.PutUint32(out[512+4*l:], 0)
-				continue
+			var q [32]int8
+			var nsum int32
+			var d float32
+			if b < nb {
+				q, nsum, d = [32]int8(a.qs[32*b:]), -128*a.sum[b], a.d[b]
 			}
-			q := a.qs[32*b : 32*b+32]
 			for m, c := range transCol {
 				o := out[64*m+4*l : 64*m+4*l+4]
 				o[0], o[1], o[2], o[3] = byte(q[4*c]), byte(q[4*c+1]), byte(q[4*c+2]), byte(q[4*c+3])
 			}
-			binary.LittleEndian.PutUint32(out[512+4*l:], uint32(-128*a.sum[b]))
-		}
-		for i := range 16 {
-			b := 16*g + i
-			if twice {
-				b = 16*g + i%8
-			}
-			var d float32
-			if b < nb {
-				d = a.d[b]
-			}
-			putF32(out[576+4*i:], d)
+			binary.LittleEndian.PutUint32(out[512+4*l:], uint32(nsum))
+			putF32(out[576+4*l:], d)
 		}
 	}
 }

@@ -19,48 +19,103 @@
 // vectors' activations, R12 the end of facc; Z24 the group's weight
 // scales, Z25 the level bias, Z26 the scales' byte offsets.
 
-DATA rowsnbias<>+0(SB)/8, $0x8080808080808080
-GLOBL rowsnbias<>(SB), RODATA|NOPTR, $8
-
 // Byte offsets of sixteen consecutive Q8_0 (34-byte) block scales.
-DATA rowsnidx<>+0(SB)/4, $0
-DATA rowsnidx<>+4(SB)/4, $34
-DATA rowsnidx<>+8(SB)/4, $68
-DATA rowsnidx<>+12(SB)/4, $102
-DATA rowsnidx<>+16(SB)/4, $136
-DATA rowsnidx<>+20(SB)/4, $170
-DATA rowsnidx<>+24(SB)/4, $204
-DATA rowsnidx<>+28(SB)/4, $238
-DATA rowsnidx<>+32(SB)/4, $272
-DATA rowsnidx<>+36(SB)/4, $306
-DATA rowsnidx<>+40(SB)/4, $340
-DATA rowsnidx<>+44(SB)/4, $374
-DATA rowsnidx<>+48(SB)/4, $408
-DATA rowsnidx<>+52(SB)/4, $442
-DATA rowsnidx<>+56(SB)/4, $476
-DATA rowsnidx<>+60(SB)/4, $510
-GLOBL rowsnidx<>(SB), RODATA|NOPTR, $64
+DATA q8gidx<>+0(SB)/4, $0
+DATA q8gidx<>+4(SB)/4, $34
+DATA q8gidx<>+8(SB)/4, $68
+DATA q8gidx<>+12(SB)/4, $102
+DATA q8gidx<>+16(SB)/4, $136
+DATA q8gidx<>+20(SB)/4, $170
+DATA q8gidx<>+24(SB)/4, $204
+DATA q8gidx<>+28(SB)/4, $238
+DATA q8gidx<>+32(SB)/4, $272
+DATA q8gidx<>+36(SB)/4, $306
+DATA q8gidx<>+40(SB)/4, $340
+DATA q8gidx<>+44(SB)/4, $374
+DATA q8gidx<>+48(SB)/4, $408
+DATA q8gidx<>+52(SB)/4, $442
+DATA q8gidx<>+56(SB)/4, $476
+DATA q8gidx<>+60(SB)/4, $510
+GLOBL q8gidx<>(SB), RODATA|NOPTR, $64
 
-// PAIR loads blocks j (low half) and j+8 (high half) of the group into z.
-#define PAIR(j, y, z) \
-	VMOVDQU      (34*j+2)(R8), y \
-	VINSERTI64X4 $1, (34*j+274)(R8), z, z
+DATA q8gbias<>+0(SB)/8, $0x8080808080808080
+GLOBL q8gbias<>(SB), RODATA|NOPTR, $8
 
-// LOW and HIGH load one block of a partial group, or jump to out when the
-// group has no block j (nor any after it).
-#define LOW(j, y, out) \
-	CMPQ    R11, $j \
+// Q8PREFETCH asks for the lines of a group PF_AHEAD bytes past base.
+#define Q8PREFETCH(base) \
+	PF4(base) \
+	PREFETCHT0 (PF_AHEAD+256)(base) \
+	PREFETCHT0 (PF_AHEAD+320)(base) \
+	PREFETCHT0 (PF_AHEAD+384)(base) \
+	PREFETCHT0 (PF_AHEAD+448)(base) \
+	PREFETCHT0 (PF_AHEAD+512)(base)
+
+// Q8SCALES sets y (x its low half) to the sixteen fp16 scales of a whole
+// group at base, loaded one by one (faster than a gather); xt is scratch.
+#define Q8SCALES(base, x, y, xt) \
+	MOVWLZX      (base), AX \
+	VMOVD        AX, x \
+	VPINSRW      $1, 34(base), x, x \
+	VPINSRW      $2, 68(base), x, x \
+	VPINSRW      $3, 102(base), x, x \
+	VPINSRW      $4, 136(base), x, x \
+	VPINSRW      $5, 170(base), x, x \
+	VPINSRW      $6, 204(base), x, x \
+	VPINSRW      $7, 238(base), x, x \
+	MOVWLZX      272(base), AX \
+	VMOVD        AX, xt \
+	VPINSRW      $1, 306(base), xt, xt \
+	VPINSRW      $2, 340(base), xt, xt \
+	VPINSRW      $3, 374(base), xt, xt \
+	VPINSRW      $4, 408(base), xt, xt \
+	VPINSRW      $5, 442(base), xt, xt \
+	VPINSRW      $6, 476(base), xt, xt \
+	VPINSRW      $7, 510(base), xt, xt \
+	VINSERTI32X4 $1, xt, y, y
+
+// Q8GATHER is Q8SCALES for the lanes in AX only (the others zero), at base
+// plus the offsets in idx.
+#define Q8GATHER(base, idx, z, y) \
+	KMOVW      AX, K1 \
+	VPXORD     z, z, z \
+	VPGATHERDD (base)(idx*1), K1, z \
+	VPMOVDW    z, y
+
+// The transposition takes Zj = blocks j and j+4 (j < 4), Z(4+j) = blocks
+// 8+j and 12+j (low half, high half), so that its lanes come out in block
+// order. PAIR loads blocks lo and hi of the group at R8 into z.
+#define PAIR(lo, hi, y, z) \
+	VMOVDQU      (34*lo+2)(R8), y \
+	VINSERTI64X4 $1, (34*hi+2)(R8), z, z
+
+// LOW and HIGH load block b of a partial group at base into the low or
+// high half of a register, or jump to out when the group has no block b
+// (nor any after it: a ladder goes in block order).
+#define LOW(b, base, y, out) \
+	CMPQ    R11, $b \
 	JLE     out \
-	VMOVDQU (34*j+2)(R8), y
+	VMOVDQU (34*b+2)(base), y
 
-#define HIGH(j, z, out) \
-	CMPQ         R11, $(j+8) \
+#define HIGH(b, base, z, out) \
+	CMPQ         R11, $b \
 	JLE          out \
-	VINSERTI64X4 $1, (34*j+274)(R8), z, z
+	VINSERTI64X4 $1, (34*b+2)(base), z, z
 
-// TRANS16 transposes Z0-Z7 (Zj: the eight dwords of block j, then of
-// block j+8) into Z16-Z23, with Z8-Z15 as scratch. Z16+m holds dword
-// transCol[m] of each block, lane l that of block transBlock[l].
+// LADDER8 loads a partial group's blocks 0-7 at base into Z0-Z3 (or,
+// with the registers of 8-15, into Z4-Z7).
+#define LADDER8(base, y0, y1, y2, y3, z0, z1, z2, z3, out) \
+	LOW(0, base, y0, out) \
+	LOW(1, base, y1, out) \
+	LOW(2, base, y2, out) \
+	LOW(3, base, y3, out) \
+	HIGH(4, base, z0, out) \
+	HIGH(5, base, z1, out) \
+	HIGH(6, base, z2, out) \
+	HIGH(7, base, z3, out)
+
+// TRANS16 transposes Z0-Z7 (two blocks of eight dwords each, paired as
+// PAIR says) into Z16-Z23, with Z8-Z15 as scratch: Z16+m holds dword
+// transCol[m] of each block, lane l that of block l.
 #define TRANS16 \
 	VPUNPCKLDQ  Z1, Z0, Z8 \
 	VPUNPCKHDQ  Z1, Z0, Z9 \
@@ -87,12 +142,6 @@ GLOBL rowsnidx<>(SB), RODATA|NOPTR, $64
 	VSHUFI32X4  $0x88, Z7, Z3, Z22 \
 	VSHUFI32X4  $0xdd, Z7, Z3, Z23
 
-// HIGHP is HIGH for the second row of a pair, whose blocks are at AX.
-#define HIGHP(j, z, out) \
-	CMPQ         R11, $j \
-	JLE          out \
-	VINSERTI64X4 $1, (34*j+2)(AX), z, z
-
 // ZEROS clears Z0-Z7: absent blocks stay zero (with the bias they weigh
 // 128 against activations that are zero there, or ignored).
 #define ZEROS \
@@ -112,14 +161,9 @@ GLOBL rowsnidx<>(SB), RODATA|NOPTR, $64
 	SHLL CX, AX \
 	DECL AX
 
-// PREP makes Z24 the group's weight scales, gathered at R8 plus the
-// offsets in idx for the lanes in AX (the others zero), and Z16-Z23 its
+// PREP makes Z24 the group's weight scales (fp16 in Y24) and Z16-Z23 its
 // transposed levels with the bias.
-#define PREP(idx) \
-	KMOVW      AX, K1 \
-	VPXORD     Z24, Z24, Z24 \
-	VPGATHERDD (R8)(idx*1), K1, Z24 \
-	VPMOVDW    Z24, Y24 \
+#define PREP \
 	VCVTPH2PS  Y24, Z24 \
 	TRANS16 \
 	VPXORD     Z25, Z16, Z16 \
@@ -132,18 +176,8 @@ GLOBL rowsnidx<>(SB), RODATA|NOPTR, $64
 	VPXORD     Z25, Z23, Z23 \
 	MOVQ       DI, R9
 
-// PREFETCH asks for the lines of a group PF_AHEAD bytes on.
-#define PREFETCH \
-	PF4(R8) \
-	PREFETCHT0 (PF_AHEAD+256)(R8) \
-	PREFETCHT0 (PF_AHEAD+320)(R8) \
-	PREFETCHT0 (PF_AHEAD+384)(R8) \
-	PREFETCHT0 (PF_AHEAD+448)(R8) \
-	PREFETCHT0 (PF_AHEAD+512)(R8)
-
-// SUMS sets Z0 to one vector's sixteen block sums, in block order and as
-// floats, and Z1 to their scales d_w·d_x: -128·Σx + Σ(w+128)·x, block
-// by block in lane order, in two chains.
+// SUMS sets Z0 to one vector's sixteen block sums as floats, and Z1 to
+// their scales d_w·d_x: -128·Σx + Σ(w+128)·x, in two chains.
 #define SUMS \
 	VMOVDQU32  512(R9), Z0 \
 	VPXORD     Z3, Z3, Z3 \
@@ -156,7 +190,6 @@ GLOBL rowsnidx<>(SB), RODATA|NOPTR, $64
 	VPDPBUSD   384(R9), Z22, Z0 \
 	VPDPBUSD   448(R9), Z23, Z3 \
 	VPADDD     Z3, Z0, Z0 \
-	VSHUFI32X4 $0xd8, Z0, Z0, Z0 \
 	VCVTDQ2PS  Z0, Z0 \
 	VMULPS     576(R9), Z24, Z1
 
@@ -185,26 +218,26 @@ GLOBL rowsnidx<>(SB), RODATA|NOPTR, $64
 grp: \
 	CMPQ  R11, $16 \
 	JLT   done \
-	PREFETCH \
-	PAIR(0, Y0, Z0) \
-	PAIR(1, Y1, Z1) \
-	PAIR(2, Y2, Z2) \
-	PAIR(3, Y3, Z3) \
-	PAIR(4, Y4, Z4) \
-	PAIR(5, Y5, Z5) \
-	PAIR(6, Y6, Z6) \
-	PAIR(7, Y7, Z7) \
-	MOVL  $0xffff, AX \
-	PREP(Z26) \
+	Q8PREFETCH(R8) \
+	PAIR(0, 4, Y0, Z0) \
+	PAIR(1, 5, Y1, Z1) \
+	PAIR(2, 6, Y2, Z2) \
+	PAIR(3, 7, Y3, Z3) \
+	PAIR(8, 12, Y4, Z4) \
+	PAIR(9, 13, Y5, Z5) \
+	PAIR(10, 14, Y6, Z6) \
+	PAIR(11, 15, Y7, Z7) \
+	Q8SCALES(R8, X24, Y24, X28) \
+	PREP \
 	MOVQ  DX, CX \
 vec: \
 	SUMS \
-	VMOVUPS     (CX), Y2 \
-	VFMADD231PS Y0, Y1, Y2 \
+	VMOVUPS       (CX), Y2 \
+	VFMADD231PS   Y0, Y1, Y2 \
 	VEXTRACTF64X4 $1, Z0, Y0 \
 	VEXTRACTF64X4 $1, Z1, Y1 \
-	VFMADD231PS Y0, Y1, Y2 \
-	VMOVUPS     Y2, (CX) \
+	VFMADD231PS   Y0, Y1, Y2 \
+	VMOVUPS       Y2, (CX) \
 	NEXTVEC(R14, vec) \
 	ADDQ  $544, R8 \
 	ADDQ  $640, DI \
@@ -249,8 +282,8 @@ TEXT ·dotRowsQ8_0xTAVX512(SB), NOSPLIT, $0-80
 	MOVQ         rows+24(FP), R13
 	MOVQ         xs+72(FP), R10
 	MOVQ         fend+64(FP), R12
-	VPBROADCASTQ rowsnbias<>(SB), Z25
-	VMOVDQU32    rowsnidx<>(SB), Z26
+	VPBROADCASTQ q8gbias<>(SB), Z25
+	VMOVDQU32    q8gidx<>(SB), Z26
 
 	// Z27: a pair's last group's scale offsets: eight blocks of the first
 	// row, then eight of the second.
@@ -281,25 +314,19 @@ single:
 	CMPQ R11, $0
 	JLE  sout
 	ZEROS
-	LOW(0, Y0, sprep)
-	LOW(1, Y1, sprep)
-	LOW(2, Y2, sprep)
-	LOW(3, Y3, sprep)
-	LOW(4, Y4, sprep)
-	LOW(5, Y5, sprep)
-	LOW(6, Y6, sprep)
-	LOW(7, Y7, sprep)
-	HIGH(0, Z0, sprep)
-	HIGH(1, Z1, sprep)
-	HIGH(2, Z2, sprep)
-	HIGH(3, Z3, sprep)
-	HIGH(4, Z4, sprep)
-	HIGH(5, Z5, sprep)
-	HIGH(6, Z6, sprep)
+	LADDER8(R8, Y0, Y1, Y2, Y3, Z0, Z1, Z2, Z3, sprep)
+	LOW(8, R8, Y4, sprep)
+	LOW(9, R8, Y5, sprep)
+	LOW(10, R8, Y6, sprep)
+	LOW(11, R8, Y7, sprep)
+	HIGH(12, R8, Z4, sprep)
+	HIGH(13, R8, Z5, sprep)
+	HIGH(14, R8, Z6, sprep)
 
 sprep:
 	MASK
-	PREP(Z26)
+	Q8GATHER(R8, Z26, Z24, Y24)
+	PREP
 	MOVQ DX, CX
 
 svec:
@@ -350,31 +377,18 @@ pair:
 	MOVQ R8, AX
 	SUBQ rs+16(FP), R8
 	ZEROS
-	LOW(0, Y0, phigh)
-	LOW(1, Y1, phigh)
-	LOW(2, Y2, phigh)
-	LOW(3, Y3, phigh)
-	LOW(4, Y4, phigh)
-	LOW(5, Y5, phigh)
-	LOW(6, Y6, phigh)
-	LOW(7, Y7, phigh)
+	LADDER8(R8, Y0, Y1, Y2, Y3, Z0, Z1, Z2, Z3, phigh)
 
 phigh:
-	HIGHP(0, Z0, pprep)
-	HIGHP(1, Z1, pprep)
-	HIGHP(2, Z2, pprep)
-	HIGHP(3, Z3, pprep)
-	HIGHP(4, Z4, pprep)
-	HIGHP(5, Z5, pprep)
-	HIGHP(6, Z6, pprep)
-	HIGHP(7, Z7, pprep)
+	LADDER8(AX, Y4, Y5, Y6, Y7, Z4, Z5, Z6, Z7, pprep)
 
 pprep:
 	MASK
 	MOVL AX, CX
 	SHLL $8, CX
 	ORL  CX, AX
-	PREP(Z27)
+	Q8GATHER(R8, Z27, Z24, Y24)
+	PREP
 	MOVQ facc+56(FP), CX
 	MOVQ R12, AX
 	SUBQ CX, AX
@@ -397,17 +411,21 @@ pvec:
 	VZEROUPPER
 	RET
 
-// XLOW and XHIGH load activation block j (low half) or j+8 (high half) of
-// a group at SI, or jump to out when the vector has no block j.
-#define XLOW(j, y, out) \
-	CMPQ    R11, $j \
-	JLE     out \
-	VMOVDQU (32*j)(SI), y
+// XPAIR, XLOW and XHIGH are PAIR, LOW and HIGH for the activations' 32-byte
+// blocks at SI.
+#define XPAIR(lo, hi, y, z) \
+	VMOVDQU      (32*lo)(SI), y \
+	VINSERTI64X4 $1, (32*hi)(SI), z, z
 
-#define XHIGH(j, z, out) \
-	CMPQ         R11, $(j+8) \
+#define XLOW(b, y, out) \
+	CMPQ    R11, $b \
+	JLE     out \
+	VMOVDQU (32*b)(SI), y
+
+#define XHIGH(b, z, out) \
+	CMPQ         R11, $b \
 	JLE          out \
-	VINSERTI64X4 $1, (32*j+256)(SI), z, z
+	VINSERTI64X4 $1, (32*b)(SI), z, z
 
 // func transQ8AVX512(dst *byte, qs *int8, sum *int32, d *float32, nb int)
 // transposeQ8's assembly twin: the levels through TRANS16, as the kernel
@@ -422,22 +440,14 @@ TEXT ·transQ8AVX512(SB), NOSPLIT, $0-40
 tgrp:
 	CMPQ R11, $16
 	JLT  tpart
-	VMOVDQU      (SI), Y0
-	VINSERTI64X4 $1, 256(SI), Z0, Z0
-	VMOVDQU      32(SI), Y1
-	VINSERTI64X4 $1, 288(SI), Z1, Z1
-	VMOVDQU      64(SI), Y2
-	VINSERTI64X4 $1, 320(SI), Z2, Z2
-	VMOVDQU      96(SI), Y3
-	VINSERTI64X4 $1, 352(SI), Z3, Z3
-	VMOVDQU      128(SI), Y4
-	VINSERTI64X4 $1, 384(SI), Z4, Z4
-	VMOVDQU      160(SI), Y5
-	VINSERTI64X4 $1, 416(SI), Z5, Z5
-	VMOVDQU      192(SI), Y6
-	VINSERTI64X4 $1, 448(SI), Z6, Z6
-	VMOVDQU      224(SI), Y7
-	VINSERTI64X4 $1, 480(SI), Z7, Z7
+	XPAIR(0, 4, Y0, Z0)
+	XPAIR(1, 5, Y1, Z1)
+	XPAIR(2, 6, Y2, Z2)
+	XPAIR(3, 7, Y3, Z3)
+	XPAIR(8, 12, Y4, Z4)
+	XPAIR(9, 13, Y5, Z5)
+	XPAIR(10, 14, Y6, Z6)
+	XPAIR(11, 15, Y7, Z7)
 	VMOVDQU32    (DX), Z24
 	VMOVUPS      (R8), Z25
 	JMP          tstore
@@ -448,17 +458,17 @@ tpart:
 	XLOW(1, Y1, tmask)
 	XLOW(2, Y2, tmask)
 	XLOW(3, Y3, tmask)
-	XLOW(4, Y4, tmask)
-	XLOW(5, Y5, tmask)
-	XLOW(6, Y6, tmask)
-	XLOW(7, Y7, tmask)
-	XHIGH(0, Z0, tmask)
-	XHIGH(1, Z1, tmask)
-	XHIGH(2, Z2, tmask)
-	XHIGH(3, Z3, tmask)
-	XHIGH(4, Z4, tmask)
-	XHIGH(5, Z5, tmask)
-	XHIGH(6, Z6, tmask)
+	XHIGH(4, Z0, tmask)
+	XHIGH(5, Z1, tmask)
+	XHIGH(6, Z2, tmask)
+	XHIGH(7, Z3, tmask)
+	XLOW(8, Y4, tmask)
+	XLOW(9, Y5, tmask)
+	XLOW(10, Y6, tmask)
+	XLOW(11, Y7, tmask)
+	XHIGH(12, Z4, tmask)
+	XHIGH(13, Z5, tmask)
+	XHIGH(14, Z6, tmask)
 
 tmask:
 	MASK
@@ -470,14 +480,10 @@ tmask:
 
 	// A last group of at most eight blocks has them twice (for a pair of
 	// rows).
-	VINSERTI64X4 $1, Y0, Z0, Z0
-	VINSERTI64X4 $1, Y1, Z1, Z1
-	VINSERTI64X4 $1, Y2, Z2, Z2
-	VINSERTI64X4 $1, Y3, Z3, Z3
-	VINSERTI64X4 $1, Y4, Z4, Z4
-	VINSERTI64X4 $1, Y5, Z5, Z5
-	VINSERTI64X4 $1, Y6, Z6, Z6
-	VINSERTI64X4 $1, Y7, Z7, Z7
+	VMOVDQA64    Z0, Z4
+	VMOVDQA64    Z1, Z5
+	VMOVDQA64    Z2, Z6
+	VMOVDQA64    Z3, Z7
 	VINSERTI64X4 $1, Y24, Z24, Z24
 	VINSERTF64X4 $1, Y25, Z25, Z25
 
@@ -491,11 +497,10 @@ tstore:
 	VMOVDQU32  Z21, 320(DI)
 	VMOVDQU32  Z22, 384(DI)
 	VMOVDQU32  Z23, 448(DI)
-	// -128·Σx in lane order, the scales in block order.
+	// -128·Σx, and the scales.
 	VPSLLD     $7, Z24, Z24
 	VPXORD     Z26, Z26, Z26
 	VPSUBD     Z24, Z26, Z24
-	VSHUFI32X4 $0xd8, Z24, Z24, Z24
 	VMOVDQU32  Z24, 512(DI)
 	VMOVUPS    Z25, 576(DI)
 	ADDQ       $640, DI
