@@ -62,8 +62,8 @@ type Options struct {
 	// Generate fails at once with ErrBusy. 0 means DefaultMaxQueue,
 	// NoQueue none.
 	MaxQueue int
-	// KVType is the KV caches' storage: tensor.F32 (the zero value) or
-	// tensor.Q8_0.
+	// KVType is the KV caches' storage: tensor.F32 (the zero value),
+	// tensor.F16 or tensor.Q8_0.
 	KVType tensor.Type
 	// Log receives queueing events (position, wait); nil discards them.
 	Log *slog.Logger
@@ -145,9 +145,9 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 		maxQueue = 0
 	}
 	pool := tensor.NewPool(threads)
-	if opts.KVType != tensor.F32 && opts.KVType != tensor.Q8_0 {
+	if opts.KVType != tensor.F32 && opts.KVType != tensor.F16 && opts.KVType != tensor.Q8_0 {
 		pool.Close()
-		return nil, fmt.Errorf("engine: a %v KV cache is not supported (f32 or q8_0)", opts.KVType)
+		return nil, fmt.Errorf("engine: a %v KV cache is not supported (f32, f16 or q8_0)", opts.KVType)
 	}
 	net, err := model.New(f, model.Options{Pool: pool, BatchSize: opts.BatchSize, KVType: opts.KVType})
 	if err != nil {

@@ -272,19 +272,21 @@ func TestSlotKeepsItsConversation(t *testing.T) {
 	}
 }
 
-// TestQ8KVSlots: slots with Q8_0 caches serve the golden runs batched,
-// and a model whose key width is not whole blocks is refused at load.
-func TestQ8KVSlots(t *testing.T) {
-	var runs []goldenRun
+// servesGoldenBatched loads stories260K with one slot per 16-token golden
+// run and KV caches of typ, and checks that the runs, all at once, give
+// llama.cpp's tokens.
+func servesGoldenBatched(t *testing.T, typ tensor.Type) (m *Model, runs int) {
+	t.Helper()
+	var rs []goldenRun
 	for _, r := range golden(t) {
 		if r.NPredict == 16 {
-			runs = append(runs, r)
+			rs = append(rs, r)
 		}
 	}
-	m := load(t, Options{Threads: 2, Parallel: len(runs), KVType: tensor.Q8_0})
+	m = load(t, Options{Threads: 2, Parallel: len(rs), KVType: typ})
 	var wg sync.WaitGroup
-	errs := make([]error, len(runs))
-	for i, r := range runs {
+	errs := make([]error, len(rs))
+	for i, r := range rs {
 		wg.Go(func() {
 			ids, _, err := collect(context.Background(), m, r.PromptIDs, Params{MaxTokens: r.NPredict})
 			if err == nil && !slices.Equal(ids, r.GeneratedIDs) {
@@ -299,7 +301,23 @@ func TestQ8KVSlots(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	f32 := load(t, Options{Threads: 1, Parallel: len(runs)})
+	return m, len(rs)
+}
+
+// TestF16KVSlots: slots with F16 caches (read as stored by the batched
+// decode step) serve the golden runs batched, in half the memory.
+func TestF16KVSlots(t *testing.T) {
+	m, runs := servesGoldenBatched(t, tensor.F16)
+	if f32 := load(t, Options{Threads: 1, Parallel: runs}); 2*m.KVBytes() != f32.KVBytes() {
+		t.Errorf("f16 slots take %d bytes, f32 %d", m.KVBytes(), f32.KVBytes())
+	}
+}
+
+// TestQ8KVSlots: slots with Q8_0 caches serve the golden runs batched,
+// and a model whose key width is not whole blocks is refused at load.
+func TestQ8KVSlots(t *testing.T) {
+	m, runs := servesGoldenBatched(t, tensor.Q8_0)
+	f32 := load(t, Options{Threads: 1, Parallel: runs})
 	if m.KVBytes()*3 > f32.KVBytes() {
 		t.Errorf("q8_0 slots take %d bytes, f32 %d", m.KVBytes(), f32.KVBytes())
 	}

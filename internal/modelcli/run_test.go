@@ -141,7 +141,8 @@ func TestRunIsTheServicePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	out.Close()
-	g, err := builtin.Open(builtin.Config{ModelPath: path, Engine: engine.Options{Threads: 1}})
+	// The service as `parley model` configures it by default.
+	g, err := builtin.Open(builtin.Config{ModelPath: path, Engine: engine.Options{Threads: 1}, KVType: builtin.DefaultKVType})
 	if err != nil {
 		t.Fatal(err)
 	}

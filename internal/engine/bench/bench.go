@@ -31,6 +31,7 @@ type options struct {
 	threads     []int
 	output      string
 	batch       int
+	kvType      tensor.Type
 }
 
 // Run is `parley bench`: it measures each model given, or with `synth` (or
@@ -43,7 +44,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f := cmdline.NewFlags("parley bench", tio.Env)
 	f.SetOutput(tio.Err)
 	var o options
-	var threads, parallel, url string
+	var threads, parallel, url, kvType string
 	var secondTurn bool
 	var sy synthFlags
 	o.hub.RegisterDirFlag(f)
@@ -57,6 +58,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f.StringVar(&threads, "t", threads, "short for --threads")
 	f.Int(&o.batch, "ubatch-size", 0, "prompt tokens per forward pass (0: the engine's default, which run and the server use)")
 	f.IntVar(&o.batch, "ub", o.batch, "short for --ubatch-size")
+	f.String(&kvType, "kv-type", "f16", "storage of the KV caches: f16 (the model service's default, and llama-bench's), f32 or q8_0")
 	f.String(&parallel, "parallel", "", "concurrency mode: stream counts to test, comma-separated (e.g. 1,4,8): that many generations at once through the model service's scheduler, each an --n-prompt prompt and --n-gen tokens; reports aggregate and per-stream t/s and time to first token")
 	f.String(&url, "url", "", "with --parallel: send the streams to this running server (Parley's model service, llama-server, any OpenAI-compatible server taking ignore_eos) as POST /v1/completions; MODEL is then the model name to ask for")
 	f.Bool(&secondTurn, "second-turn", false, "with --url: time to first token of a chat's first turn (a user message of --n-prompt random words, --n-gen tokens of reply) and of its second turn (the same messages, the reply and a question), once per repetition; a prompt cache makes the second fast")
@@ -81,6 +83,9 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	}
 	if o.threads, err = parseThreads(threads); err != nil {
 		return err
+	}
+	if o.kvType, err = tensor.ParseType(kvType); err != nil || (o.kvType != tensor.F16 && o.kvType != tensor.F32 && o.kvType != tensor.Q8_0) {
+		return fmt.Errorf("--kv-type %q: want f16, f32 or q8_0", kvType)
 	}
 	write := writeTable
 	switch o.output {
@@ -200,7 +205,7 @@ func measureModel(ctx context.Context, path string, o options, log io.Writer) ([
 }
 
 func measureThreads(ctx context.Context, f *gguf.File, pool *tensor.Pool, o options, log io.Writer, name string) ([]row, error) {
-	net, err := model.New(f, model.Options{Pool: pool, BatchSize: o.batch})
+	net, err := model.New(f, model.Options{Pool: pool, BatchSize: o.batch, KVType: o.kvType})
 	if err != nil {
 		return nil, err
 	}

@@ -133,6 +133,14 @@ func TestToolBenchJSONL(t *testing.T) {
 	if _, _, err := tool(t, nil, "", "bench", "-o", "csv", stories(t)); err == nil {
 		t.Error("unknown output format accepted")
 	}
+	for _, kv := range []string{"f32", "q8_0"} {
+		if out, _, err := tool(t, nil, "", "bench", "-o", "jsonl", "-p", "8", "-n", "4", "-r", "1", "-t", "1", "--kv-type", kv, stories(t)); err != nil || !strings.Contains(out, "avg_ts") {
+			t.Errorf("--kv-type %s: %v\n%s", kv, err, out)
+		}
+	}
+	if _, _, err := tool(t, nil, "", "bench", "--kv-type", "q4_0", stories(t)); err == nil || !strings.Contains(err.Error(), "--kv-type") {
+		t.Errorf("--kv-type q4_0: %v", err)
+	}
 }
 
 // TestToolBenchParallel: the concurrency mode reports one row per stream

@@ -1,13 +1,16 @@
 // Package kvcache holds the attention keys and values of one sequence, per
-// layer, in float32 or (to hold about 3.8 times as many tokens in the same
-// memory) Q8_0 blocks, so each new token attends to the past without
-// recomputing it. Storage grows on demand up to a fixed capacity (the
+// layer, in float32, float16 (half the memory, and half the bytes a decode
+// step reads, as llama.cpp keeps them) or (about 3.8 times as many tokens
+// in the same memory) Q8_0 blocks, so each new token attends to the past
+// without recomputing it. Storage grows on demand up to a fixed capacity (the
 // context window), so a model with a 128k-token window does not reserve
 // gigabytes for a short chat.
 package kvcache
 
 import (
+	"encoding/binary"
 	"fmt"
+	"unsafe"
 
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
@@ -20,9 +23,10 @@ type Cache struct {
 	layers, dim, capacity int
 	n                     int // committed positions
 	k, v                  [][]float32
-	// Q8_0 storage: rowBytes per position, and one layer's keys and values
-	// dequantized for Keys and Values.
-	q8       bool
+	// F16 and Q8_0 storage: rowBytes per position, and one layer's keys
+	// and values widened for Keys and Values.
+	typ      tensor.Type
+	packed   bool
 	rowBytes int
 	kq, vq   [][]byte
 	kf, vf   []float32
@@ -34,25 +38,28 @@ func New(layers, dim, capacity int) (*Cache, error) {
 	return NewTyped(layers, dim, capacity, tensor.F32)
 }
 
-// NewTyped is New with the storage type: F32, or Q8_0 (dim a multiple of
-// 32), which Keys and Values dequantize a layer at a time.
+// NewTyped is New with the storage type: F32, F16 (which Half reads as it
+// is), or Q8_0 (dim a multiple of 32); Keys and Values widen the last two a
+// layer at a time.
 func NewTyped(layers, dim, capacity int, typ tensor.Type) (*Cache, error) {
 	if layers <= 0 || dim <= 0 || capacity <= 0 {
 		return nil, fmt.Errorf("kvcache: invalid shape %d layers x %d dims x %d positions", layers, dim, capacity)
 	}
-	c := &Cache{layers: layers, dim: dim, capacity: capacity}
+	c := &Cache{layers: layers, dim: dim, capacity: capacity, typ: typ}
 	switch typ {
 	case tensor.F32:
 		c.k, c.v = make([][]float32, layers), make([][]float32, layers)
+		return c, nil
+	case tensor.F16:
 	case tensor.Q8_0:
 		if dim%tensor.Q8_0.BlockSize() != 0 {
 			return nil, fmt.Errorf("kvcache: a Q8_0 cache needs key and value widths that are a multiple of %d, not %d", tensor.Q8_0.BlockSize(), dim)
 		}
-		c.q8, c.rowBytes = true, tensor.Q8_0.RowSize(dim)
-		c.kq, c.vq = make([][]byte, layers), make([][]byte, layers)
 	default:
-		return nil, fmt.Errorf("kvcache: %v caches are not supported (f32 or q8_0)", typ)
+		return nil, fmt.Errorf("kvcache: %v caches are not supported (f32, f16 or q8_0)", typ)
 	}
+	c.packed, c.rowBytes = true, typ.RowSize(dim)
+	c.kq, c.vq = make([][]byte, layers), make([][]byte, layers)
 	return c, nil
 }
 
@@ -78,7 +85,7 @@ func (c *Cache) Reserve(n int) error {
 	if n < 0 || need > c.capacity {
 		return fmt.Errorf("kvcache: %d positions do not fit: %d used of %d", n, c.n, c.capacity)
 	}
-	if c.q8 {
+	if c.packed {
 		for l := range c.kq {
 			c.kq[l] = grow(c.kq[l], need*c.rowBytes, c.capacity*c.rowBytes)
 			c.vq[l] = grow(c.vq[l], need*c.rowBytes, c.capacity*c.rowBytes)
@@ -110,11 +117,11 @@ func grow[T float32 | byte](s []T, n, limit int) []T {
 // Put stores the key and value of position pos (Len <= pos < Len+reserved)
 // in layer.
 func (c *Cache) Put(layer, pos int, k, v []float32) {
-	if c.q8 {
+	if c.packed {
 		rb := c.rowBytes
 		// The widths are whole blocks (NewTyped checked), so this cannot fail.
-		_ = tensor.Quantize(tensor.Q8_0, k[:c.dim], c.kq[layer][pos*rb:(pos+1)*rb])
-		_ = tensor.Quantize(tensor.Q8_0, v[:c.dim], c.vq[layer][pos*rb:(pos+1)*rb])
+		_ = tensor.Quantize(c.typ, k[:c.dim], c.kq[layer][pos*rb:(pos+1)*rb])
+		_ = tensor.Quantize(c.typ, v[:c.dim], c.vq[layer][pos*rb:(pos+1)*rb])
 		return
 	}
 	copy(c.k[layer][pos*c.dim:(pos+1)*c.dim], k[:c.dim])
@@ -122,10 +129,10 @@ func (c *Cache) Put(layer, pos int, k, v []float32) {
 }
 
 // Keys returns layer's keys for positions [0, n): n*Dim floats, position
-// major. n may include reserved, not yet committed positions. For a Q8_0
-// cache the slice is scratch, valid until the next Keys.
+// major. n may include reserved, not yet committed positions. For an F16 or
+// Q8_0 cache the slice is scratch, valid until the next Keys.
 func (c *Cache) Keys(layer, n int) []float32 {
-	if c.q8 {
+	if c.packed {
 		c.kf = c.dequant(c.kf, c.kq[layer], n)
 		return c.kf
 	}
@@ -134,7 +141,7 @@ func (c *Cache) Keys(layer, n int) []float32 {
 
 // Values is Keys for the values.
 func (c *Cache) Values(layer, n int) []float32 {
-	if c.q8 {
+	if c.packed {
 		c.vf = c.dequant(c.vf, c.vq[layer], n)
 		return c.vf
 	}
@@ -146,8 +153,31 @@ func (c *Cache) dequant(dst []float32, src []byte, n int) []float32 {
 		dst = make([]float32, n*c.dim, max(2*cap(dst), n*c.dim))
 	}
 	dst = dst[:n*c.dim]
-	_ = tensor.Dequantize(tensor.Q8_0, src[:n*c.rowBytes], dst)
+	_ = tensor.Dequantize(c.typ, src[:n*c.rowBytes], dst)
 	return dst
+}
+
+// Half returns layer's keys and values for positions [0, n) as they are
+// stored, fp16 bits, Keys' layout, when the cache is F16 (ok false
+// otherwise): a decode step reads them without widening a copy.
+func (c *Cache) Half(layer, n int) (k, v []uint16, ok bool) {
+	if c.typ != tensor.F16 || !littleEndian {
+		return nil, nil, false
+	}
+	return halves(c.kq[layer][:n*c.rowBytes]), halves(c.vq[layer][:n*c.rowBytes]), true
+}
+
+// littleEndian: fp16 bytes (stored little-endian) are their values in
+// memory, as on x86 and arm64; elsewhere Half reports false.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// halves views fp16 bytes as their values (Go allocates byte slices of
+// this size aligned).
+func halves(b []byte) []uint16 {
+	if len(b) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2)
 }
 
 // Commit marks n reserved positions as filled.
@@ -159,7 +189,7 @@ func (c *Cache) Commit(n int) {
 }
 
 func (c *Cache) reserved() int {
-	if c.q8 {
+	if c.packed {
 		return len(c.kq[0]) / c.rowBytes
 	}
 	return len(c.k[0]) / c.dim

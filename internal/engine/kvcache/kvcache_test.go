@@ -115,3 +115,45 @@ func TestQ8Cache(t *testing.T) {
 		t.Error("BytesPerPosition")
 	}
 }
+
+// TestF16Cache: an F16 cache keeps each value rounded to fp16, gives the
+// same through Keys/Values (widened) and Half (as stored), grows and
+// truncates like the float cache, and takes any width.
+func TestF16Cache(t *testing.T) {
+	const dim = 20
+	c, err := NewTyped(2, dim, 3000, tensor.F16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([][]float32, 1500) // past the first allocation: it grows
+	for pos := range want {
+		if err := c.Reserve(1); err != nil {
+			t.Fatal(err)
+		}
+		want[pos] = make([]float32, dim)
+		for i := range want[pos] {
+			want[pos][i] = float32(math.Sin(float64(pos*dim+i))) * 3
+		}
+		c.Put(0, pos, want[pos], want[pos])
+		c.Commit(1)
+	}
+	c.Truncate(1400)
+	keys, vals := c.Keys(0, 1400), c.Values(0, 1400)
+	hk, hv, ok := c.Half(0, 1400)
+	if !ok || len(hk) != 1400*dim || len(hv) != 1400*dim || len(keys) != 1400*dim {
+		t.Fatalf("Half: %v, %d keys, %d values; Keys %d", ok, len(hk), len(hv), len(keys))
+	}
+	for i := range keys {
+		w := tensor.HalfToFloat(tensor.FloatToHalf(want[i/dim][i%dim]))
+		if keys[i] != w || vals[i] != w || tensor.HalfToFloat(hk[i]) != w || tensor.HalfToFloat(hv[i]) != w {
+			t.Fatalf("[%d]: keys %g, values %g, half %g/%g; want %g", i, keys[i], vals[i],
+				tensor.HalfToFloat(hk[i]), tensor.HalfToFloat(hv[i]), w)
+		}
+	}
+	if BytesPerPosition(2, dim, tensor.F16) != 2*2*2*dim {
+		t.Error("BytesPerPosition")
+	}
+	if _, _, ok := (&Cache{typ: tensor.F32}).Half(0, 0); ok {
+		t.Error("an F32 cache answered Half")
+	}
+}

@@ -283,7 +283,12 @@ func (j *singlesJob) Run(lo, hi int) {
 	for i := lo; i < hi; i++ {
 		sg := b.singles[i]
 		ctx := sg.pos + 1
-		keys, vals := sg.s.cache.Keys(j.li, ctx), sg.s.cache.Values(j.li, ctx)
+		// An F16 cache is read as it is stored; others as floats.
+		hk, hv, half := sg.s.cache.Half(j.li, ctx)
+		var keys, vals []float32
+		if !half {
+			keys, vals = sg.s.cache.Keys(j.li, ctx), sg.s.cache.Values(j.li, ctx)
+		}
 		if cap(b.scores[i]) < ctx {
 			b.scores[i] = make([]float32, ctx, max(ctx, 2*cap(b.scores[i])))
 		}
@@ -291,11 +296,19 @@ func (j *singlesJob) Run(lo, hi int) {
 		q, out := b.q[sg.row*qDim:(sg.row+1)*qDim], b.att[sg.row*qDim:(sg.row+1)*qDim]
 		for h := range c.Heads {
 			kvOff := (h / group) * hd
-			tensor.DotStrided(sc, q[h*hd:(h+1)*hd], keys[kvOff:], kvDim, b.m.scale)
+			if half {
+				tensor.DotStridedF16(sc, q[h*hd:(h+1)*hd], hk[kvOff:], kvDim, b.m.scale)
+			} else {
+				tensor.DotStrided(sc, q[h*hd:(h+1)*hd], keys[kvOff:], kvDim, b.m.scale)
+			}
 			tensor.Softmax(sc)
 			o := out[h*hd : (h+1)*hd]
 			clear(o)
-			tensor.AxpyStrided(o, sc, vals[kvOff:], kvDim)
+			if half {
+				tensor.AxpyStridedF16(o, sc, hv[kvOff:], kvDim)
+			} else {
+				tensor.AxpyStrided(o, sc, vals[kvOff:], kvDim)
+			}
 		}
 	}
 }
@@ -304,9 +317,14 @@ func (j *singlesJob) Run(lo, hi int) {
 // cache of layer li.
 func (b *Batch) attend(s *Session, li int, out, q []float32, n, pos0 int) {
 	c := b.m.Config
-	keys, vals := s.cache.Keys(li, pos0+n), s.cache.Values(li, pos0+n)
-	b.m.pool.Attend(out, q, keys, vals, n, pos0, tensor.Attention{
+	a := tensor.Attention{
 		Heads: c.Heads, HeadsKV: c.HeadsKV, HeadDim: c.HeadDim, Scale: b.m.scale,
 		MinParallel: b.m.parallelAttention,
-	})
+	}
+	if hk, hv, ok := s.cache.Half(li, pos0+n); ok && n == 1 {
+		b.m.pool.AttendF16(out, q, hk, hv, pos0, a)
+		return
+	}
+	keys, vals := s.cache.Keys(li, pos0+n), s.cache.Values(li, pos0+n)
+	b.m.pool.Attend(out, q, keys, vals, n, pos0, a)
 }

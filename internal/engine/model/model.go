@@ -22,8 +22,9 @@ type Options struct {
 	// session's scratch holds this many tokens' activations (or its
 	// context's, if fewer).
 	BatchSize int
-	// KVType is the sessions' KV cache storage: F32 (the zero value) or
-	// Q8_0 (about 3.8 times smaller, attention within its rounding).
+	// KVType is the sessions' KV cache storage: F32 (the zero value), F16
+	// (half the size, read as stored by a decode step) or Q8_0 (about 3.8
+	// times smaller); the last two keep attention within their rounding.
 	KVType tensor.Type
 }
 

@@ -90,6 +90,18 @@ func dotStridedAVX512(dst, q, m *float32, stride, keys, n int, scale float32)
 func axpyStridedAVX512(dst, p, m *float32, stride, keys, n int)
 
 //go:noescape
+func dotStridedF16AVX2(dst, q *float32, m *uint16, stride, keys, n int, scale float32)
+
+//go:noescape
+func axpyStridedF16AVX2(dst, p *float32, m *uint16, stride, keys, n int)
+
+//go:noescape
+func dotStridedF16AVX512(dst, q *float32, m *uint16, stride, keys, n int, scale float32)
+
+//go:noescape
+func axpyStridedF16AVX512(dst, p *float32, m *uint16, stride, keys, n int)
+
+//go:noescape
 func dotQ8_0x4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
 
 //go:noescape

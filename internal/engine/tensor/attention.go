@@ -50,10 +50,34 @@ func (p *Pool) Attend(out, q, keys, vals []float32, n, pos0 int, a Attention) {
 	p.mu.Unlock()
 }
 
+// AttendF16 is Attend for one token over fp16 keys and values (an F16 KV
+// cache read as it is stored), head by head with DotStridedF16 and
+// AxpyStridedF16.
+func (p *Pool) AttendF16(out, q []float32, keys, vals []uint16, pos0 int, a Attention) {
+	if a.Heads <= 0 || a.HeadsKV <= 0 || a.Heads%a.HeadsKV != 0 || a.HeadDim <= 0 || pos0 < 0 {
+		panic(fmt.Sprintf("tensor.AttendF16: %d heads, %d KV heads of %d, a token after %d", a.Heads, a.HeadsKV, a.HeadDim, pos0))
+	}
+	qDim, kvDim := a.Heads*a.HeadDim, a.HeadsKV*a.HeadDim
+	if len(out) < qDim || len(q) < qDim || len(keys) < (pos0+1)*kvDim || len(vals) < (pos0+1)*kvDim {
+		panic(fmt.Sprintf("tensor.AttendF16: a token after %d needs q and out of %d, keys and values of %d; have %d, %d, %d, %d",
+			pos0, qDim, (pos0+1)*kvDim, len(q), len(out), len(keys), len(vals)))
+	}
+	if p == nil || !p.mu.TryLock() {
+		j := attnJob{keys16: keys, vals16: vals}
+		j.run(nil, out, q, nil, nil, 1, pos0, a)
+		return
+	}
+	p.at.keys16, p.at.vals16 = keys, vals
+	p.at.run(p, out, q, nil, nil, 1, pos0, a)
+	p.at.keys16, p.at.vals16 = nil, nil
+	p.mu.Unlock()
+}
+
 // attnJob is one Attend call; as a Runner its items are (token, head)
 // pairs or, on the GEMM path, (KV head, panel of tokens) pairs.
 type attnJob struct {
 	out, q, keys, vals []float32
+	keys16, vals16     []uint16 // AttendF16's, instead of keys and vals
 	n, pos0            int
 	a                  Attention
 	gemm               bool
@@ -131,11 +155,20 @@ func (j *attnJob) head(it int, scores []float32) {
 	ctx := j.pos0 + i + 1 // causal: positions 0..pos0+i
 	sc := scores[:ctx]
 	kvOff := (h / (a.Heads / a.HeadsKV)) * hd
-	DotStrided(sc, j.q[i*qDim+h*hd:i*qDim+(h+1)*hd], j.keys[kvOff:], kvDim, a.Scale)
+	q := j.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
+	if j.keys16 != nil {
+		DotStridedF16(sc, q, j.keys16[kvOff:], kvDim, a.Scale)
+	} else {
+		DotStrided(sc, q, j.keys[kvOff:], kvDim, a.Scale)
+	}
 	Softmax(sc)
 	o := j.out[i*qDim+h*hd : i*qDim+(h+1)*hd]
 	clear(o)
-	AxpyStrided(o, sc, j.vals[kvOff:], kvDim)
+	if j.vals16 != nil {
+		AxpyStridedF16(o, sc, j.vals16[kvOff:], kvDim)
+	} else {
+		AxpyStrided(o, sc, j.vals[kvOff:], kvDim)
+	}
 }
 
 // panel does item it = (KV head kh, panel of pw tokens from i0) for the

@@ -81,6 +81,21 @@ func archWiden(t Type, dst []float32, src []byte) int {
 	return n
 }
 
+// archNarrowF16 converts the longest multiple-of-8 prefix of src to fp16
+// in dst, returning its length.
+func archNarrowF16(dst []byte, src []float32) int {
+	n := len(src) &^ 7
+	if isa < isaAVX2 || n == 0 {
+		return 0
+	}
+	_ = dst[2*n-1]
+	narrowF16AVX2(&dst[0], &src[0], n)
+	return n
+}
+
+//go:noescape
+func narrowF16AVX2(dst *byte, src *float32, n int)
+
 //go:noescape
 func gemmQSp2AVX512(wt, x *byte, nb, nv int, out *float32, ldc int)
 

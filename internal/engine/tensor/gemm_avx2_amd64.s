@@ -134,6 +134,26 @@ wf16loop:
 	VZEROUPPER
 	RET
 
+// func narrowF16AVX2(dst *byte, src *float32, n int)
+// widenF16AVX2's inverse: half(dst[2i:]) = src[i] rounded to nearest even
+// (FloatToHalf), for i < n, n a positive multiple of 8.
+TEXT ·narrowF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+
+nf16loop:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X0
+	VMOVDQU   X0, (DI)
+	ADDQ      $32, SI
+	ADDQ      $16, DI
+	DECQ      CX
+	JNZ       nf16loop
+	VZEROUPPER
+	RET
+
 // func widenBF16AVX2(dst *float32, src *byte, n int)
 // dst[i] = bf16(src[2i:]) for i < n, n a positive multiple of 8.
 TEXT ·widenBF16AVX2(SB), NOSPLIT, $0-24

@@ -334,3 +334,30 @@ func blockRows(k func(w *byte, x *int8, d, s *float32, nb int) float32, size, pe
 		}
 	}
 }
+
+// archDotStridedF16 is DotStridedF16 in assembly, for the widths the float
+// kernels take whole (elsewhere the generic loop, which widens each row).
+func archDotStridedF16(dst, q []float32, m []uint16, stride int, scale float32) bool {
+	switch {
+	case isa >= isaAVX512 && len(q)%16 == 0 && len(q) > 0:
+		dotStridedF16AVX512(&dst[0], &q[0], &m[0], 2*stride, len(dst), len(q), scale)
+	case useAVX2() && len(q)%32 == 0 && len(q) > 0:
+		dotStridedF16AVX2(&dst[0], &q[0], &m[0], 2*stride, len(dst), len(q), scale)
+	default:
+		return false
+	}
+	return true
+}
+
+// archAxpyStridedF16 is AxpyStridedF16 in assembly, as archDotStridedF16.
+func archAxpyStridedF16(dst, p []float32, m []uint16, stride int) bool {
+	switch {
+	case isa >= isaAVX512 && len(dst)%64 == 0:
+		axpyStridedF16AVX512(&dst[0], &p[0], &m[0], 2*stride, len(p), len(dst))
+	case useAVX2() && len(dst)%32 == 0:
+		axpyStridedF16AVX2(&dst[0], &p[0], &m[0], 2*stride, len(p), len(dst))
+	default:
+		return false
+	}
+	return true
+}

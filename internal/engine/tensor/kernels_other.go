@@ -22,6 +22,10 @@ func archDotStrided(dst, q, m []float32, stride int, scale float32) bool { retur
 
 func archAxpyStrided(dst, p, m []float32, stride int) bool { return false }
 
+func archDotStridedF16(dst, q []float32, m []uint16, stride int, scale float32) bool { return false }
+
+func archAxpyStridedF16(dst, p []float32, m []uint16, stride int) bool { return false }
+
 func archRows(Type) rowsKernel { return nil }
 
 func archRowsN(Type) rowsNKernel { return nil }
@@ -39,6 +43,8 @@ func archGemmF32(w []float32, rs, ks int, xp []float32, K, np, nv int, out []flo
 }
 
 func archWiden(t Type, dst []float32, src []byte) int { return 0 }
+
+func archNarrowF16(dst []byte, src []float32) int { return 0 }
 
 func archGemmQ(kind qKind, wt, xq []byte, nb, np, nv int, out []float32, ldc int) bool { return false }
 

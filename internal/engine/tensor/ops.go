@@ -192,3 +192,45 @@ func AxpyStrided(dst, p, m []float32, stride int) {
 		}
 	}
 }
+
+// DotStridedF16 is DotStrided over fp16 rows (m holds IEEE half-precision
+// bits: an F16 KV cache). Widening is exact, so it gives what DotStrided
+// gives for the widened rows, bit for bit.
+func DotStridedF16(dst, q []float32, m []uint16, stride int, scale float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = m[(len(dst)-1)*stride+len(q)-1]
+	if archDotStridedF16(dst, q, m, stride, scale) {
+		return
+	}
+	// Elsewhere the float loop's per-row fallback, on each widened row.
+	row := make([]float32, len(q))
+	for t := range dst {
+		widenHalf(row, m[t*stride:])
+		DotStrided(dst[t:t+1], q, row, 0, scale)
+	}
+}
+
+// AxpyStridedF16 is AxpyStrided over fp16 rows, giving what AxpyStrided
+// gives for the widened rows.
+func AxpyStridedF16(dst, p []float32, m []uint16, stride int) {
+	if len(p) == 0 || len(dst) == 0 {
+		return
+	}
+	_ = m[(len(p)-1)*stride+len(dst)-1]
+	if archAxpyStridedF16(dst, p, m, stride) {
+		return
+	}
+	row := make([]float32, len(dst))
+	for t := range p {
+		widenHalf(row, m[t*stride:])
+		AxpyStrided(dst, p[t:t+1], row, 0)
+	}
+}
+
+func widenHalf(dst []float32, src []uint16) {
+	for i := range dst {
+		dst[i] = HalfToFloat(src[i])
+	}
+}

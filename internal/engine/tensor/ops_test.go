@@ -307,3 +307,47 @@ func TestStridedMatchesPerRow(t *testing.T) {
 		}
 	})
 }
+
+// TestStridedF16MatchesFloat: the fp16 loops give, bit for bit, what the
+// float loops give for the rows widened, on every tier (an F16 KV cache
+// changes only the rounding of what is stored).
+func TestStridedF16MatchesFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(65, 66))
+	forEachISA(t, func(t *testing.T) {
+		for _, tc := range []struct{ rows, width, stride, off int }{
+			{1, 64, 192, 0}, {7, 64, 192, 128}, {33, 13, 20, 7}, {5, 8, 8, 0}, {9, 128, 384, 64}, {3, 32, 96, 5},
+			{40, 96, 96, 0}, {6, 80, 80, 3}, {11, 64, 64, 0},
+		} {
+			m := make([]uint16, tc.rows*tc.stride+tc.off)
+			wide := make([]float32, len(m))
+			for i := range m {
+				m[i] = FloatToHalf(float32(r.NormFloat64()))
+				wide[i] = HalfToFloat(m[i])
+			}
+			q := make([]float32, tc.width)
+			for i := range q {
+				q[i] = float32(r.NormFloat64())
+			}
+			got, want := make([]float32, tc.rows), make([]float32, tc.rows)
+			DotStridedF16(got, q, m[tc.off:], tc.stride, 0.125)
+			DotStrided(want, q, wide[tc.off:], tc.stride, 0.125)
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("%+v: DotStridedF16[%d] = %v, DotStrided %v", tc, i, got[i], want[i])
+				}
+			}
+			acc, accWant := make([]float32, tc.width), make([]float32, tc.width)
+			for i := range acc {
+				acc[i] = float32(r.NormFloat64())
+				accWant[i] = acc[i]
+			}
+			AxpyStridedF16(acc, got, m[tc.off:], tc.stride)
+			AxpyStrided(accWant, got, wide[tc.off:], tc.stride)
+			for i := range acc {
+				if acc[i] != accWant[i] {
+					t.Fatalf("%+v: AxpyStridedF16[%d] = %v, AxpyStrided %v", tc, i, acc[i], accWant[i])
+				}
+			}
+		}
+	})
+}

@@ -35,8 +35,8 @@ func Quantize(t Type, src []float32, dst []byte) error {
 			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
 		}
 	case F16:
-		for i, v := range src {
-			binary.LittleEndian.PutUint16(dst[2*i:], FloatToHalf(v))
+		for i := archNarrowF16(dst, src); i < n; i++ {
+			binary.LittleEndian.PutUint16(dst[2*i:], FloatToHalf(src[i]))
 		}
 	case BF16:
 		for i, v := range src {
@@ -103,7 +103,7 @@ func dequantize(t Type, src []byte, dst []float32) {
 			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
 		}
 	case F16:
-		for i := range dst {
+		for i := archWiden(F16, dst, src); i < n; i++ {
 			dst[i] = HalfToFloat(binary.LittleEndian.Uint16(src[2*i:]))
 		}
 	case BF16:

@@ -309,3 +309,38 @@ func lower(s string) string {
 	}
 	return string(b)
 }
+
+// TestQuantizeF16MatchesFloatToHalf: the assembly narrowing (what an F16
+// KV cache stores with) rounds as FloatToHalf does, subnormals, overflow
+// and infinities included, on every tier.
+func TestQuantizeF16MatchesFloatToHalf(t *testing.T) {
+	r := rand.New(rand.NewPCG(67, 68))
+	src := make([]float32, 1037)
+	for i := range src {
+		switch i % 5 {
+		case 0:
+			src[i] = float32(r.NormFloat64())
+		case 1:
+			src[i] = float32(r.NormFloat64() * 1e-6) // fp16 subnormals
+		case 2:
+			src[i] = float32(r.NormFloat64() * 7e4) // some overflow
+		case 3:
+			src[i] = math.Float32frombits(r.Uint32())
+		default:
+			src[i] = float32(r.NormFloat64() * 1e-8) // below the smallest subnormal
+		}
+	}
+	src[4], src[9] = float32(math.Inf(1)), float32(math.Inf(-1))
+	forEachISA(t, func(t *testing.T) {
+		dst := make([]byte, 2*len(src))
+		if err := Quantize(F16, src, dst); err != nil {
+			t.Fatal(err)
+		}
+		for i, f := range src {
+			got, want := binary.LittleEndian.Uint16(dst[2*i:]), FloatToHalf(f)
+			if got != want && !(f != f && got&0x7c00 == 0x7c00 && got&0x3ff != 0) {
+				t.Fatalf("[%d] %v: %#04x, FloatToHalf %#04x", i, f, got, want)
+			}
+		}
+	})
+}

@@ -39,7 +39,7 @@ type Config struct {
 	// Engine tunes the engine (context window, threads, batch size,
 	// sequences, queue).
 	Engine engine.Options
-	// KVType is the KV caches' storage, "f32" or "q8_0"; "" leaves
+	// KVType is the KV caches' storage, "f32", "f16" or "q8_0"; "" leaves
 	// Engine.KVType.
 	KVType string
 }
