@@ -161,17 +161,90 @@ GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 	DECQ R13 \
 	JNZ  row
 
+// A whole group of eight Q4_0 blocks goes two blocks to a 512-bit
+// register: a block's sixteen bytes broadcast to the low two 128-bit
+// lanes, the next block's merged into the high two, shifted by 0 and 4
+// bits lane by lane (VPSRLVW) and masked: element i low nibble, i+16 high,
+// as x lays them out. Four such VPDPBUSD replace eight of 256 bits and
+// their per-block unpacking; Q4SUMS reduces them to the same exact block
+// sums SUMS8 gives. A row's partial last group takes the per-block path.
+
+// Per-word shifts: lanes 0 and 2 by 0, 1 and 3 by 4.
+DATA rowsq4shift<>+0(SB)/8, $0
+DATA rowsq4shift<>+8(SB)/8, $0
+DATA rowsq4shift<>+16(SB)/8, $0x0004000400040004
+DATA rowsq4shift<>+24(SB)/8, $0x0004000400040004
+DATA rowsq4shift<>+32(SB)/8, $0
+DATA rowsq4shift<>+40(SB)/8, $0
+DATA rowsq4shift<>+48(SB)/8, $0x0004000400040004
+DATA rowsq4shift<>+56(SB)/8, $0x0004000400040004
+GLOBL rowsq4shift<>(SB), RODATA|NOPTR, $64
+
+// The order that puts back the block sums of Q4SUMS.
+DATA rowsq4perm<>+0(SB)/4, $0
+DATA rowsq4perm<>+4(SB)/4, $4
+DATA rowsq4perm<>+8(SB)/4, $1
+DATA rowsq4perm<>+12(SB)/4, $5
+DATA rowsq4perm<>+16(SB)/4, $2
+DATA rowsq4perm<>+20(SB)/4, $6
+DATA rowsq4perm<>+24(SB)/4, $3
+DATA rowsq4perm<>+28(SB)/4, $7
+GLOBL rowsq4perm<>(SB), RODATA|NOPTR, $32
+
+// Q4PAIR is blocks 2p and 2p+1 into acc (K3: the high two lanes).
+#define Q4PAIR(p, acc) \
+	VBROADCASTI32X4 (36*p+2)(R8), Z0 \
+	VBROADCASTI32X4 (36*p+20)(R8), K3, Z0 \
+	VPSRLVW         Z18, Z0, Z0 \
+	VPANDD          Z7, Z0, Z0 \
+	VPXORD          acc, acc, acc \
+	VPDPBUSD        (64*p)(R9), Z0, acc
+
+// Q4SUMS leaves the eight block sums of Z8-Z11 (blocks 2p, 2p+1 in the
+// low and high half of Z(8+p)) in Y1, in block order: per 128-bit lane,
+// pairwise sums made by shuffles (VPHADDD has no 512-bit form); lanes 0+1
+// are then blocks 0,2,4,6 and lanes 2+3 blocks 1,3,5,7, which Y19 puts
+// back in order.
+#define Q4SUMS \
+	VSHUFPS       $0x88, Z9, Z8, Z0 \
+	VSHUFPS       $0xdd, Z9, Z8, Z1 \
+	VPADDD        Z1, Z0, Z0 \
+	VSHUFPS       $0x88, Z11, Z10, Z2 \
+	VSHUFPS       $0xdd, Z11, Z10, Z3 \
+	VPADDD        Z3, Z2, Z2 \
+	VSHUFPS       $0x88, Z2, Z0, Z1 \
+	VSHUFPS       $0xdd, Z2, Z0, Z3 \
+	VPADDD        Z3, Z1, Z1 \
+	VSHUFI32X4    $0xd8, Z1, Z1, Z2 \
+	VEXTRACTI64X4 $1, Z2, Y3 \
+	VPADDD        Y3, Y2, Y1 \
+	VPERMD        Y1, Y19, Y1
+
 // func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
 	ROWSARGS1
 	VMOVDQU32    rowsq4idx<>(SB), Y17
-	VPBROADCASTQ rowsnib<>(SB), Y7
+	VPBROADCASTQ rowsnib<>(SB), Z7
+	VMOVDQU32    rowsq4shift<>(SB), Z18
+	VMOVDQU32    rowsq4perm<>(SB), Y19
+	MOVL         $0xff00, AX
+	KMOVW        AX, K3
 
 q4row:
 	ROWSTART1
 
 q4grp:
 	PF3(R8)
+	CMPQ R11, $8
+	JLT  q4tail
+	Q4PAIR(0, Z8)
+	Q4PAIR(1, Z9)
+	Q4PAIR(2, Z10)
+	Q4PAIR(3, Z11)
+	Q4SUMS
+	JMP  q4loads
+
+q4tail:
 	ZERO8
 	Q4B(0, Y8, q4red)
 	Q4B(1, Y9, q4red)
@@ -185,6 +258,7 @@ q4grp:
 q4red:
 	SUMS8
 
+q4loads:
 	GROUPLOADS(18, q4part, q4scale)
 
 q4part:
