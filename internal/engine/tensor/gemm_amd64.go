@@ -228,6 +228,9 @@ func archPackF32(xp, x []float32, ldx, n, K int) bool {
 func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 
 //go:noescape
+func dotRowsQ5_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
+
+//go:noescape
 func dotRowsQ8_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 
 //go:noescape
@@ -284,6 +287,8 @@ func archRowsAVX512(t Type) rowsKernel {
 	switch t {
 	case Q4_0:
 		k = dotRowsQ4_0AVX512
+	case Q5_0:
+		k = dotRowsQ5_0AVX512
 	case Q8_0:
 		k = dotRowsQ8_0AVX512
 	default:

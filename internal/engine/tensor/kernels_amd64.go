@@ -244,7 +244,7 @@ func archRows(t Type) rowsKernel {
 	if !useAVX2() {
 		return nil
 	}
-	if isa >= isaAVX512 && (t == Q4_0 || t == Q8_0) {
+	if isa >= isaAVX512 && (t == Q4_0 || t == Q5_0 || t == Q8_0) {
 		return archRowsAVX512(t)
 	}
 	switch t {

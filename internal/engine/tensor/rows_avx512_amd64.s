@@ -273,6 +273,102 @@ q4scale:
 	VZEROUPPER
 	RET
 
+// The Q5_0 kernel works as the Q4_0 one, with each level's fifth bit
+// (bit i of the block's 32-bit qh, element i) added as 16 under a byte mask
+// (levels 0-31 for -16..15: 16·Σx comes off).
+
+DATA rowsq5idx<>+0(SB)/4, $0
+DATA rowsq5idx<>+4(SB)/4, $22
+DATA rowsq5idx<>+8(SB)/4, $44
+DATA rowsq5idx<>+12(SB)/4, $66
+DATA rowsq5idx<>+16(SB)/4, $88
+DATA rowsq5idx<>+20(SB)/4, $110
+DATA rowsq5idx<>+24(SB)/4, $132
+DATA rowsq5idx<>+28(SB)/4, $154
+GLOBL rowsq5idx<>(SB), RODATA|NOPTR, $32
+
+DATA rows16<>+0(SB)/8, $0x1010101010101010
+GLOBL rows16<>(SB), RODATA|NOPTR, $8
+
+// Q5PAIR is blocks 2p and 2p+1 into acc.
+#define Q5PAIR(p, acc) \
+	VBROADCASTI32X4 (44*p+6)(R8), Z0 \
+	VBROADCASTI32X4 (44*p+28)(R8), K3, Z0 \
+	VPSRLVW         Z18, Z0, Z0 \
+	VPANDD          Z7, Z0, Z0 \
+	KMOVD           (44*p+2)(R8), K4 \
+	KMOVD           (44*p+24)(R8), K5 \
+	KUNPCKDQ        K4, K5, K4 \
+	VPADDB          Z20, Z0, K4, Z0 \
+	VPXORD          acc, acc, acc \
+	VPDPBUSD        (64*p)(R9), Z0, acc
+
+// Q5B is block j of a partial group, or a jump to out when the row has no
+// block j.
+#define Q5B(j, acc, out) \
+	CMPQ        R11, $j \
+	JLE         out \
+	VMOVDQU     (22*j+6)(R8), X0 \
+	VPSRLW      $4, X0, X1 \
+	VINSERTI128 $1, X1, Y0, Y0 \
+	VPAND       Y7, Y0, Y0 \
+	KMOVD       (22*j+2)(R8), K4 \
+	VPADDB      Y20, Y0, K4, Y0 \
+	VPDPBUSD    (32*j)(R9), Y0, acc
+
+// func dotRowsQ5_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
+TEXT ·dotRowsQ5_0AVX512(SB), NOSPLIT, $0-64
+	ROWSARGS1
+	VMOVDQU32    rowsq5idx<>(SB), Y17
+	VPBROADCASTQ rowsnib<>(SB), Z7
+	VMOVDQU32    rowsq4shift<>(SB), Z18
+	VMOVDQU32    rowsq4perm<>(SB), Y19
+	VPBROADCASTQ rows16<>(SB), Z20
+	MOVL         $0xff00, AX
+	KMOVW        AX, K3
+
+q5row:
+	ROWSTART1
+
+q5grp:
+	PF3(R8)
+	CMPQ R11, $8
+	JLT  q5tail
+	Q5PAIR(0, Z8)
+	Q5PAIR(1, Z9)
+	Q5PAIR(2, Z10)
+	Q5PAIR(3, Z11)
+	Q4SUMS
+	JMP  q5loads
+
+q5tail:
+	ZERO8
+	Q5B(0, Y8, q5red)
+	Q5B(1, Y9, q5red)
+	Q5B(2, Y10, q5red)
+	Q5B(3, Y11, q5red)
+	Q5B(4, Y12, q5red)
+	Q5B(5, Y13, q5red)
+	Q5B(6, Y14, q5red)
+
+q5red:
+	SUMS8
+
+q5loads:
+	GROUPLOADS(22, q5part, q5scale)
+
+q5part:
+	PARTLOADS
+
+q5scale:
+	// Y16 += (sums - 16·Σx) * d_w * d_x.
+	ROWSCALE(4)
+
+	NEXTGROUP(22, q5grp)
+	NEXTROW(q5row)
+	VZEROUPPER
+	RET
+
 // The Q8_0 kernel works as the Q4_0 one, with the weights' signed levels
 // made unsigned by flipping their top bit (w+128): VPDPBUSD then sums
 // (w+128)·x, and 128·Σx comes off with the group's activation sums.
