@@ -40,17 +40,6 @@ GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 	VPXOR Y14, Y14, Y14 \
 	VPXOR Y15, Y15, Y15
 
-// Q4B is block j: nibbles (u8, element i low, i+16 high) times x (s8),
-// or a jump to out when the row has no block j.
-#define Q4B(j, acc, out) \
-	CMPQ        R11, $j \
-	JLE         out \
-	VMOVDQU     (18*j+2)(R8), X0 \
-	VPSRLW      $4, X0, X1 \
-	VINSERTI128 $1, X1, Y0, Y0 \
-	VPAND       Y7, Y0, Y0 \
-	VPDPBUSD    (32*j)(R9), Y0, acc
-
 // SUMS8 leaves the eight accumulators' totals in Y1 (block j in lane j).
 #define SUMS8 \
 	VPHADDD    Y9, Y8, Y0 \
@@ -220,6 +209,23 @@ GLOBL rowsq4perm<>(SB), RODATA|NOPTR, $32
 	VPADDD        Y3, Y2, Y1 \
 	VPERMD        Y1, Y19, Y1
 
+// Q4ONE is block 2p alone (a partial group's last) into acc, under K6 (the
+// low two lanes): nothing of block 2p+1 or its x is read.
+#define Q4ONE(p, acc) \
+	VBROADCASTI32X4.Z (36*p+2)(R8), K6, Z0 \
+	VPSRLVW           Z18, Z0, Z0 \
+	VPANDD            Z7, Z0, Z0 \
+	VPDPBUSD          (64*p)(R9), Z0, K6, acc
+
+// Q4TAIL is pair p of a partial group: both blocks, the first alone (then
+// a jump to done), or none (a jump to done).
+#define Q4TAIL(p, acc, one, done) \
+	CMPQ R11, $(2*p+1) \
+	JLT  done \
+	CMPQ R11, $(2*p+2) \
+	JLT  one \
+	Q4PAIR(p, acc)
+
 // func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
 	ROWSARGS1
@@ -229,6 +235,8 @@ TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
 	VMOVDQU32    rowsq4perm<>(SB), Y19
 	MOVL         $0xff00, AX
 	KMOVW        AX, K3
+	MOVL         $0x00ff, AX
+	KMOVW        AX, K6
 
 q4row:
 	ROWSTART1
@@ -245,18 +253,33 @@ q4grp:
 	JMP  q4loads
 
 q4tail:
-	ZERO8
-	Q4B(0, Y8, q4red)
-	Q4B(1, Y9, q4red)
-	Q4B(2, Y10, q4red)
-	Q4B(3, Y11, q4red)
-	Q4B(4, Y12, q4red)
-	Q4B(5, Y13, q4red)
-	Q4B(6, Y14, q4red)
-	Q4B(7, Y15, q4red)
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	Q4TAIL(0, Z8, q4one0, q4tsum)
+	Q4TAIL(1, Z9, q4one1, q4tsum)
+	Q4TAIL(2, Z10, q4one2, q4tsum)
+	Q4TAIL(3, Z11, q4one3, q4tsum)
+	JMP    q4tsum
 
-q4red:
-	SUMS8
+q4one0:
+	Q4ONE(0, Z8)
+	JMP q4tsum
+
+q4one1:
+	Q4ONE(1, Z9)
+	JMP q4tsum
+
+q4one2:
+	Q4ONE(2, Z10)
+	JMP q4tsum
+
+q4one3:
+	Q4ONE(3, Z11)
+
+q4tsum:
+	Q4SUMS
 
 q4loads:
 	GROUPLOADS(18, q4part, q4scale)
