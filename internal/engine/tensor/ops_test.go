@@ -249,8 +249,9 @@ func TestAxpyLong(t *testing.T) {
 // TestStridedMatchesPerRow checks DotStrided and AxpyStrided against a
 // float64 reference on every tier, and that a key's score does not depend
 // on the keys around it (DotStrided of one row alone gives the same bits).
-// Attention's decode step uses only these two, alone or batched, so a
-// sequence's results do not depend on the batch it runs in.
+// Attention's decode step uses only these two (or their F16 twins, which
+// give their bits for the widened rows), alone or batched, so a sequence's
+// results do not depend on the batch it runs in.
 func TestStridedMatchesPerRow(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
 	forEachISA(t, func(t *testing.T) {

@@ -7,14 +7,15 @@
 // AVX-512 (VL, VNNI) mat-vec row kernel for Q4_0: dst[r] = row r · x for
 // rows rs bytes apart, x quantized (q8Act). Twin: dotQ4_0Generic. Eight
 // blocks go at a time: their integer dot products (VPDPBUSD of the
-// unsigned nibbles by x, one accumulator per block in Y8-Y15) are reduced
-// into one vector of eight block sums, the level offset is subtracted as
-// 8·Σx, and the vector is scaled by the eight weight scales (loaded one
-// by one, or gathered for a row's partial last group) times the
-// activation scales, so the float work is per eight blocks, not per
-// block. Registers: BX dst, SI the row, R13 rows left; per row R8
-// weights, R9 x, R10 x scales, R12 x sums, R11 blocks left; Y16 the
-// row's float sum, Y17 the scales' byte offsets, Y7 the nibble mask.
+// unsigned nibbles by x, two blocks to each of Z8-Z11) are reduced into
+// one vector of eight block sums, the level offset is subtracted as 8·Σx,
+// and the vector is scaled by the eight weight scales (loaded one by one,
+// or gathered for a row's partial last group) times the activation
+// scales, so the float work is per eight blocks, not per block. The Q5_0
+// and Q8_0 kernels below work the same way. Registers: BX dst, SI the
+// row, R13 rows left; per row R8 weights, R9 x, R10 x scales, R12 x sums,
+// R11 blocks left; Y16 the row's float sum, Y17 the scales' byte offsets,
+// Z7 the nibble mask.
 
 DATA rowsnib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL rowsnib<>(SB), RODATA|NOPTR, $8
@@ -156,7 +157,8 @@ GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 // bits lane by lane (VPSRLVW) and masked: element i low nibble, i+16 high,
 // as x lays them out. Four such VPDPBUSD replace eight of 256 bits and
 // their per-block unpacking; Q4SUMS reduces them to the same exact block
-// sums SUMS8 gives. A row's partial last group takes the per-block path.
+// sums SUMS8 gives. A row's partial last group goes by pairs too, a lone
+// last block under a mask (Q4TAIL, Q4ONE).
 
 // Per-word shifts: lanes 0 and 2 by 0, 1 and 3 by 4.
 DATA rowsq4shift<>+0(SB)/8, $0

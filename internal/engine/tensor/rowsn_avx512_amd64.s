@@ -16,7 +16,8 @@
 // bit. Registers: BX dst (row r), SI the row, R13 rows left; per row R8
 // the group's weights, R11 blocks left, DI vector 0's group; per vector
 // R9 its group, CX its running sums in facc; R10 the bytes between
-// vectors' activations, R12 the end of facc; Z24 the group's weight
+// vectors' activations, R12 the end of the first row's sums in facc (a
+// pair's second row's run on to R14); Z24 the group's weight
 // scales, Z25 the level bias, Z26 the scales' byte offsets.
 
 // Byte offsets of sixteen consecutive Q8_0 (34-byte) block scales.
