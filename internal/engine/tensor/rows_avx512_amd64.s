@@ -158,7 +158,7 @@ GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 // as x lays them out. Four such VPDPBUSD replace eight of 256 bits and
 // their per-block unpacking; Q4SUMS reduces them to the same exact block
 // sums SUMS8 gives. A row's partial last group goes by pairs too, a lone
-// last block under a mask (Q4TAIL, Q4ONE).
+// last block under a mask (TAILPAIR, Q4ONE).
 
 // Per-word shifts: lanes 0 and 2 by 0, 1 and 3 by 4.
 DATA rowsq4shift<>+0(SB)/8, $0
@@ -219,84 +219,77 @@ GLOBL rowsq4perm<>(SB), RODATA|NOPTR, $32
 	VPANDD            Z7, Z0, Z0 \
 	VPDPBUSD          (64*p)(R9), Z0, K6, acc
 
-// Q4TAIL is pair p of a partial group: both blocks, the first alone (then
-// a jump to done), or none (a jump to done).
-#define Q4TAIL(p, acc, one, done) \
+// TAILPAIR is pair p of a partial group: both blocks (PAIR), the first
+// alone (a jump to one), or none (a jump to done).
+#define TAILPAIR(PAIR, p, acc, one, done) \
 	CMPQ R11, $(2*p+1) \
 	JLT  done \
 	CMPQ R11, $(2*p+2) \
 	JLT  one \
-	Q4PAIR(p, acc)
+	PAIR(p, acc)
+
+// NIBROWS is the body of the nibble kernels (Q4_0, Q5_0) after their
+// constants: PAIR and ONE make a pair of blocks and a lone block, bs is
+// the block size, the level offset 2^shift. K3 and K6 are set here; the
+// caller sets Y17 (the blocks' scale offsets) and what its PAIR needs.
+#define NIBROWS(PAIR, ONE, bs, shift) \
+	ROWSARGS1 \
+	VPBROADCASTQ rowsnib<>(SB), Z7 \
+	VMOVDQU32    rowsq4shift<>(SB), Z18 \
+	VMOVDQU32    rowsq4perm<>(SB), Y19 \
+	MOVL         $0xff00, AX \
+	KMOVW        AX, K3 \
+	MOVL         $0x00ff, AX \
+	KMOVW        AX, K6 \
+nrow: \
+	ROWSTART1 \
+ngrp: \
+	PF3(R8) \
+	CMPQ   R11, $8 \
+	JLT    ntail \
+	PAIR(0, Z8) \
+	PAIR(1, Z9) \
+	PAIR(2, Z10) \
+	PAIR(3, Z11) \
+	JMP    nsums \
+ntail: \
+	VPXORD Z8, Z8, Z8 \
+	VPXORD Z9, Z9, Z9 \
+	VPXORD Z10, Z10, Z10 \
+	VPXORD Z11, Z11, Z11 \
+	TAILPAIR(PAIR, 0, Z8, none0, nsums) \
+	TAILPAIR(PAIR, 1, Z9, none1, nsums) \
+	TAILPAIR(PAIR, 2, Z10, none2, nsums) \
+	TAILPAIR(PAIR, 3, Z11, none3, nsums) \
+	JMP    nsums \
+none0: \
+	ONE(0, Z8) \
+	JMP    nsums \
+none1: \
+	ONE(1, Z9) \
+	JMP    nsums \
+none2: \
+	ONE(2, Z10) \
+	JMP    nsums \
+none3: \
+	ONE(3, Z11) \
+nsums: \
+	Q4SUMS \
+	GROUPLOADS(bs, npart, nscale) \
+npart: \
+	PARTLOADS \
+nscale: \
+	ROWSCALE(shift) \
+	NEXTGROUP(bs, ngrp) \
+	NEXTROW(nrow) \
+	VZEROUPPER \
+	RET
 
 // func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
+// Y16 += (sums - 8·Σx) * d_w * d_x, group by group.
 TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
-	ROWSARGS1
-	VMOVDQU32    rowsq4idx<>(SB), Y17
-	VPBROADCASTQ rowsnib<>(SB), Z7
-	VMOVDQU32    rowsq4shift<>(SB), Z18
-	VMOVDQU32    rowsq4perm<>(SB), Y19
-	MOVL         $0xff00, AX
-	KMOVW        AX, K3
-	MOVL         $0x00ff, AX
-	KMOVW        AX, K6
-
-q4row:
-	ROWSTART1
-
-q4grp:
-	PF3(R8)
-	CMPQ R11, $8
-	JLT  q4tail
-	Q4PAIR(0, Z8)
-	Q4PAIR(1, Z9)
-	Q4PAIR(2, Z10)
-	Q4PAIR(3, Z11)
-	Q4SUMS
-	JMP  q4loads
-
-q4tail:
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	Q4TAIL(0, Z8, q4one0, q4tsum)
-	Q4TAIL(1, Z9, q4one1, q4tsum)
-	Q4TAIL(2, Z10, q4one2, q4tsum)
-	Q4TAIL(3, Z11, q4one3, q4tsum)
-	JMP    q4tsum
-
-q4one0:
-	Q4ONE(0, Z8)
-	JMP q4tsum
-
-q4one1:
-	Q4ONE(1, Z9)
-	JMP q4tsum
-
-q4one2:
-	Q4ONE(2, Z10)
-	JMP q4tsum
-
-q4one3:
-	Q4ONE(3, Z11)
-
-q4tsum:
-	Q4SUMS
-
-q4loads:
-	GROUPLOADS(18, q4part, q4scale)
-
-q4part:
-	PARTLOADS
-
-q4scale:
-	// Y16 += (sums - 8·Σx) * d_w * d_x.
-	ROWSCALE(3)
-
-	NEXTGROUP(18, q4grp)
-	NEXTROW(q4row)
-	VZEROUPPER
-	RET
+	VMOVDQU32 rowsq4idx<>(SB), Y17
+	NIBROWS(Q4PAIR, Q4ONE, 18, 3)
 
 // The Q5_0 kernel works as the Q4_0 one, with each level's fifth bit
 // (bit i of the block's 32-bit qh, element i) added as 16 under a byte mask
@@ -328,71 +321,21 @@ GLOBL rows16<>(SB), RODATA|NOPTR, $8
 	VPXORD          acc, acc, acc \
 	VPDPBUSD        (64*p)(R9), Z0, acc
 
-// Q5B is block j of a partial group, or a jump to out when the row has no
-// block j.
-#define Q5B(j, acc, out) \
-	CMPQ        R11, $j \
-	JLE         out \
-	VMOVDQU     (22*j+6)(R8), X0 \
-	VPSRLW      $4, X0, X1 \
-	VINSERTI128 $1, X1, Y0, Y0 \
-	VPAND       Y7, Y0, Y0 \
-	KMOVD       (22*j+2)(R8), K4 \
-	VPADDB      Y20, Y0, K4, Y0 \
-	VPDPBUSD    (32*j)(R9), Y0, acc
+// Q5ONE is block 2p alone, as Q4ONE.
+#define Q5ONE(p, acc) \
+	VBROADCASTI32X4.Z (44*p+6)(R8), K6, Z0 \
+	VPSRLVW           Z18, Z0, Z0 \
+	VPANDD            Z7, Z0, Z0 \
+	KMOVD             (44*p+2)(R8), K4 \
+	VPADDB            Z20, Z0, K4, Z0 \
+	VPDPBUSD          (64*p)(R9), Z0, K6, acc
 
 // func dotRowsQ5_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
+// Y16 += (sums - 16·Σx) * d_w * d_x, group by group.
 TEXT ·dotRowsQ5_0AVX512(SB), NOSPLIT, $0-64
-	ROWSARGS1
 	VMOVDQU32    rowsq5idx<>(SB), Y17
-	VPBROADCASTQ rowsnib<>(SB), Z7
-	VMOVDQU32    rowsq4shift<>(SB), Z18
-	VMOVDQU32    rowsq4perm<>(SB), Y19
 	VPBROADCASTQ rows16<>(SB), Z20
-	MOVL         $0xff00, AX
-	KMOVW        AX, K3
-
-q5row:
-	ROWSTART1
-
-q5grp:
-	PF3(R8)
-	CMPQ R11, $8
-	JLT  q5tail
-	Q5PAIR(0, Z8)
-	Q5PAIR(1, Z9)
-	Q5PAIR(2, Z10)
-	Q5PAIR(3, Z11)
-	Q4SUMS
-	JMP  q5loads
-
-q5tail:
-	ZERO8
-	Q5B(0, Y8, q5red)
-	Q5B(1, Y9, q5red)
-	Q5B(2, Y10, q5red)
-	Q5B(3, Y11, q5red)
-	Q5B(4, Y12, q5red)
-	Q5B(5, Y13, q5red)
-	Q5B(6, Y14, q5red)
-
-q5red:
-	SUMS8
-
-q5loads:
-	GROUPLOADS(22, q5part, q5scale)
-
-q5part:
-	PARTLOADS
-
-q5scale:
-	// Y16 += (sums - 16·Σx) * d_w * d_x.
-	ROWSCALE(4)
-
-	NEXTGROUP(22, q5grp)
-	NEXTROW(q5row)
-	VZEROUPPER
-	RET
+	NIBROWS(Q5PAIR, Q5ONE, 22, 4)
 
 // The Q8_0 kernel works as the Q4_0 one, with the weights' signed levels
 // made unsigned by flipping their top bit (w+128): VPDPBUSD then sums
