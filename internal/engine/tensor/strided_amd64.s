@@ -7,87 +7,12 @@
 // fused so that a decode step makes one call per head instead of one per
 // cached token (twins: DotStrided's and AxpyStrided's per-token loops over
 // dotF32AVX2 and axpyAVX2, whose arithmetic these repeat operation for
-// operation, so the results are the same bit for bit). n, the head's
-// width, is a multiple of 32.
+// operation, so the results are the same bit for bit): strided_avx2.h's
+// bodies over float32 rows.
 
-// func dotStridedAVX2(dst, q, m *float32, stride, keys, n int, scale float32)
-// dst[t] = scale * (q · m[t*stride : t*stride+n]); stride in bytes.
-TEXT ·dotStridedAVX2(SB), NOSPLIT, $0-52
-	MOVQ         dst+0(FP), BX
-	MOVQ         m+16(FP), R8
-	MOVQ         keys+32(FP), R9
-	VMOVSS       scale+48(FP), X5
+#define DOT ·dotStridedAVX2
+#define AXPY ·axpyStridedAVX2
+#define ES 4
+#define ROWFMA(addr, x, acc) VFMADD231PS addr, x, acc
 
-dskey:
-	MOVQ   q+8(FP), SI
-	MOVQ   R8, DI
-	MOVQ   n+40(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-dsloop:
-	VMOVUPS     (SI), Y4
-	VMOVUPS     32(SI), Y6
-	VMOVUPS     64(SI), Y7
-	VMOVUPS     96(SI), Y8
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y6, Y1
-	VFMADD231PS 64(DI), Y7, Y2
-	VFMADD231PS 96(DI), Y8, Y3
-	ADDQ        $128, SI
-	ADDQ        $128, DI
-	SUBQ        $32, CX
-	JG          dsloop
-
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y2, Y0, Y0
-	HSUM_Y0
-	VMULSS       X0, X5, X0
-	VMOVSS       X0, (BX)
-	ADDQ         $4, BX
-	ADDQ         stride+24(FP), R8
-	DECQ         R9
-	JNZ          dskey
-	VZEROUPPER
-	RET
-
-// func axpyStridedAVX2(dst, p, m *float32, stride, keys, n int)
-// dst += p[t] * m[t*stride : t*stride+n] for t < keys, in that order;
-// stride in bytes. dst is held in registers 32 floats at a time.
-TEXT ·axpyStridedAVX2(SB), NOSPLIT, $0-48
-	MOVQ dst+0(FP), DI
-	MOVQ n+40(FP), CX
-
-axcols:
-	VMOVUPS (DI), Y1
-	VMOVUPS 32(DI), Y2
-	VMOVUPS 64(DI), Y3
-	VMOVUPS 96(DI), Y4
-	MOVQ    p+8(FP), DX
-	MOVQ    m+16(FP), SI
-	MOVQ    keys+32(FP), R9
-
-axkey:
-	VBROADCASTSS (DX), Y0
-	VFMADD231PS  (SI), Y0, Y1
-	VFMADD231PS  32(SI), Y0, Y2
-	VFMADD231PS  64(SI), Y0, Y3
-	VFMADD231PS  96(SI), Y0, Y4
-	ADDQ         $4, DX
-	ADDQ         stride+24(FP), SI
-	DECQ         R9
-	JNZ          axkey
-
-	VMOVUPS Y1, (DI)
-	VMOVUPS Y2, 32(DI)
-	VMOVUPS Y3, 64(DI)
-	VMOVUPS Y4, 96(DI)
-	ADDQ    $128, DI
-	ADDQ    $128, m+16(FP)
-	SUBQ    $32, CX
-	JG      axcols
-	VZEROUPPER
-	RET
+#include "strided_avx2.h"
