@@ -30,46 +30,43 @@ type Attention struct {
 // a softmax per query, then the weighted sum of values; a single token
 // does one head at a time with dot products.
 func (p *Pool) Attend(out, q, keys, vals []float32, n, pos0 int, a Attention) {
-	if a.Heads <= 0 || a.HeadsKV <= 0 || a.Heads%a.HeadsKV != 0 || a.HeadDim <= 0 || n < 0 || pos0 < 0 {
-		panic(fmt.Sprintf("tensor.Attend: %d heads, %d KV heads of %d, %d tokens after %d", a.Heads, a.HeadsKV, a.HeadDim, n, pos0))
-	}
-	qDim, kvDim := a.Heads*a.HeadDim, a.HeadsKV*a.HeadDim
-	if len(out) < n*qDim || len(q) < n*qDim || len(keys) < (pos0+n)*kvDim || len(vals) < (pos0+n)*kvDim {
-		panic(fmt.Sprintf("tensor.Attend: %d tokens after %d need q and out of %d, keys and values of %d; have %d, %d, %d, %d",
-			n, pos0, n*qDim, (pos0+n)*kvDim, len(q), len(out), len(keys), len(vals)))
-	}
-	if n == 0 {
-		return
-	}
-	if p == nil || !p.mu.TryLock() {
-		var j attnJob
-		j.run(nil, out, q, keys, vals, n, pos0, a)
-		return
-	}
-	p.at.run(p, out, q, keys, vals, n, pos0, a)
-	p.mu.Unlock()
+	a.check("Attend", n, pos0, len(out), len(q), len(keys), len(vals))
+	p.attend(out, q, keys, vals, nil, nil, n, pos0, a)
 }
 
 // AttendF16 is Attend for one token over fp16 keys and values (an F16 KV
 // cache read as it is stored), head by head with DotStridedF16 and
 // AxpyStridedF16.
 func (p *Pool) AttendF16(out, q []float32, keys, vals []uint16, pos0 int, a Attention) {
-	if a.Heads <= 0 || a.HeadsKV <= 0 || a.Heads%a.HeadsKV != 0 || a.HeadDim <= 0 || pos0 < 0 {
-		panic(fmt.Sprintf("tensor.AttendF16: %d heads, %d KV heads of %d, a token after %d", a.Heads, a.HeadsKV, a.HeadDim, pos0))
+	a.check("AttendF16", 1, pos0, len(out), len(q), len(keys), len(vals))
+	p.attend(out, q, nil, nil, keys, vals, 1, pos0, a)
+}
+
+// check panics on a malformed call (caller bugs): n tokens after pos0
+// with slices of these lengths.
+func (a Attention) check(op string, n, pos0, out, q, keys, vals int) {
+	if a.Heads <= 0 || a.HeadsKV <= 0 || a.Heads%a.HeadsKV != 0 || a.HeadDim <= 0 || n < 0 || pos0 < 0 {
+		panic(fmt.Sprintf("tensor.%s: %d heads, %d KV heads of %d, %d tokens after %d", op, a.Heads, a.HeadsKV, a.HeadDim, n, pos0))
 	}
 	qDim, kvDim := a.Heads*a.HeadDim, a.HeadsKV*a.HeadDim
-	if len(out) < qDim || len(q) < qDim || len(keys) < (pos0+1)*kvDim || len(vals) < (pos0+1)*kvDim {
-		panic(fmt.Sprintf("tensor.AttendF16: a token after %d needs q and out of %d, keys and values of %d; have %d, %d, %d, %d",
-			pos0, qDim, (pos0+1)*kvDim, len(q), len(out), len(keys), len(vals)))
+	if out < n*qDim || q < n*qDim || keys < (pos0+n)*kvDim || vals < (pos0+n)*kvDim {
+		panic(fmt.Sprintf("tensor.%s: %d tokens after %d need q and out of %d, keys and values of %d; have %d, %d, %d, %d",
+			op, n, pos0, n*qDim, (pos0+n)*kvDim, q, out, keys, vals))
 	}
-	if p == nil || !p.mu.TryLock() {
-		j := attnJob{keys16: keys, vals16: vals}
-		j.run(nil, out, q, nil, nil, 1, pos0, a)
+}
+
+// attend runs a call over float keys and values or fp16 ones (the other
+// pair nil): on p's helpers when p is free, else on the calling goroutine.
+func (p *Pool) attend(out, q, keys, vals []float32, keys16, vals16 []uint16, n, pos0 int, a Attention) {
+	if n == 0 {
 		return
 	}
-	p.at.keys16, p.at.vals16 = keys, vals
-	p.at.run(p, out, q, nil, nil, 1, pos0, a)
-	p.at.keys16, p.at.vals16 = nil, nil
+	if p == nil || !p.mu.TryLock() {
+		var j attnJob
+		j.run(nil, out, q, keys, vals, keys16, vals16, n, pos0, a)
+		return
+	}
+	p.at.run(p, out, q, keys, vals, keys16, vals16, n, pos0, a)
 	p.mu.Unlock()
 }
 
@@ -95,8 +92,9 @@ type attnScratch struct {
 // attnGemmMin is the batch from which Attend uses the GEMM kernels.
 const attnGemmMin = 4
 
-func (j *attnJob) run(p *Pool, out, q, keys, vals []float32, n, pos0 int, a Attention) {
-	j.out, j.q, j.keys, j.vals, j.n, j.pos0, j.a = out, q, keys, vals, n, pos0, a
+func (j *attnJob) run(p *Pool, out, q, keys, vals []float32, keys16, vals16 []uint16, n, pos0 int, a Attention) {
+	j.out, j.q, j.keys, j.vals, j.keys16, j.vals16 = out, q, keys, vals, keys16, vals16
+	j.n, j.pos0, j.a = n, pos0, a
 	hd, group, pw := a.HeadDim, a.Heads/a.HeadsKV, panelWidth()
 	ctx := pos0 + n
 	j.gemm = n >= attnGemmMin && hd%gemmRows == 0
@@ -123,7 +121,7 @@ func (j *attnJob) run(p *Pool, out, q, keys, vals []float32, n, pos0 int, a Atte
 	} else {
 		p.runOwned(items, 1, j)
 	}
-	j.out, j.q, j.keys, j.vals = nil, nil, nil, nil
+	j.out, j.q, j.keys, j.vals, j.keys16, j.vals16 = nil, nil, nil, nil, nil, nil
 }
 
 func (j *attnJob) Run(lo, hi int) {
