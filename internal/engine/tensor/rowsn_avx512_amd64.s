@@ -54,25 +54,22 @@ GLOBL q8gbias<>(SB), RODATA|NOPTR, $8
 // Q8SCALES sets y (x its low half) to the sixteen fp16 scales of a whole
 // group at base, loaded one by one (faster than a gather); xt is scratch.
 #define Q8SCALES(base, x, y, xt) \
-	MOVWLZX      (base), AX \
-	VMOVD        AX, x \
-	VPINSRW      $1, 34(base), x, x \
-	VPINSRW      $2, 68(base), x, x \
-	VPINSRW      $3, 102(base), x, x \
-	VPINSRW      $4, 136(base), x, x \
-	VPINSRW      $5, 170(base), x, x \
-	VPINSRW      $6, 204(base), x, x \
-	VPINSRW      $7, 238(base), x, x \
-	MOVWLZX      272(base), AX \
-	VMOVD        AX, xt \
-	VPINSRW      $1, 306(base), xt, xt \
-	VPINSRW      $2, 340(base), xt, xt \
-	VPINSRW      $3, 374(base), xt, xt \
-	VPINSRW      $4, 408(base), xt, xt \
-	VPINSRW      $5, 442(base), xt, xt \
-	VPINSRW      $6, 476(base), xt, xt \
-	VPINSRW      $7, 510(base), xt, xt \
+	SCALES8(0, base, x) \
+	SCALES8(272, base, xt) \
 	VINSERTI32X4 $1, xt, y, y
+
+// SCALES8 sets x to the eight fp16 scales of the 34-byte blocks from off
+// bytes past base.
+#define SCALES8(off, base, x) \
+	MOVWLZX (off)(base), AX \
+	VMOVD   AX, x \
+	VPINSRW $1, (off+34)(base), x, x \
+	VPINSRW $2, (off+68)(base), x, x \
+	VPINSRW $3, (off+102)(base), x, x \
+	VPINSRW $4, (off+136)(base), x, x \
+	VPINSRW $5, (off+170)(base), x, x \
+	VPINSRW $6, (off+204)(base), x, x \
+	VPINSRW $7, (off+238)(base), x, x
 
 // Q8GATHER is Q8SCALES for the lanes in AX only (the others zero), at base
 // plus the offsets in idx.
@@ -103,16 +100,28 @@ GLOBL q8gbias<>(SB), RODATA|NOPTR, $8
 	VINSERTI64X4 $1, (34*b+2)(base), z, z
 
 // LADDER8 loads a partial group's blocks 0-7 at base into Z0-Z3 (or,
-// with the registers of 8-15, into Z4-Z7).
-#define LADDER8(base, y0, y1, y2, y3, z0, z1, z2, z3, out) \
-	LOW(0, base, y0, out) \
-	LOW(1, base, y1, out) \
-	LOW(2, base, y2, out) \
-	LOW(3, base, y3, out) \
-	HIGH(4, base, z0, out) \
-	HIGH(5, base, z1, out) \
-	HIGH(6, base, z2, out) \
-	HIGH(7, base, z3, out)
+// with the registers of 8-15, into Z4-Z7), with LO and HI the loads of a
+// low and a high half (LOW, HIGH for weights, XLOW, XHIGH for
+// activations); LADDER15 its blocks 0-14 into Z0-Z7.
+#define LADDER8(LO, HI, base, y0, y1, y2, y3, z0, z1, z2, z3, out) \
+	LO(0, base, y0, out) \
+	LO(1, base, y1, out) \
+	LO(2, base, y2, out) \
+	LO(3, base, y3, out) \
+	HI(4, base, z0, out) \
+	HI(5, base, z1, out) \
+	HI(6, base, z2, out) \
+	HI(7, base, z3, out)
+
+#define LADDER15(LO, HI, base, out) \
+	LADDER8(LO, HI, base, Y0, Y1, Y2, Y3, Z0, Z1, Z2, Z3, out) \
+	LO(8, base, Y4, out) \
+	LO(9, base, Y5, out) \
+	LO(10, base, Y6, out) \
+	LO(11, base, Y7, out) \
+	HI(12, base, Z4, out) \
+	HI(13, base, Z5, out) \
+	HI(14, base, Z6, out)
 
 // TRANS16 transposes Z0-Z7 (two blocks of eight dwords each, paired as
 // PAIR says) into Z16-Z23, with Z8-Z15 as scratch: Z16+m holds dword
@@ -315,14 +324,7 @@ single:
 	CMPQ R11, $0
 	JLE  sout
 	ZEROS
-	LADDER8(R8, Y0, Y1, Y2, Y3, Z0, Z1, Z2, Z3, sprep)
-	LOW(8, R8, Y4, sprep)
-	LOW(9, R8, Y5, sprep)
-	LOW(10, R8, Y6, sprep)
-	LOW(11, R8, Y7, sprep)
-	HIGH(12, R8, Z4, sprep)
-	HIGH(13, R8, Z5, sprep)
-	HIGH(14, R8, Z6, sprep)
+	LADDER15(LOW, HIGH, R8, sprep)
 
 sprep:
 	MASK
@@ -378,10 +380,10 @@ pair:
 	MOVQ R8, AX
 	SUBQ rs+16(FP), R8
 	ZEROS
-	LADDER8(R8, Y0, Y1, Y2, Y3, Z0, Z1, Z2, Z3, phigh)
+	LADDER8(LOW, HIGH, R8, Y0, Y1, Y2, Y3, Z0, Z1, Z2, Z3, phigh)
 
 phigh:
-	LADDER8(AX, Y4, Y5, Y6, Y7, Z4, Z5, Z6, Z7, pprep)
+	LADDER8(LOW, HIGH, AX, Y4, Y5, Y6, Y7, Z4, Z5, Z6, Z7, pprep)
 
 pprep:
 	MASK
@@ -418,15 +420,15 @@ pvec:
 	VMOVDQU      (32*lo)(SI), y \
 	VINSERTI64X4 $1, (32*hi)(SI), z, z
 
-#define XLOW(b, y, out) \
+#define XLOW(b, base, y, out) \
 	CMPQ    R11, $b \
 	JLE     out \
-	VMOVDQU (32*b)(SI), y
+	VMOVDQU (32*b)(base), y
 
-#define XHIGH(b, z, out) \
+#define XHIGH(b, base, z, out) \
 	CMPQ         R11, $b \
 	JLE          out \
-	VINSERTI64X4 $1, (32*b)(SI), z, z
+	VINSERTI64X4 $1, (32*b)(base), z, z
 
 // func transQ8AVX512(dst *byte, qs *int8, sum *int32, d *float32, nb int)
 // transposeQ8's assembly twin: the levels through TRANS16, as the kernel
@@ -455,21 +457,7 @@ tgrp:
 
 tpart:
 	ZEROS
-	XLOW(0, Y0, tmask)
-	XLOW(1, Y1, tmask)
-	XLOW(2, Y2, tmask)
-	XLOW(3, Y3, tmask)
-	XHIGH(4, Z0, tmask)
-	XHIGH(5, Z1, tmask)
-	XHIGH(6, Z2, tmask)
-	XHIGH(7, Z3, tmask)
-	XLOW(8, Y4, tmask)
-	XLOW(9, Y5, tmask)
-	XLOW(10, Y6, tmask)
-	XLOW(11, Y7, tmask)
-	XHIGH(12, Z4, tmask)
-	XHIGH(13, Z5, tmask)
-	XHIGH(14, Z6, tmask)
+	LADDER15(XLOW, XHIGH, SI, tmask)
 
 tmask:
 	MASK
