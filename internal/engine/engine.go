@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/engine/gguf"
+	"github.com/parley-chat/parley/internal/engine/kvcache"
 	"github.com/parley-chat/parley/internal/engine/model"
 	"github.com/parley-chat/parley/internal/engine/sample"
 	"github.com/parley-chat/parley/internal/engine/tensor"
@@ -145,7 +146,7 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 		maxQueue = 0
 	}
 	pool := tensor.NewPool(threads)
-	if opts.KVType != tensor.F32 && opts.KVType != tensor.F16 && opts.KVType != tensor.Q8_0 {
+	if !kvcache.Supports(opts.KVType) {
 		pool.Close()
 		return nil, fmt.Errorf("engine: a %v KV cache is not supported (f32, f16 or q8_0)", opts.KVType)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/engine/gguf"
+	"github.com/parley-chat/parley/internal/engine/kvcache"
 	"github.com/parley-chat/parley/internal/engine/model"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 	"github.com/parley-chat/parley/internal/modelhub"
@@ -84,8 +85,8 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	if o.threads, err = parseThreads(threads); err != nil {
 		return err
 	}
-	if o.kvType, err = tensor.ParseType(kvType); err != nil || (o.kvType != tensor.F16 && o.kvType != tensor.F32 && o.kvType != tensor.Q8_0) {
-		return fmt.Errorf("--kv-type %q: want f16, f32 or q8_0", kvType)
+	if o.kvType, err = kvcache.ParseType(kvType); err != nil {
+		return fmt.Errorf("--kv-type: %w", err)
 	}
 	write := writeTable
 	switch o.output {

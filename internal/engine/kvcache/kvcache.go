@@ -10,6 +10,7 @@ package kvcache
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/parley-chat/parley/internal/engine/tensor"
@@ -61,6 +62,23 @@ func NewTyped(layers, dim, capacity int, typ tensor.Type) (*Cache, error) {
 	c.packed, c.rowBytes = true, typ.RowSize(dim)
 	c.kq, c.vq = make([][]byte, layers), make([][]byte, layers)
 	return c, nil
+}
+
+// types are the storage types a cache supports, by the names flags use.
+var types = map[string]tensor.Type{"f32": tensor.F32, "f16": tensor.F16, "q8_0": tensor.Q8_0}
+
+// ParseType returns the storage type named s (f16, f32 or q8_0, any case).
+func ParseType(s string) (tensor.Type, error) {
+	if t, ok := types[strings.ToLower(s)]; ok {
+		return t, nil
+	}
+	return 0, fmt.Errorf("%q is not a KV cache type (f16, f32 or q8_0)", s)
+}
+
+// Supports reports whether a cache can be stored as t.
+func Supports(t tensor.Type) bool {
+	_, err := ParseType(t.String())
+	return err == nil
 }
 
 // BytesPerPosition is the memory one position takes in all layers, keys

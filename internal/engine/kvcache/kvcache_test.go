@@ -157,3 +157,21 @@ func TestF16Cache(t *testing.T) {
 		t.Error("an F32 cache answered Half")
 	}
 }
+
+// TestParseType: the flag names of the storage types, in any case, and
+// nothing else.
+func TestParseType(t *testing.T) {
+	for s, want := range map[string]tensor.Type{"f32": tensor.F32, "F16": tensor.F16, "q8_0": tensor.Q8_0} {
+		if got, err := ParseType(s); err != nil || got != want || !Supports(got) {
+			t.Errorf("ParseType(%q) = %v, %v", s, got, err)
+		}
+	}
+	for _, s := range []string{"q4_0", "bf16", ""} {
+		if _, err := ParseType(s); err == nil {
+			t.Errorf("ParseType(%q) accepted", s)
+		}
+	}
+	if Supports(tensor.Q4_0) {
+		t.Error("Supports(Q4_0)")
+	}
+}

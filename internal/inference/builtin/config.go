@@ -3,10 +3,10 @@ package builtin
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/parley-chat/parley/internal/cmdline"
 	"github.com/parley-chat/parley/internal/engine"
+	"github.com/parley-chat/parley/internal/engine/kvcache"
 	"github.com/parley-chat/parley/internal/engine/tensor"
 )
 
@@ -50,13 +50,9 @@ func (c Config) Validate() error {
 
 // kvType reads --kv-type.
 func kvType(s string) (tensor.Type, error) {
-	switch strings.ToLower(s) {
-	case "f32":
-		return tensor.F32, nil
-	case "f16":
-		return tensor.F16, nil
-	case "q8_0":
-		return tensor.Q8_0, nil
+	t, err := kvcache.ParseType(s)
+	if err != nil {
+		return 0, fmt.Errorf("--kv-type: %w", err)
 	}
-	return 0, fmt.Errorf("--kv-type %q: want f32, f16 or q8_0", s)
+	return t, nil
 }
