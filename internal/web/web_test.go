@@ -380,3 +380,38 @@ func TestNewAPIProxyRejectsBadURLs(t *testing.T) {
 		}
 	}
 }
+
+// The title is the operator's text: it must reach the page as text in each
+// place it appears, element and attribute alike.
+func TestShellEscapesTitle(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	srv := httptest.NewServer(New(Config{Title: `<b onclick="x">Tom & 'Jerry'</b>`}, http.NotFoundHandler(), log))
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	page := string(body)
+	want := "&lt;b onclick=&#34;x&#34;&gt;Tom &amp; &#39;Jerry&#39;&lt;/b&gt;"
+	if n := strings.Count(page, want); n != 4 {
+		t.Errorf("escaped title appears %d times, want 4 (title, brand twice, placeholder)", n)
+	}
+	if strings.Contains(page, "<b ") || strings.Contains(page, "{{") {
+		t.Errorf("page holds the raw title or an unfilled placeholder")
+	}
+	if !strings.Contains(page, `placeholder="Message `+want+`"`) {
+		t.Errorf("composer placeholder not escaped as an attribute value")
+	}
+}
+
+func TestShellRejectsUnknownPlaceholder(t *testing.T) {
+	if _, err := renderShell("<p>{{.Nope}}</p>", "t", "/a/"); err == nil {
+		t.Fatal("an unknown placeholder was left in the page")
+	}
+	page, err := renderShell("<title>{{.Title}}</title><script src=\"{{.Assets}}app.js\">", "t", "/a/v1/")
+	if err != nil || string(page) != `<title>t</title><script src="/a/v1/app.js">` {
+		t.Fatalf("renderShell = %q, %v", page, err)
+	}
+}
