@@ -26,6 +26,6 @@ func (s *Service) builtin(ctx context.Context, cfg builtin.Config, hub modelhub.
 	s.closers = append(s.closers, g.Close)
 	parallel, kv := g.Slots()
 	log.Info("model loaded", "model", g.ID(), "path", path, "parallel", parallel,
-		"ctx_size", g.ContextLength(), "kv_cache_max_mib", kv>>20)
+		"ctx_size", g.ContextLength(), "kv_cache_max_mib", kv>>20, "weights", g.Weights().String())
 	return g, nil
 }

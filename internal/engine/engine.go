@@ -66,8 +66,20 @@ type Options struct {
 	// KVType is the KV caches' storage: tensor.F32 (the zero value),
 	// tensor.F16 or tensor.Q8_0.
 	KVType tensor.Type
+	// Mmap keeps Load's weights in a read-only mapping of the file, shared
+	// through the page cache, instead of a private copy in transparent huge
+	// pages (where the system has them), which decode steps read faster.
+	Mmap bool
 	// Log receives queueing events (position, wait); nil discards them.
 	Log *slog.Logger
+}
+
+// Residence is where Load keeps the weights, as asked by opts.
+func (opts Options) Residence() gguf.Residence {
+	if opts.Mmap {
+		return gguf.Mapped
+	}
+	return gguf.HugePages
 }
 
 // Model is a loaded model ready to generate. It is safe for concurrent use:
@@ -118,7 +130,7 @@ func (m *Model) Stats() Stats {
 
 // Load opens and binds the GGUF model at path.
 func Load(path string, opts Options) (*Model, error) {
-	f, err := gguf.Open(path)
+	f, err := gguf.OpenIn(path, opts.Residence())
 	if err != nil {
 		return nil, fmt.Errorf("engine: load: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/parley-chat/parley/internal/cmdline"
+	"github.com/parley-chat/parley/internal/engine"
 	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/engine/kvcache"
 	"github.com/parley-chat/parley/internal/engine/model"
@@ -33,6 +34,7 @@ type options struct {
 	output      string
 	batch       int
 	kvType      tensor.Type
+	mmap        bool
 }
 
 // Run is `parley bench`: it measures each model given, or with `synth` (or
@@ -60,6 +62,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f.Int(&o.batch, "ubatch-size", 0, "prompt tokens per forward pass (0: the engine's default, which run and the server use)")
 	f.IntVar(&o.batch, "ub", o.batch, "short for --ubatch-size")
 	f.String(&kvType, "kv-type", "f16", "storage of the KV caches: f16 (the model service's default, and llama-bench's), f32 or q8_0")
+	f.Bool(&o.mmap, "mmap", false, "keep the weights in a mapping of the file, as the model service does with --mmap, instead of its default copy in huge pages")
 	f.String(&parallel, "parallel", "", "concurrency mode: stream counts to test, comma-separated (e.g. 1,4,8): that many generations at once through the model service's scheduler, each an --n-prompt prompt and --n-gen tokens; reports aggregate and per-stream t/s and time to first token")
 	f.String(&url, "url", "", "with --parallel: send the streams to this running server (Parley's model service, llama-server, any OpenAI-compatible server taking ignore_eos) as POST /v1/completions; MODEL is then the model name to ask for")
 	f.Bool(&secondTurn, "second-turn", false, "with --url: time to first token of a chat's first turn (a user message of --n-prompt random words, --n-gen tokens of reply) and of its second turn (the same messages, the reply and a question), once per repetition; a prompt cache makes the second fast")
@@ -181,7 +184,7 @@ func parseThreads(s string) ([]int, error) {
 // at a time from an empty cache), with random token ids as llama-bench
 // uses, after one warm-up pass.
 func measureModel(ctx context.Context, path string, o options, log io.Writer) ([]row, error) {
-	f, err := gguf.Open(path)
+	f, err := gguf.OpenIn(path, engine.Options{Mmap: o.mmap}.Residence())
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +199,7 @@ func measureModel(ctx context.Context, path string, o options, log io.Writer) ([
 		peak := peakRSS()
 		for _, r := range res {
 			r.file, r.model, r.size, r.params, r.threads, r.peakRSS = path, d.Name, d.Size, d.Params, threads, peak
+			r.mapped = f.Residence() == gguf.Mapped
 			rows = append(rows, r)
 		}
 		if err != nil {

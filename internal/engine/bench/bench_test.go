@@ -126,7 +126,8 @@ func TestToolBenchJSONL(t *testing.T) {
 		}
 		samples, _ := r["samples_ts"].([]any)
 		if r["test"] != want.test || r["n_prompt"] != want.nPrompt || r["n_gen"] != want.nGen || len(samples) != 3 ||
-			r["avg_ts"].(float64) <= 0 || r["model_n_params"] != float64(292800) || r["n_threads"] != float64(1) {
+			r["avg_ts"].(float64) <= 0 || r["model_n_params"] != float64(292800) || r["n_threads"] != float64(1) ||
+			r["use_mmap"] != false {
 			t.Errorf("line %d: %v", i, r)
 		}
 	}
@@ -137,6 +138,9 @@ func TestToolBenchJSONL(t *testing.T) {
 		if out, _, err := tool(t, nil, "", "bench", "-o", "jsonl", "-p", "8", "-n", "4", "-r", "1", "-t", "1", "--kv-type", kv, stories(t)); err != nil || !strings.Contains(out, "avg_ts") {
 			t.Errorf("--kv-type %s: %v\n%s", kv, err, out)
 		}
+	}
+	if out, _, err := tool(t, nil, "", "bench", "-o", "jsonl", "-p", "0", "-n", "4", "-r", "1", "-t", "1", "--mmap", stories(t)); err != nil || !strings.Contains(out, `"use_mmap":true`) {
+		t.Errorf("--mmap: %v\n%s", err, out)
 	}
 	if _, _, err := tool(t, nil, "", "bench", "--kv-type", "q4_0", stories(t)); err == nil || !strings.Contains(err.Error(), "--kv-type") {
 		t.Errorf("--kv-type q4_0: %v", err)

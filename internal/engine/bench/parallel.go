@@ -68,7 +68,7 @@ func measureParallel(ctx context.Context, path string, o options, streams []int,
 	var rows []parRow
 	for _, threads := range o.threads {
 		m, err := engine.Load(path, engine.Options{Threads: threads, Parallel: maxP, MaxQueue: engine.NoQueue,
-			ContextLength: o.nPrompt + o.nGen + 1, BatchSize: o.batch, KVType: o.kvType})
+			ContextLength: o.nPrompt + o.nGen + 1, BatchSize: o.batch, KVType: o.kvType, Mmap: o.mmap})
 		if err != nil {
 			return rows, err
 		}

@@ -24,6 +24,7 @@ type row struct {
 	mean    float64
 	stddev  float64
 	peakRSS int64 // bytes; 0 if unknown
+	mapped  bool  // the weights were a mapping of the file (--mmap)
 }
 
 // writeTable writes llama-bench's markdown table, with the model named by
@@ -60,6 +61,7 @@ func writeJSONL(w io.Writer, rows []row) {
 			"model_filename": r.file, "model_type": r.model, "model_size": r.size, "model_n_params": r.params,
 			"n_threads": r.threads, "n_prompt": nPrompt, "n_gen": nGen, "test": r.test,
 			"avg_ts": r.mean, "stddev_ts": r.stddev, "samples_ts": r.samples, "peak_rss_bytes": r.peakRSS,
+			"use_mmap": r.mapped,
 		})
 	}
 }

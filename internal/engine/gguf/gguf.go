@@ -62,11 +62,47 @@ type File struct {
 	tensors map[string]int
 	data    []byte
 	release func() error
+	where   Residence
+}
+
+// Residence is where a File's tensor data lives while it is open.
+type Residence int
+
+const (
+	// Mapped is a read-only mapping of the file: pages shared through the
+	// page cache with every process that maps it, loaded as first read.
+	Mapped Residence = iota
+	// HugePages is a private copy in memory backed by transparent huge
+	// pages, read in full at open: what a running model's decode steps,
+	// which stream every weight once per token, read fastest (Linux).
+	HugePages
+	// Copied is a private copy in ordinary memory, where the file can be
+	// neither mapped nor held in huge pages.
+	Copied
+)
+
+func (r Residence) String() string {
+	switch r {
+	case Mapped:
+		return "mapped"
+	case HugePages:
+		return "huge pages"
+	case Copied:
+		return "copied"
+	}
+	return fmt.Sprintf("Residence(%d)", int(r))
 }
 
 // Open maps the file at path read-only and parses it. If the file cannot
 // be memory-mapped it is read into memory instead.
 func Open(path string) (*File, error) {
+	return OpenIn(path, Mapped)
+}
+
+// OpenIn opens the file at path with its tensor data in want: Mapped, or
+// HugePages, which falls back to Mapped where the system has no
+// transparent huge pages (Residence reports what it got).
+func OpenIn(path string, want Residence) (*File, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
@@ -79,22 +115,39 @@ func Open(path string) (*File, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("gguf: %s is not a regular file", path)
 	}
-	data, release, err := mapFile(fh, st.Size())
-	if err != nil {
+	var data []byte
+	var release func() error
+	got := want
+	if want == HugePages {
+		data, release, err = readHuge(fh, st.Size())
+		if errors.Is(err, errNoHugePages) {
+			got = Mapped
+		} else if err != nil {
+			return nil, fmt.Errorf("gguf: %s: %w", path, err)
+		}
+	}
+	if got == Mapped {
+		data, release, err = mapFile(fh, st.Size())
+	}
+	if err != nil || got == Copied {
 		data, err = os.ReadFile(path)
 		if err != nil {
 			return nil, fmt.Errorf("gguf: read %s: %w", path, err)
 		}
-		release = func() error { return nil }
+		release, got = func() error { return nil }, Copied
 	}
 	f, err := Parse(data)
 	if err != nil {
 		_ = release()
 		return nil, fmt.Errorf("%s: %w", path, err) // err already says "gguf:"
 	}
-	f.release = release
+	f.release, f.where = release, got
 	return f, nil
 }
+
+// Residence reports where the tensor data lives: Copied for a File made
+// by Parse.
+func (f *File) Residence() Residence { return f.where }
 
 // Close releases the mapping. TensorData slices must not be used after it.
 func (f *File) Close() error {
@@ -117,6 +170,7 @@ func Parse(data []byte) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
 	}
+	f.where = Copied
 	return f, nil
 }
 

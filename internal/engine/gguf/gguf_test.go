@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/parley-chat/parley/internal/sharedtest"
 )
@@ -509,4 +510,54 @@ func FuzzParse(f *testing.F) {
 			file.Float32s(k)
 		}
 	})
+}
+
+// A file opened into huge pages holds the same bytes as its mapping, from
+// a huge-page boundary; where the system has no transparent huge pages it
+// is mapped instead, and says so.
+func TestOpenInHugePages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	w := make([]byte, 3<<20) // longer than one huge page, not a multiple
+	for i := range w {
+		w[i] = byte(i * 7)
+	}
+	data := encode(t, []KV{{"general.architecture", "tiny"}},
+		[]TensorData{{Name: "w", Dims: []uint64{uint64(len(w))}, Type: 24, Data: w}}) // I8
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenIn(path, HugePages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	want := HugePages
+	huge, err := hugePageSize()
+	if err != nil {
+		want = Mapped
+	}
+	if f.Residence() != want {
+		t.Fatalf("Residence() = %v, want %v (huge pages: %v)", f.Residence(), want, err)
+	}
+	if want == HugePages && uintptr(unsafe.Pointer(&f.data[0]))%uintptr(huge) != 0 {
+		t.Errorf("data starts at %p, not on a %d-byte boundary", &f.data[0], huge)
+	}
+	if len(f.data) != len(data) || !bytes.Equal(f.data, data) {
+		t.Fatal("the copy differs from the file")
+	}
+	ti, _ := f.Tensor("w")
+	if !bytes.Equal(f.TensorData(ti), w) {
+		t.Error("tensor data differs")
+	}
+	m, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.Residence() != Mapped {
+		t.Errorf("Open: Residence() = %v, want mapped", m.Residence())
+	}
+	if p, _ := Parse(data); p.Residence() != Copied {
+		t.Errorf("Parse: Residence() = %v, want copied", p.Residence())
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/chattemplate"
 	"github.com/parley-chat/parley/internal/engine"
+	"github.com/parley-chat/parley/internal/engine/gguf"
 	"github.com/parley-chat/parley/internal/engine/sample"
 	"github.com/parley-chat/parley/internal/tokenizer"
 )
@@ -128,6 +129,10 @@ func (g *Generator) ID() string { return g.id }
 func (g *Generator) Slots() (parallel int, kvBytes int64) {
 	return g.model.Parallel(), g.model.KVBytes()
 }
+
+// Weights says where the model's weights live (a mapping of the file, or
+// a copy in huge pages, per --mmap and what the system has).
+func (g *Generator) Weights() gguf.Residence { return g.model.File().Residence() }
 
 // ContextLength is the context window in tokens: a prompt and its reply
 // together fit in it.
