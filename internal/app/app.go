@@ -99,7 +99,7 @@ func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log 
 	}
 	// The span is outermost, so the access log and everything below it
 	// carry its trace id.
-	h := tracing.Handler(httpx.Middleware(log, httpx.NewHTTPMetrics(svc.Registry).Instrument(svc.Handler)), "parley-"+target)
+	h := tracing.Handler(httpx.Middleware(log, httpx.NewHTTPMetrics(svc.Registry).Instrument(svc.Handler)))
 	// Scrapes bypass the middleware: they are neither access-logged nor
 	// counted as requests.
 	metrics := obs.MetricsHandler(svc.Registry)

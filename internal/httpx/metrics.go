@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -89,7 +90,10 @@ func (m *HTTPMetrics) Instrument(next http.Handler) http.Handler {
 				Observe(time.Since(start).Seconds())
 			if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 				span.SetName(routeName(r.Method, handler))
-				span.SetAttributes(attribute.String("http.route", handler))
+				span.SetAttributes(attribute.String("http.route", handler), attribute.Int("http.response.status_code", rec.statusOr200()))
+				if rec.statusOr200() >= 500 {
+					span.SetStatus(codes.Error, strconv.Itoa(rec.statusOr200()))
+				}
 			}
 		}()
 		next.ServeHTTP(rec, r)

@@ -3,12 +3,11 @@ package obs
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -98,28 +97,51 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 
 // Handler wraps h so that each request is a server span, continuing the
-// trace of an incoming traceparent. Off, it returns h untouched.
-func (t *Tracing) Handler(h http.Handler, operation string) http.Handler {
+// trace (and baggage) of an incoming traceparent. Off, it returns h
+// untouched. The span is named after the method here: httpx's
+// HTTPMetrics.Instrument, inside, renames it after the route and records
+// the status once they are known, as it does for its own metrics (and as
+// httpx's client spans are made, with no instrumentation library, whose
+// response-writer wrappers would cost every service memory for this).
+func (t *Tracing) Handler(h http.Handler) http.Handler {
 	if !t.Enabled() {
 		return h
 	}
-	oh := otelhttp.NewHandler(h, operation,
-		otelhttp.WithTracerProvider(t.Provider),
-		otelhttp.WithPropagators(propagator),
-		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()), // metrics are Prometheus'
-		// The route is not known yet; httpx's HTTPMetrics.Instrument
-		// renames the span after the route pattern once it is.
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method }),
-	)
+	tracer := t.Provider.Tracer(tracerName)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Pattern != "" {
-			// A mux in front (the one serving /metrics beside) routed
-			// it; otelhttp would name the span after that mux's "/".
-			r = r.WithContext(r.Context())
-			r.Pattern = ""
-		}
-		oh.ServeHTTP(w, r)
+		ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(serverAttributes(r)...))
+		defer span.End()
+		r = r.WithContext(ctx)
+		// A mux in front (the one serving /metrics beside) routed it; the
+		// route that names the span is the service's own.
+		r.Pattern = ""
+		h.ServeHTTP(w, r)
 	})
+}
+
+// serverAttributes are OpenTelemetry's HTTP server conventions for what
+// a request says before it is answered.
+func serverAttributes(r *http.Request) []attribute.KeyValue {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	attrs := []attribute.KeyValue{
+		attribute.String("http.request.method", r.Method),
+		attribute.String("url.path", r.URL.Path),
+		attribute.String("url.scheme", scheme),
+		attribute.String("server.address", r.Host),
+		attribute.String("network.protocol.version", fmt.Sprintf("%d.%d", r.ProtoMajor, r.ProtoMinor)),
+	}
+	if ua := r.UserAgent(); ua != "" {
+		attrs = append(attrs, attribute.String("user_agent.original", ua))
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		attrs = append(attrs, attribute.String("client.address", host))
+	}
+	return attrs
 }
 
 // tracerName names the spans Parley's own code makes.
