@@ -31,7 +31,7 @@ func TestServerSpan(t *testing.T) {
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	for _, id := range []string{"7", "down"} {
-		req := httptest.NewRequest(http.MethodGet, "http://parley.test/things/"+id, nil)
+		req := httptest.NewRequest(http.MethodGet, "http://parley.test:8081/things/"+id, nil)
 		req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 		req.Header.Set("User-Agent", "probe/1")
 		h.ServeHTTP(httptest.NewRecorder(), req)
@@ -54,7 +54,7 @@ func TestServerSpan(t *testing.T) {
 		status := map[int]string{0: "200", 1: "503"}[i]
 		for k, v := range map[string]string{"http.request.method": "GET", "url.path": "/things/" + []string{"7", "down"}[i],
 			"http.route": "GET /things/{id}", "http.response.status_code": status, "user_agent.original": "probe/1",
-			"server.address": "parley.test", "client.address": "192.0.2.1"} {
+			"server.address": "parley.test", "server.port": "8081", "client.address": "192.0.2.1"} {
 			if attrs[k] != v {
 				t.Errorf("span %d: %s = %q, want %q (all: %v)", i, k, attrs[k], v, attrs)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -132,8 +133,15 @@ func serverAttributes(r *http.Request) []attribute.KeyValue {
 		attribute.String("http.request.method", r.Method),
 		attribute.String("url.path", r.URL.Path),
 		attribute.String("url.scheme", scheme),
-		attribute.String("server.address", r.Host),
 		attribute.String("network.protocol.version", fmt.Sprintf("%d.%d", r.ProtoMajor, r.ProtoMinor)),
+	}
+	if host, port, err := net.SplitHostPort(r.Host); err == nil {
+		attrs = append(attrs, attribute.String("server.address", host))
+		if n, err := strconv.Atoi(port); err == nil {
+			attrs = append(attrs, attribute.Int("server.port", n))
+		}
+	} else if r.Host != "" {
+		attrs = append(attrs, attribute.String("server.address", r.Host))
 	}
 	if ua := r.UserAgent(); ua != "" {
 		attrs = append(attrs, attribute.String("user_agent.original", ua))
