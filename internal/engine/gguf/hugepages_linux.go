@@ -18,15 +18,17 @@ import (
 // stop at each page and the TLB misses every 4 KiB, and the same loop ran
 // 12-35% slower (docs/BENCHMARKS.md). It fails with errNoHugePages, for
 // OpenIn to map the file, when the kernel has no transparent huge pages or
-// has them turned off, or when the copy would not fit in the memory free
-// (a mapping can still run the model, paging it in and out).
+// has them turned off, or when the copy would take more than half the
+// memory free: anonymous memory cannot be given back under pressure (no
+// swap, usually), where a mapping's pages can be dropped and read again,
+// so a model that nearly fills memory, or more, runs from the mapping.
 func readHuge(fh *os.File, size int64) ([]byte, func() error, error) {
 	huge, err := hugePageSize()
 	if err != nil {
 		return nil, nil, err
 	}
-	if free, ok := freeMemory(); ok && size > free-free/8 {
-		return nil, nil, fmt.Errorf("%w: a copy of %d MiB would not fit in %d MiB free", errNoHugePages, size>>20, max(free, 0)>>20)
+	if free, ok := freeMemory(); ok && size > free/2 {
+		return nil, nil, fmt.Errorf("%w: a copy of %d MiB would take over half of the %d MiB free", errNoHugePages, size>>20, max(free, 0)>>20)
 	}
 	n := (size + huge - 1) / huge * huge
 	if n+huge != int64(int(n+huge)) {
