@@ -79,6 +79,12 @@ func (m *HTTPMetrics) Instrument(next http.Handler) http.Handler {
 		}
 		defer func() {
 			m.inFlight.Dec()
+			status := rec.statusOr200()
+			v := recover()
+			if v != nil && v != http.ErrAbortHandler && !rec.wrote {
+				// Middleware, outside, recovers and answers 500.
+				status = http.StatusInternalServerError
+			}
 			handler := slot.pattern
 			if handler == "" {
 				handler = r.Pattern // the outermost mux, when it is the only one
@@ -86,14 +92,17 @@ func (m *HTTPMetrics) Instrument(next http.Handler) http.Handler {
 			if handler == "" {
 				handler = UnmatchedRoute
 			}
-			m.duration.WithLabelValues(handler, methodLabel(r.Method), strconv.Itoa(rec.statusOr200())).
+			m.duration.WithLabelValues(handler, methodLabel(r.Method), strconv.Itoa(status)).
 				Observe(time.Since(start).Seconds())
 			if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 				span.SetName(routeName(r.Method, handler))
-				span.SetAttributes(attribute.String("http.route", handler), attribute.Int("http.response.status_code", rec.statusOr200()))
-				if rec.statusOr200() >= 500 {
-					span.SetStatus(codes.Error, strconv.Itoa(rec.statusOr200()))
+				span.SetAttributes(attribute.String("http.route", handler), attribute.Int("http.response.status_code", status))
+				if status >= 500 {
+					span.SetStatus(codes.Error, strconv.Itoa(status))
 				}
+			}
+			if v != nil {
+				panic(v)
 			}
 		}()
 		next.ServeHTTP(rec, r)

@@ -1,6 +1,7 @@
 package obs_test
 
 import (
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -61,6 +62,34 @@ func TestServerSpan(t *testing.T) {
 		}
 		if want := map[int]codes.Code{0: codes.Unset, 1: codes.Error}[i]; s.Status().Code != want {
 			t.Errorf("span %d: status %v, want %v", i, s.Status().Code, want)
+		}
+	}
+}
+
+// A request whose handler panics is answered 500 by httpx.Middleware's
+// recovery; its span must say so (composed as app.Serve composes them).
+func TestServerSpanOfPanic(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) {
+		httpx.NoteRoute(r)
+		panic("boom")
+	})
+	log := slog.New(slog.DiscardHandler)
+	h := obs.TracingFor(tp).Handler(httpx.Middleware(log, httpx.NewHTTPMetrics(prometheus.NewRegistry()).Instrument(mux)))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/boom", nil))
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("answer %d, want 500", w.Code)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 || spans[0].Status().Code != codes.Error {
+		t.Fatalf("spans %v, want one with an error status", spans)
+	}
+	for _, kv := range spans[0].Attributes() {
+		if kv.Key == "http.response.status_code" && kv.Value.AsInt64() != 500 {
+			t.Errorf("span status code %d, want 500", kv.Value.AsInt64())
 		}
 	}
 }
