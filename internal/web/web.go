@@ -107,12 +107,11 @@ func newServer(cfg Config, api http.Handler, log *slog.Logger) (*server, error) 
 // go-redis's command methods alone 3.5), and the kernel maps code around
 // each page a process runs, so every service carried a part of it resident.
 func renderShell(tmpl, title, assets string) ([]byte, error) {
-	page := strings.NewReplacer("{{.Title}}", html.EscapeString(title), "{{.Assets}}", assets).Replace(tmpl)
-	if i := strings.Index(page, "{{"); i >= 0 {
-		end := min(i+40, len(page))
-		return nil, fmt.Errorf("page template: unknown placeholder at %q", page[i:end])
+	if rest := strings.NewReplacer("{{.Title}}", "", "{{.Assets}}", "").Replace(tmpl); strings.Contains(rest, "{{") {
+		i := strings.Index(rest, "{{")
+		return nil, fmt.Errorf("page template: unknown placeholder at %q", rest[i:min(i+40, len(rest))])
 	}
-	return []byte(page), nil
+	return []byte(strings.NewReplacer("{{.Title}}", html.EscapeString(title), "{{.Assets}}", assets).Replace(tmpl)), nil
 }
 
 // setSecurityHeaders applies to everything the UI itself serves; the api's

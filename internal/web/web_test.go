@@ -410,6 +410,9 @@ func TestShellRejectsUnknownPlaceholder(t *testing.T) {
 	if _, err := renderShell("<p>{{.Nope}}</p>", "t", "/a/"); err == nil {
 		t.Fatal("an unknown placeholder was left in the page")
 	}
+	if _, err := renderShell("<title>{{.Title}}</title>", "My {{brand}}", "/a/"); err != nil {
+		t.Errorf("a title with braces: %v", err)
+	}
 	page, err := renderShell("<title>{{.Title}}</title><script src=\"{{.Assets}}app.js\">", "t", "/a/v1/")
 	if err != nil || string(page) != `<title>t</title><script src="/a/v1/app.js">` {
 		t.Fatalf("renderShell = %q, %v", page, err)
