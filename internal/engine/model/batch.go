@@ -284,7 +284,11 @@ func (j *singlesJob) Run(lo, hi int) {
 		sg := b.singles[i]
 		ctx := sg.pos + 1
 		// An F16 cache is read as it is stored; others as floats.
-		hk, hv, half := sg.s.cache.Half(j.li, ctx)
+		var hk, hv []uint16
+		half := b.m.readHalf
+		if half {
+			hk, hv, half = sg.s.cache.Half(j.li, ctx)
+		}
 		var keys, vals []float32
 		if !half {
 			keys, vals = sg.s.cache.Keys(j.li, ctx), sg.s.cache.Values(j.li, ctx)
@@ -321,9 +325,11 @@ func (b *Batch) attend(s *Session, li int, out, q []float32, n, pos0 int) {
 		Heads: c.Heads, HeadsKV: c.HeadsKV, HeadDim: c.HeadDim, Scale: b.m.scale,
 		MinParallel: b.m.parallelAttention,
 	}
-	if hk, hv, ok := s.cache.Half(li, pos0+n); ok && n == 1 {
-		b.m.pool.AttendF16(out, q, hk, hv, pos0, a)
-		return
+	if n == 1 && b.m.readHalf {
+		if hk, hv, ok := s.cache.Half(li, pos0+n); ok {
+			b.m.pool.AttendF16(out, q, hk, hv, pos0, a)
+			return
+		}
 	}
 	keys, vals := s.cache.Keys(li, pos0+n), s.cache.Values(li, pos0+n)
 	b.m.pool.Attend(out, q, keys, vals, n, pos0, a)

@@ -44,6 +44,11 @@ type Model struct {
 	batch  int
 	kvType tensor.Type
 	scale  float32 // attention score scale 1/sqrt(HeadDim)
+	// readHalf: a one-token step reads an F16 cache as stored, where the
+	// CPU has the strided fp16 kernels for this head size (elsewhere
+	// widening each row per query head would cost more than widening the
+	// layer once).
+	readHalf bool
 	// parallelAttention is parallelAttentionWork; tests lower it.
 	parallelAttention int
 }
@@ -74,6 +79,8 @@ func New(f *gguf.File, opts Options) (*Model, error) {
 		batch:  batch,
 		kvType: opts.KVType,
 		scale:  float32(1 / math.Sqrt(float64(c.HeadDim))),
+
+		readHalf: opts.KVType == tensor.F16 && tensor.StridedF16(c.HeadDim),
 
 		parallelAttention: parallelAttentionWork,
 	}, nil

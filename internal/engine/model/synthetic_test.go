@@ -434,3 +434,37 @@ func TestSessionLimits(t *testing.T) {
 		t.Errorf("forward after truncate: %v", err)
 	}
 }
+
+// One-token steps read an F16 cache as stored where the CPU has the
+// kernels for the head size (readHalf); widening is exact, so they give
+// the bits of the path that widens the layer first.
+func TestF16CacheReadAsStored(t *testing.T) {
+	s := tiny("llama")
+	s.HeadDim = 64
+	if !tensor.StridedF16(s.HeadDim) {
+		t.Skip("no strided fp16 kernels for 64-value heads on this CPU")
+	}
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	var results [][]float32
+	for _, readHalf := range []bool{true, false} {
+		m := newModel(t, s, Options{Pool: pool, KVType: tensor.F16})
+		if !m.readHalf {
+			t.Fatal("an F16 cache with 64-value heads is not read as stored")
+		}
+		m.readHalf = readHalf
+		sess, _ := m.NewSession(0)
+		var all []float32
+		for _, tok := range prompt {
+			logits, err := sess.Forward([]int{tok})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, logits...)
+		}
+		results = append(results, all)
+	}
+	if !slices.Equal(results[0], results[1]) {
+		t.Errorf("read as stored and widened differ by %g", maxDiff(results[0], results[1]))
+	}
+}

@@ -337,6 +337,12 @@ func blockRows(k func(w *byte, x *int8, d, s *float32, nb int) float32, size, pe
 
 // archDotStridedF16 is DotStridedF16 in assembly, for the widths the float
 // kernels take whole (elsewhere the generic loop, which widens each row).
+// StridedF16 reports whether DotStridedF16 and AxpyStridedF16 run in
+// assembly for rows of headDim values (elsewhere they widen row by row).
+func StridedF16(headDim int) bool {
+	return headDim > 0 && (isa >= isaAVX512 && headDim%64 == 0 || useAVX2() && headDim%32 == 0)
+}
+
 func archDotStridedF16(dst, q []float32, m []uint16, stride int, scale float32) bool {
 	switch {
 	case isa >= isaAVX512 && len(q)%16 == 0 && len(q) > 0:

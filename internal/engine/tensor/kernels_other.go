@@ -22,6 +22,9 @@ func archDotStrided(dst, q, m []float32, stride int, scale float32) bool { retur
 
 func archAxpyStrided(dst, p, m []float32, stride int) bool { return false }
 
+// StridedF16: the strided fp16 loops are assembly only (kernels_amd64.go).
+func StridedF16(int) bool { return false }
+
 func archDotStridedF16(dst, q []float32, m []uint16, stride int, scale float32) bool { return false }
 
 func archAxpyStridedF16(dst, p []float32, m []uint16, stride int) bool { return false }
