@@ -47,14 +47,14 @@ func readHuge(fh *os.File, size int64) ([]byte, func() error, error) {
 	skip := (huge - int64(uintptr(unsafe.Pointer(&raw[0])))%huge) % huge
 	buf := raw[skip : skip+n]
 	if err := unix.Madvise(buf, unix.MADV_HUGEPAGE); err != nil {
-		return fail(fmt.Errorf("madvise huge pages: %w", err))
+		return fail(fmt.Errorf("%w: madvise: %v", errNoHugePages, err))
 	}
 	if _, err := io.ReadFull(io.NewSectionReader(fh, 0, size), buf[:size]); err != nil {
 		return fail(fmt.Errorf("read: %w", err))
 	}
 	// Weights are never written: a stray write faults, as with the mapping.
 	if err := unix.Mprotect(buf, unix.PROT_READ); err != nil {
-		return fail(fmt.Errorf("mprotect: %w", err))
+		return fail(fmt.Errorf("%w: mprotect: %v", errNoHugePages, err))
 	}
 	return buf[:size:size], release, nil
 }
@@ -62,8 +62,9 @@ func readHuge(fh *os.File, size int64) ([]byte, func() error, error) {
 var errNoHugePages = errors.New("transparent huge pages are not available")
 
 // freeMemory is what this process may still take: the system's
-// MemAvailable, or less under a cgroup (v2) memory limit, as in a
-// container. ok is false when neither can be read.
+// MemAvailable, or less under its cgroup's (v2) memory limit, as in a
+// container or a systemd unit with MemoryMax. ok is false when neither can
+// be read.
 func freeMemory() (free int64, ok bool) {
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		for line := range bytes.Lines(b) {
@@ -73,11 +74,20 @@ func freeMemory() (free int64, ok bool) {
 						free, ok = kb<<10, true
 					}
 				}
+				break
 			}
 		}
 	}
-	limit, err1 := readInt("/sys/fs/cgroup/memory.max") // "max" when unlimited
-	used, err2 := readInt("/sys/fs/cgroup/memory.current")
+	dir := "/sys/fs/cgroup"
+	if b, err := os.ReadFile("/proc/self/cgroup"); err == nil {
+		for line := range bytes.Lines(b) {
+			if path, found := bytes.CutPrefix(bytes.TrimSpace(line), []byte("0::")); found {
+				dir += string(path) // the unified hierarchy's line
+			}
+		}
+	}
+	limit, err1 := readInt(dir + "/memory.max") // "max" when unlimited
+	used, err2 := readInt(dir + "/memory.current")
 	if err1 == nil && err2 == nil && (!ok || limit-used < free) {
 		free, ok = limit-used, true
 	}
