@@ -55,7 +55,7 @@ func TestServerSpan(t *testing.T) {
 		status := map[int]string{0: "200", 1: "503"}[i]
 		for k, v := range map[string]string{"http.request.method": "GET", "url.path": "/things/" + []string{"7", "down"}[i],
 			"http.route": "GET /things/{id}", "http.response.status_code": status, "user_agent.original": "probe/1",
-			"server.address": "parley.test", "server.port": "8081", "client.address": "192.0.2.1"} {
+			"server.address": "parley.test", "server.port": "8081", "network.peer.address": "192.0.2.1", "network.protocol.version": "1.1"} {
 			if attrs[k] != v {
 				t.Errorf("span %d: %s = %q, want %q (all: %v)", i, k, attrs[k], v, attrs)
 			}

@@ -133,7 +133,7 @@ func serverAttributes(r *http.Request) []attribute.KeyValue {
 		attribute.String("http.request.method", r.Method),
 		attribute.String("url.path", r.URL.Path),
 		attribute.String("url.scheme", scheme),
-		attribute.String("network.protocol.version", fmt.Sprintf("%d.%d", r.ProtoMajor, r.ProtoMinor)),
+		attribute.String("network.protocol.version", strings.TrimPrefix(r.Proto, "HTTP/")),
 	}
 	if host, port, err := net.SplitHostPort(r.Host); err == nil {
 		attrs = append(attrs, attribute.String("server.address", host))
@@ -146,8 +146,10 @@ func serverAttributes(r *http.Request) []attribute.KeyValue {
 	if ua := r.UserAgent(); ua != "" {
 		attrs = append(attrs, attribute.String("user_agent.original", ua))
 	}
+	// The peer, not the client: behind the web service or a proxy it is
+	// that hop (which the access log resolves with the trusted proxies).
 	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
-		attrs = append(attrs, attribute.String("client.address", host))
+		attrs = append(attrs, attribute.String("network.peer.address", host))
 	}
 	return attrs
 }
