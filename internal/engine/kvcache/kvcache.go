@@ -27,7 +27,6 @@ type Cache struct {
 	// F16 and Q8_0 storage: rowBytes per position, and one layer's keys
 	// and values widened for Keys and Values.
 	typ      tensor.Type
-	packed   bool
 	rowBytes int
 	kq, vq   [][]byte
 	kf, vf   []float32
@@ -59,7 +58,7 @@ func NewTyped(layers, dim, capacity int, typ tensor.Type) (*Cache, error) {
 	default:
 		return nil, fmt.Errorf("kvcache: %v caches are not supported (f32, f16 or q8_0)", typ)
 	}
-	c.packed, c.rowBytes = true, typ.RowSize(dim)
+	c.rowBytes = typ.RowSize(dim)
 	c.kq, c.vq = make([][]byte, layers), make([][]byte, layers)
 	return c, nil
 }
@@ -77,9 +76,16 @@ func ParseType(s string) (tensor.Type, error) {
 
 // Supports reports whether a cache can be stored as t.
 func Supports(t tensor.Type) bool {
-	_, err := ParseType(t.String())
-	return err == nil
+	for _, u := range types {
+		if u == t {
+			return true
+		}
+	}
+	return false
 }
+
+// packed: F16 and Q8_0 caches store bytes, widened by Keys and Values.
+func (c *Cache) packed() bool { return c.typ != tensor.F32 }
 
 // BytesPerPosition is the memory one position takes in all layers, keys
 // and values.
@@ -103,7 +109,7 @@ func (c *Cache) Reserve(n int) error {
 	if n < 0 || need > c.capacity {
 		return fmt.Errorf("kvcache: %d positions do not fit: %d used of %d", n, c.n, c.capacity)
 	}
-	if c.packed {
+	if c.packed() {
 		for l := range c.kq {
 			c.kq[l] = grow(c.kq[l], need*c.rowBytes, c.capacity*c.rowBytes)
 			c.vq[l] = grow(c.vq[l], need*c.rowBytes, c.capacity*c.rowBytes)
@@ -135,7 +141,7 @@ func grow[T float32 | byte](s []T, n, limit int) []T {
 // Put stores the key and value of position pos (Len <= pos < Len+reserved)
 // in layer.
 func (c *Cache) Put(layer, pos int, k, v []float32) {
-	if c.packed {
+	if c.packed() {
 		rb := c.rowBytes
 		// The widths are whole blocks (NewTyped checked), so this cannot fail.
 		_ = tensor.Quantize(c.typ, k[:c.dim], c.kq[layer][pos*rb:(pos+1)*rb])
@@ -150,7 +156,7 @@ func (c *Cache) Put(layer, pos int, k, v []float32) {
 // major. n may include reserved, not yet committed positions. For an F16 or
 // Q8_0 cache the slice is scratch, valid until the next Keys.
 func (c *Cache) Keys(layer, n int) []float32 {
-	if c.packed {
+	if c.packed() {
 		c.kf = c.dequant(c.kf, c.kq[layer], n)
 		return c.kf
 	}
@@ -159,7 +165,7 @@ func (c *Cache) Keys(layer, n int) []float32 {
 
 // Values is Keys for the values.
 func (c *Cache) Values(layer, n int) []float32 {
-	if c.packed {
+	if c.packed() {
 		c.vf = c.dequant(c.vf, c.vq[layer], n)
 		return c.vf
 	}
@@ -207,7 +213,7 @@ func (c *Cache) Commit(n int) {
 }
 
 func (c *Cache) reserved() int {
-	if c.packed {
+	if c.packed() {
 		return len(c.kq[0]) / c.rowBytes
 	}
 	return len(c.k[0]) / c.dim
