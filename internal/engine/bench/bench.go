@@ -61,7 +61,7 @@ func Run(ctx context.Context, args []string, tio cmdline.IO) error {
 	f.StringVar(&threads, "t", threads, "short for --threads")
 	f.Int(&o.batch, "ubatch-size", 0, "prompt tokens per forward pass (0: the engine's default, which run and the server use)")
 	f.IntVar(&o.batch, "ub", o.batch, "short for --ubatch-size")
-	f.String(&kvType, "kv-type", "f16", "storage of the KV caches: f16 (the model service's default, and llama-bench's), f32 or q8_0")
+	f.String(&kvType, "kv-type", kvcache.DefaultType, "storage of the KV caches: f16 (the model service's default, and llama-bench's), f32 or q8_0")
 	f.Bool(&o.mmap, "mmap", false, "keep the weights in a mapping of the file, as the model service does with --mmap, instead of its default copy in huge pages")
 	f.String(&parallel, "parallel", "", "concurrency mode: stream counts to test, comma-separated (e.g. 1,4,8): that many generations at once through the model service's scheduler, each an --n-prompt prompt and --n-gen tokens; reports aggregate and per-stream t/s and time to first token")
 	f.String(&url, "url", "", "with --parallel: send the streams to this running server (Parley's model service, llama-server, any OpenAI-compatible server taking ignore_eos) as POST /v1/completions; MODEL is then the model name to ask for")

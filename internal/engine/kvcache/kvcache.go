@@ -63,6 +63,11 @@ func NewTyped(layers, dim, capacity int, typ tensor.Type) (*Cache, error) {
 	return c, nil
 }
 
+// DefaultType names the storage the model service and `parley bench` use
+// unless told: fp16, as llama.cpp keeps its caches, half the memory of f32
+// and of what a long chat's steps read.
+const DefaultType = "f16"
+
 // types are the storage types a cache supports, by the names flags use.
 var types = map[string]tensor.Type{"f32": tensor.F32, "f16": tensor.F16, "q8_0": tensor.Q8_0}
 

@@ -22,9 +22,8 @@ func (c *Config) RegisterFlags(f *cmdline.Flags) {
 	f.Int(&c.Engine.MaxQueue, "max-queue", engine.DefaultMaxQueue, "requests that may wait for a free sequence; beyond them a request is refused at once with 429 and Retry-After (-1: none may wait)")
 }
 
-// DefaultKVType is --kv-type's default: fp16, as llama.cpp keeps its
-// caches, half the memory of f32 and of what a long chat's steps read.
-const DefaultKVType = "f16"
+// DefaultKVType is --kv-type's default (kvcache.DefaultType).
+const DefaultKVType = kvcache.DefaultType
 
 // DefaultParallel is --parallel's default: a few sequences batch well on
 // a CPU without a large KV cache per user.
