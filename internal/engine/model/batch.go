@@ -284,14 +284,13 @@ func (j *singlesJob) Run(lo, hi int) {
 		sg := b.singles[i]
 		ctx := sg.pos + 1
 		// An F16 cache is read as it is stored; others as floats.
-		var hk, hv []uint16
-		half := b.m.readHalf
-		if half {
-			hk, hv, half = sg.s.cache.Half(j.li, ctx)
+		var keys, vals tensor.KV
+		half := false
+		if b.m.readHalf {
+			keys.H, vals.H, half = sg.s.cache.Half(j.li, ctx)
 		}
-		var keys, vals []float32
 		if !half {
-			keys, vals = sg.s.cache.Keys(j.li, ctx), sg.s.cache.Values(j.li, ctx)
+			keys.F, vals.F = sg.s.cache.Keys(j.li, ctx), sg.s.cache.Values(j.li, ctx)
 		}
 		if cap(b.scores[i]) < ctx {
 			b.scores[i] = make([]float32, ctx, max(ctx, 2*cap(b.scores[i])))
@@ -299,20 +298,7 @@ func (j *singlesJob) Run(lo, hi int) {
 		sc := b.scores[i][:ctx]
 		q, out := b.q[sg.row*qDim:(sg.row+1)*qDim], b.att[sg.row*qDim:(sg.row+1)*qDim]
 		for h := range c.Heads {
-			kvOff := (h / group) * hd
-			if half {
-				tensor.DotStridedF16(sc, q[h*hd:(h+1)*hd], hk[kvOff:], kvDim, b.m.scale)
-			} else {
-				tensor.DotStrided(sc, q[h*hd:(h+1)*hd], keys[kvOff:], kvDim, b.m.scale)
-			}
-			tensor.Softmax(sc)
-			o := out[h*hd : (h+1)*hd]
-			clear(o)
-			if half {
-				tensor.AxpyStridedF16(o, sc, hv[kvOff:], kvDim)
-			} else {
-				tensor.AxpyStrided(o, sc, vals[kvOff:], kvDim)
-			}
+			tensor.AttendHead(out[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd], sc, keys, vals, (h/group)*hd, kvDim, b.m.scale)
 		}
 	}
 }

@@ -148,24 +148,37 @@ func (j *attnJob) claim() *attnScratch {
 // head does item it = (token i, head h) with dot products.
 func (j *attnJob) head(it int, scores []float32) {
 	a := j.a
-	hd, qDim, kvDim := a.HeadDim, a.Heads*a.HeadDim, a.HeadsKV*a.HeadDim
+	hd, qDim := a.HeadDim, a.Heads*a.HeadDim
 	i, h := it/a.Heads, it%a.Heads
 	ctx := j.pos0 + i + 1 // causal: positions 0..pos0+i
-	sc := scores[:ctx]
 	kvOff := (h / (a.Heads / a.HeadsKV)) * hd
-	q := j.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
-	if j.keys16 != nil {
-		DotStridedF16(sc, q, j.keys16[kvOff:], kvDim, a.Scale)
+	AttendHead(j.out[i*qDim+h*hd:i*qDim+(h+1)*hd], j.q[i*qDim+h*hd:i*qDim+(h+1)*hd], scores[:ctx],
+		KV{F: j.keys, H: j.keys16}, KV{F: j.vals, H: j.vals16}, kvOff, a.HeadsKV*hd, a.Scale)
+}
+
+// KV is one layer's cached keys or values, rows of all KV heads side by
+// side: as floats (F) or, read as stored, fp16 (H); one of the two.
+type KV struct {
+	F []float32
+	H []uint16
+}
+
+// AttendHead runs one query head q of one token over len(sc) cached
+// positions: scores sc = scale·K·q against the key columns from off of
+// rows stride wide, their softmax, and o = Σ sc[t]·V[t] over the same
+// columns of the values.
+func AttendHead(o, q, sc []float32, keys, vals KV, off, stride int, scale float32) {
+	if keys.H != nil {
+		DotStridedF16(sc, q, keys.H[off:], stride, scale)
 	} else {
-		DotStrided(sc, q, j.keys[kvOff:], kvDim, a.Scale)
+		DotStrided(sc, q, keys.F[off:], stride, scale)
 	}
 	Softmax(sc)
-	o := j.out[i*qDim+h*hd : i*qDim+(h+1)*hd]
 	clear(o)
-	if j.vals16 != nil {
-		AxpyStridedF16(o, sc, j.vals16[kvOff:], kvDim)
+	if vals.H != nil {
+		AxpyStridedF16(o, sc, vals.H[off:], stride)
 	} else {
-		AxpyStrided(o, sc, j.vals[kvOff:], kvDim)
+		AxpyStrided(o, sc, vals.F[off:], stride)
 	}
 }
 
