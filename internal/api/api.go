@@ -13,6 +13,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/parley-chat/parley/internal/account"
 	"github.com/parley-chat/parley/internal/auth"
@@ -40,11 +41,13 @@ type server struct {
 // authn. Unknown routes answer a JSON 404 and known routes with the wrong
 // method a JSON 405.
 //
-// New adds neither httpx.Middleware (request ids, access log, recovery)
-// nor the health endpoints: the caller wraps and mounts the handler once
-// for everything the process serves.
+// New adds no httpx.Middleware (request ids, access log, recovery): the
+// caller wraps the handler once for everything the process serves. Each
+// of mounts adds the caller's own routes (the health endpoints) to the
+// same mux: one mux, not one in front of another, keeps a request's
+// stack short (see the stack note in httpx).
 func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn *auth.Authenticator,
-	gen chat.Generator, v1 http.Handler, log *slog.Logger) http.Handler {
+	gen chat.Generator, v1 http.Handler, log *slog.Logger, mounts ...func(*http.ServeMux)) http.Handler {
 	def := DefaultConfig()
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = def.MaxBodyBytes
@@ -99,11 +102,20 @@ func New(cfg Config, svc *conversation.Service, accounts *account.Service, authn
 	handle("GET /api/conversations/{id}/stream", s.attach)
 	handle("GET /api/models", s.models)
 
-	if v1 == nil {
-		v1 = httpx.NotFound(log)
+	guarded := func(h http.Handler) http.Handler { return authn.Require(s.rated(s.running(h))) }
+	switch v := v1.(type) {
+	case nil:
+		mux.Handle("/v1/", guarded(httpx.NotFound(log)))
+	case mounter:
+		v.Mount(mux, guarded)
+	default:
+		mux.Handle("/v1/", guarded(v1))
 	}
-	mux.Handle("/v1/", authn.Require(s.rated(s.running(v1))))
-	return fallback(mux, log)
+	for _, mount := range mounts {
+		mount(mux)
+	}
+	mux.Handle("/", unrouted(mux, log))
+	return mux
 }
 
 // models lists what the model backend serves, for a model picker.
@@ -122,36 +134,39 @@ func (s *server) models(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// fallback answers requests no pattern matches with OpenAI-style JSON
-// instead of the mux's plain text: 405 (with Allow) when the path exists
-// for other methods, else 404.
-func fallback(mux *http.ServeMux, log *slog.Logger) http.Handler {
-	notFound := httpx.NotFound(log)
+// mounter is a /v1 server that can add its routes to the api's own mux
+// (inference.Handler), sparing every request a mux of its own.
+type mounter interface {
+	Mount(mux *http.ServeMux, wrap func(http.Handler) http.Handler)
+}
+
+// unrouted answers requests no other pattern matches with OpenAI-style
+// JSON instead of the mux's plain text: 405 (with Allow) when the path
+// exists for other methods, else 404. It is the mux's catch-all, so the
+// routes themselves pay nothing for it.
+func unrouted(mux *http.ServeMux, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, pattern := mux.Handler(r)
-		if pattern != "" {
-			mux.ServeHTTP(w, r) // it, not h, fills in r.PathValue
+		var allow []string
+		probe := *r
+		for _, m := range probedMethods {
+			probe.Method = m
+			if _, pattern := mux.Handler(&probe); pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			httpx.WriteError(w, r, log, &chat.Error{Kind: chat.KindNotFound, Code: "route_not_found",
+				Message: "no route for " + r.Method + " " + r.URL.Path})
 			return
 		}
-		probe := &statusProbe{header: http.Header{}}
-		h.ServeHTTP(probe, r)
-		if probe.status != http.StatusMethodNotAllowed {
-			notFound.ServeHTTP(w, r)
-			return
-		}
-		w.Header().Set("Allow", probe.header.Get("Allow"))
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		httpx.WriteJSON(w, http.StatusMethodNotAllowed, httpx.ErrorBody{Error: httpx.ErrorDetail{
 			Message: "method " + r.Method + " not allowed for " + r.URL.Path,
 			Type:    chat.KindInvalid.String(), Code: "method_not_allowed"}})
 	})
 }
 
-// statusProbe records what the mux's own 404/405 handler would answer.
-type statusProbe struct {
-	header http.Header
-	status int
-}
-
-func (p *statusProbe) Header() http.Header         { return p.header }
-func (p *statusProbe) Write(b []byte) (int, error) { return len(b), nil }
-func (p *statusProbe) WriteHeader(code int)        { p.status = code }
+// probedMethods are the methods an Allow header may name, in the order
+// the mux's own 405 lists them.
+var probedMethods = []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPatch,
+	http.MethodPost, http.MethodPut}

@@ -97,19 +97,36 @@ func Serve(ctx context.Context, ln net.Listener, target string, cfg Config, log 
 	if tracing.Enabled() {
 		log.Info("tracing on: spans go to the OTLP/HTTP endpoint of OTEL_EXPORTER_OTLP_*")
 	}
-	// The span is outermost, so the access log and everything below it
-	// carry its trace id.
-	h := tracing.Handler(httpx.Middleware(log, httpx.NewHTTPMetrics(svc.Registry).Instrument(svc.Handler)))
+	h := served(svc, tracing, log)
 	// Scrapes bypass the middleware: they are neither access-logged nor
 	// counted as requests.
 	metrics := obs.MetricsHandler(svc.Registry)
 	if cfg.Metrics.Addr == "" {
-		mux := http.NewServeMux()
-		mux.Handle("GET "+obs.MetricsPath, metrics)
-		mux.Handle("/", h)
-		return httpx.Serve(ctx, ln, mux, sc, log, svc.Shutdown)
+		return httpx.Serve(ctx, ln, beside(h, metrics), sc, log, svc.Shutdown)
 	}
 	return serveWithMetrics(ctx, ln, h, metrics, cfg, sc, log, svc.Shutdown)
+}
+
+// served is svc's handler as Serve serves it: in its server span, with
+// request ids, the access log and the HTTP metrics. The span is outermost,
+// so the access log and everything below it carry its trace id.
+func served(svc *Service, tracing *obs.Tracing, log *slog.Logger) http.Handler {
+	return tracing.Handler(httpx.NewHTTPMetrics(svc.Registry).Middleware(log, svc.Handler))
+}
+
+// beside serves scrapes (GET or HEAD of obs.MetricsPath) from metrics and
+// everything else from h: a test, not a mux in front of h's, which would
+// add its frames under every request (see the stack note in httpx).
+func beside(h, metrics http.Handler) http.Handler { return &scrapeSplit{h: h, metrics: metrics} }
+
+type scrapeSplit struct{ h, metrics http.Handler }
+
+func (s *scrapeSplit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == obs.MetricsPath && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		s.metrics.ServeHTTP(w, r)
+		return
+	}
+	s.h.ServeHTTP(w, r)
 }
 
 // serveWithMetrics serves h on ln and /metrics alone on cfg.Metrics.Addr
@@ -192,7 +209,7 @@ func (s *Service) buildModel(ctx context.Context, cfg Config, log *slog.Logger) 
 		return err
 	}
 	// The server answers /healthz and /readyz itself.
-	h := inference.NewServer(s.metered(gen, cfg), cfg.Inference, log)
+	var h http.Handler = inference.NewServer(s.metered(gen, cfg), cfg.Inference, log)
 	if key != "" {
 		h = inference.RequireKey(key, h)
 		log.Info("model: /v1 needs the key (Authorization: Bearer)")
@@ -334,18 +351,17 @@ func (s *Service) apiHandler(ctx context.Context, cfg Config, gen chat.Generator
 	})
 	// /v1 on the api keeps the api's limits.
 	v1 := inference.NewServer(gen, inference.Config{MaxBodyBytes: cfg.API.MaxBodyBytes, MaxTokens: cfg.Conversation.MaxTokens}, log)
-	h := api.New(cfg.API, svc, accounts, authn, gen, v1, log)
-	mux := http.NewServeMux()
 	// Ready when the database answers and the model backend lists a model
 	// (with a pool: and one of its model services is in rotation).
 	modelCheck, modelDetails := modelHealth(gen)
 	maps.Copy(details, modelDetails)
-	httpx.Health(mux, httpx.HealthConfig{Details: details}, log, map[string]httpx.Check{
-		"database": st.Ping,
-		"model":    modelCheck,
-	})
-	mux.Handle("/", h)
-	return mux, nil
+	health := func(mux *http.ServeMux) {
+		httpx.Health(mux, httpx.HealthConfig{Details: details}, log, map[string]httpx.Check{
+			"database": st.Ping,
+			"model":    modelCheck,
+		})
+	}
+	return api.New(cfg.API, svc, accounts, authn, gen, v1, log, health), nil
 }
 
 // authenticator is the api's authentication in the mode cfg names, or the

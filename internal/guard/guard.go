@@ -84,15 +84,31 @@ type guard struct {
 	any     bool
 }
 
-func (g *guard) wrap(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w = &headerWriter{ResponseWriter: w}
-		if err := g.check(r); err != nil {
-			httpx.WriteError(w, r, g.log, err)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+func (g *guard) wrap(next http.Handler) http.Handler { return &guarded{g: g, next: next} }
+
+// guarded is a handler behind the guard (a type rather than a closure:
+// see the stack note in httpx).
+type guarded struct {
+	g    *guard
+	next http.Handler
+}
+
+func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if w = h.g.admit(w, r); w != nil {
+		h.next.ServeHTTP(w, r)
+	}
+}
+
+// admit returns the writer that adds the security headers to r's answer,
+// or nil once it answered why r is refused. Apart from wrap, its frame is
+// gone before the route runs (see the stack note in httpx).
+func (g *guard) admit(w http.ResponseWriter, r *http.Request) http.ResponseWriter {
+	w = &headerWriter{ResponseWriter: w}
+	if err := g.check(r); err != nil {
+		httpx.WriteError(w, r, g.log, err)
+		return nil
+	}
+	return w
 }
 
 // check returns why r is refused, or nil.

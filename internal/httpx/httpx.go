@@ -1,8 +1,3 @@
-// Package httpx is the HTTP plumbing shared by every Parley service: the one
-// place where domain errors become status codes and OpenAI-style JSON,
-// request ids, access logs, panic recovery, body limits, health endpoints,
-// server-sent events and graceful serving. It knows nothing of
-// conversations or models.
 package httpx
 
 import (
@@ -189,6 +184,10 @@ func ReadBody(r *http.Request, maxBytes int64) (body []byte, release func(), err
 		release()
 		return nil, nil, decodeError(err, maxBytes)
 	}
+	// Read to its end and closed, the body is not read once more (into
+	// io.Discard, through a pooled buffer) when the answer starts, at the
+	// bottom of the stack under the handler.
+	r.Body.Close()
 	return buf.Bytes(), release, nil
 }
 
@@ -318,12 +317,23 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 // Handle adapts h to http.Handler, writing any returned error with
 // WriteError.
 func Handle(log *slog.Logger, h HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		NoteRoute(r)
-		if err := h(w, r); err != nil {
-			WriteError(w, r, log, err)
-		}
-	})
+	return &handler{log: log, h: h}
+}
+
+// handler is Handle's http.Handler: a type, not an http.HandlerFunc
+// closure, whose trampoline would be one more frame under every request
+// (see the stack note in doc.go). Middleware and the other wrappers are
+// types for the same reason.
+type handler struct {
+	log *slog.Logger
+	h   HandlerFunc
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	NoteRoute(r)
+	if err := h.h(w, r); err != nil {
+		WriteError(w, r, h.log, err)
+	}
 }
 
 // NotFound answers every unmatched route with a JSON 404.

@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,7 +45,10 @@ const UnmatchedRoute = "unmatched"
 // (see NoteRoute). Muxes nest (web → api → /v1), and each sets the
 // pattern only on the request value it was given, which the wrappers
 // around it replace; so the pattern travels up in a slot instead.
-type routeSlot struct{ pattern string }
+type routeSlot struct {
+	pattern string
+	start   time.Time
+}
 
 type routeSlotKey struct{}
 
@@ -69,44 +73,80 @@ func (m *HTTPMetrics) Instrument(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		m.inFlight.Inc()
-		slot := &routeSlot{}
-		r = r.WithContext(context.WithValue(r.Context(), routeSlotKey{}, slot))
-		rec, ok := w.(*recorder)
-		if !ok {
-			rec = &recorder{ResponseWriter: w}
-		}
-		defer func() {
-			m.inFlight.Dec()
-			status := rec.statusOr200()
-			v := recover()
-			if v != nil && v != http.ErrAbortHandler && !rec.wrote {
-				// Middleware, outside, recovers and answers 500.
-				status = http.StatusInternalServerError
-			}
-			handler := slot.pattern
-			if handler == "" {
-				handler = r.Pattern // the outermost mux, when it is the only one
-			}
-			if handler == "" {
-				handler = UnmatchedRoute
-			}
-			m.duration.WithLabelValues(handler, methodLabel(r.Method), strconv.Itoa(status)).
-				Observe(time.Since(start).Seconds())
-			if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
-				span.SetName(routeName(r.Method, handler))
-				span.SetAttributes(attribute.String("http.route", handler), attribute.Int("http.response.status_code", status))
-				if status >= 500 {
-					span.SetStatus(codes.Error, strconv.Itoa(status))
-				}
-			}
-			if v != nil {
-				panic(v)
-			}
-		}()
+		slot, rec, r := m.begin(w, r)
+		defer m.finish(slot, rec, r)
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// Middleware is httpx.Middleware and m.Instrument in one layer, for a
+// service's outermost handler: their frames stay under every request, and
+// each layer is one more (see the stack note in doc.go). A nil m is
+// httpx.Middleware alone.
+func (m *HTTPMetrics) Middleware(log *slog.Logger, next http.Handler) http.Handler {
+	if m == nil {
+		return Middleware(log, next)
+	}
+	return &measured{m: m, log: log, next: next}
+}
+
+// measured is a handler behind HTTPMetrics.Middleware.
+type measured struct {
+	m    *HTTPMetrics
+	log  *slog.Logger
+	next http.Handler
+}
+
+func (h *measured) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec, r := begin(w, r)
+	defer rec.finish(h.log, r)
+	slot, _, r := h.m.begin(rec, r)
+	defer h.m.finish(slot, rec, r)
+	h.next.ServeHTTP(rec, r)
+}
+
+// begin counts a request in flight and gives it the slot its route is
+// noted in, carried by the returned request's context.
+func (m *HTTPMetrics) begin(w http.ResponseWriter, r *http.Request) (*routeSlot, *recorder, *http.Request) {
+	m.inFlight.Inc()
+	slot := &routeSlot{start: time.Now()}
+	rec, ok := w.(*recorder)
+	if !ok {
+		rec = &recorder{ResponseWriter: w}
+	}
+	return slot, rec, r.WithContext(context.WithValue(r.Context(), routeSlotKey{}, slot))
+}
+
+// finish records the request's duration under its route and status, and
+// names its span after the route. Deferred, it sees a panic of the
+// handler, counts it as the 500 Middleware (outside) answers, and panics
+// on.
+func (m *HTTPMetrics) finish(slot *routeSlot, rec *recorder, r *http.Request) {
+	m.inFlight.Dec()
+	status := rec.statusOr200()
+	v := recover()
+	if v != nil && v != http.ErrAbortHandler && !rec.wrote {
+		status = http.StatusInternalServerError
+	}
+	handler := slot.pattern
+	if handler == "" {
+		handler = r.Pattern // the outermost mux, when it is the only one
+	}
+	if handler == "" {
+		handler = UnmatchedRoute
+	}
+	m.duration.WithLabelValues(handler, methodLabel(r.Method), strconv.Itoa(status)).
+		Observe(time.Since(slot.start).Seconds())
+	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
+		span.SetName(routeName(r.Method, handler))
+		span.SetAttributes(attribute.String("http.route", handler), attribute.Int("http.response.status_code", status))
+		if status >= 500 {
+			span.SetStatus(codes.Error, strconv.Itoa(status))
+		}
+	}
+	if v != nil {
+		panic(v)
+	}
 }
 
 // routeName names a server span after its route: the pattern, with the

@@ -19,48 +19,74 @@ import (
 // structured access-log line.
 func Middleware(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		id := r.Header.Get(HeaderRequestID)
-		if !validRequestID(id) {
-			id = NewRequestID()
-		}
-		w.Header().Set(HeaderRequestID, id)
-		r = r.WithContext(WithRequestID(r.Context(), id))
-		rec := &recorder{ResponseWriter: w, requestID: id}
-		defer func() {
-			v := recover()
-			aborted := v == http.ErrAbortHandler
-			if v != nil && !aborted {
-				log.Error("panic serving request", "request_id", id, "path", r.URL.Path,
-					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				if !rec.wrote {
-					WriteError(rec, r, nil, chat.E(chat.KindInternal, "internal error", nil))
-				}
-			}
-			level := slog.LevelInfo
-			if r.URL.Path == "/healthz" || r.URL.Path == ReadyPath {
-				level = slog.LevelDebug
-			}
-			attrs := []slog.Attr{slog.String("request_id", id), slog.String("method", r.Method),
-				slog.String("path", r.URL.Path), slog.Int("status", rec.statusOr200()),
-				slog.Int64("bytes", rec.bytes), slog.Duration("duration", time.Since(start))}
-			if aborted {
-				// A proxy gave up on a client that went away mid-answer.
-				attrs = append(attrs, slog.Bool("aborted", true))
-			}
-			log.LogAttrs(r.Context(), level, "http", attrs...)
-			if aborted {
-				panic(v) // net/http closes the connection quietly
-			}
-		}()
+		rec, r := begin(w, r)
+		defer rec.finish(log, r)
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// begin starts a request's record: its id, echoed in w and carried in the
+// returned request's context. What a request keeps until it ends lives in
+// the record, not in Middleware's frame, which stays under the whole
+// request: see the stack note in doc.go.
+func begin(w http.ResponseWriter, r *http.Request) (*recorder, *http.Request) {
+	start := time.Now()
+	id := r.Header.Get(HeaderRequestID)
+	if !validRequestID(id) {
+		id = NewRequestID()
+	}
+	w.Header().Set(HeaderRequestID, id)
+	return &recorder{ResponseWriter: w, requestID: id, start: start}, r.WithContext(WithRequestID(r.Context(), id))
+}
+
+// finish recovers a panic of the handler (answering 500 when nothing was
+// written yet) and writes the access-log line. It is deferred, so
+// recover works here; the rest is apart, so that what they hold is not in
+// this frame, under the log line's own deep stack.
+func (rec *recorder) finish(log *slog.Logger, r *http.Request) {
+	v := recover()
+	aborted := v == http.ErrAbortHandler
+	if v != nil && !aborted {
+		rec.panicked(log, r, v)
+	}
+	rec.logAccess(log, r, aborted)
+	if aborted {
+		panic(v) // net/http closes the connection quietly
+	}
+}
+
+// panicked logs a handler's panic and answers 500 if nothing was written.
+func (rec *recorder) panicked(log *slog.Logger, r *http.Request, v any) {
+	log.Error("panic serving request", "request_id", rec.requestID, "path", r.URL.Path,
+		"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+	if !rec.wrote {
+		WriteError(rec, r, nil, chat.E(chat.KindInternal, "internal error", nil))
+	}
+}
+
+// logAccess writes the request's access-log line.
+func (rec *recorder) logAccess(log *slog.Logger, r *http.Request, aborted bool) {
+	level := slog.LevelInfo
+	if r.URL.Path == "/healthz" || r.URL.Path == ReadyPath {
+		level = slog.LevelDebug
+	}
+	attrs := [...]slog.Attr{slog.String("request_id", rec.requestID), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.Int("status", rec.statusOr200()),
+		slog.Int64("bytes", rec.bytes), slog.Duration("duration", time.Since(rec.start)),
+		// A proxy gave up on a client that went away mid-answer.
+		slog.Bool("aborted", true)}
+	n := len(attrs)
+	if !aborted {
+		n--
+	}
+	log.LogAttrs(r.Context(), level, "http", attrs[:n]...)
 }
 
 // recorder remembers the status for the access log. It passes Flush and
 // Hijack through, since SSE needs the first and reverse proxies the second.
 type recorder struct {
 	http.ResponseWriter
+	start     time.Time // set by Middleware
 	requestID string
 	status    int
 	wrote     bool

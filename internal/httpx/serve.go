@@ -87,11 +87,24 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, cfg ServerConfi
 // notReadyWhileDraining answers the readiness probe (see Health) 503 once
 // draining is set, and passes everything else to h.
 func notReadyWhileDraining(h http.Handler, draining *atomic.Bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == ReadyPath && draining.Load() {
-			WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
+	return &drainGate{h: h, draining: draining}
+}
+
+type drainGate struct {
+	h        http.Handler
+	draining *atomic.Bool
+}
+
+func (g *drainGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == ReadyPath && g.draining.Load() {
+		answerDraining(w)
+		return
+	}
+	g.h.ServeHTTP(w, r)
+}
+
+// answerDraining is the readiness probe's answer while draining; apart,
+// so that its map is not in the frame under every request.
+func answerDraining(w http.ResponseWriter) {
+	WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 }

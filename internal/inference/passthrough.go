@@ -37,7 +37,9 @@ func (s *server) relay(ctx context.Context, w http.ResponseWriter, r *http.Reque
 	if err != nil {
 		return err
 	}
-	err = resp.Relay(sse, sse.Flush)
+	// The events, framed already, go straight to w: through sse they
+	// would pass one more frame under every write (see the stack note in httpx).
+	err = resp.Relay(w, sse.Flush)
 	switch {
 	case err == nil:
 		return nil

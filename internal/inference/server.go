@@ -94,20 +94,42 @@ type defaultModeler interface {
 // model, the token cap), and the answer comes back as the server wrote it
 // (a stream event by event, errors mapped). Otherwise requests are
 // decoded and answers built from gen's deltas.
-func NewServer(gen chat.Generator, cfg Config, log *slog.Logger) http.Handler {
+func NewServer(gen chat.Generator, cfg Config, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &server{gen: gen, fwd: forwarderOf(gen), cfg: cfg.withDefaults(), log: log, started: time.Now()}
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/chat/completions", httpx.Handle(log, s.chatCompletions))
-	mux.Handle("POST /v1/completions", httpx.Handle(log, s.completions))
-	mux.Handle("POST /v1/tokenize", httpx.Handle(log, s.tokenize))
-	mux.Handle("GET /v1/models", httpx.Handle(log, s.models))
-	mux.Handle("GET /v1/models/{id...}", httpx.Handle(log, s.model))
-	httpx.Health(mux, httpx.HealthConfig{Timeout: s.cfg.ReadyTimeout}, log, map[string]httpx.Check{"backend": ModelsCheck(gen)})
-	mux.Handle("/", httpx.NotFound(log))
-	return mux
+	h := &Handler{ServeMux: http.NewServeMux(), s: s}
+	h.Mount(h.ServeMux, nil)
+	httpx.Health(h.ServeMux, httpx.HealthConfig{Timeout: s.cfg.ReadyTimeout}, log, map[string]httpx.Check{"backend": ModelsCheck(gen)})
+	h.Handle("/", httpx.NotFound(log))
+	return h
+}
+
+// Handler is the OpenAI-compatible server: a mux with the /v1 routes and
+// the health endpoints, served as it is by the model service.
+type Handler struct {
+	*http.ServeMux
+	s *server
+}
+
+// Mount adds the /v1 routes to mux, each through wrap when it is not nil
+// (the api's authentication and limits), and answers 404 for other /v1
+// paths. The api mounts them on its own mux rather than behind it: a mux
+// fewer under every request keeps the stack short (see the stack note in httpx).
+func (h *Handler) Mount(mux *http.ServeMux, wrap func(http.Handler) http.Handler) {
+	if wrap == nil {
+		wrap = func(h http.Handler) http.Handler { return h }
+	}
+	s, log := h.s, h.s.log
+	mux.Handle("POST /v1/chat/completions", wrap(httpx.Handle(log, s.chatCompletions)))
+	mux.Handle("POST /v1/completions", wrap(httpx.Handle(log, s.completions)))
+	mux.Handle("POST /v1/tokenize", wrap(httpx.Handle(log, s.tokenize)))
+	mux.Handle("GET /v1/models", wrap(httpx.Handle(log, s.models)))
+	mux.Handle("GET /v1/models/{id...}", wrap(httpx.Handle(log, s.model)))
+	if mux != h.ServeMux {
+		mux.Handle("/v1/", wrap(httpx.NotFound(log)))
+	}
 }
 
 // ModelsCheck is the readiness check of a model backend: it answers and
@@ -152,17 +174,21 @@ func (s *server) complete(w http.ResponseWriter, r *http.Request, legacy bool) e
 		return err
 	}
 	req.LimitTokens(s.cfg.MaxTokens)
-	ctx := r.Context()
-	if d := s.cfg.RequestTimeout; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d,
-			chat.Errorf(chat.KindTimeout, "generation took longer than %s", d))
-		defer cancel()
-	}
+	ctx, cancel := s.deadline(r.Context())
+	defer cancel()
 	if s.fwd != nil {
 		return s.forward(ctx, w, r, req)
 	}
 	return s.serve(ctx, w, r, req)
+}
+
+// deadline is ctx under the request timeout, if there is one.
+func (s *server) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	d := s.cfg.RequestTimeout
+	if d <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeoutCause(ctx, d, chat.Errorf(chat.KindTimeout, "generation took longer than %s", d))
 }
 
 func (s *server) newReply(w http.ResponseWriter, legacy bool, model string) *reply {

@@ -118,27 +118,40 @@ func sensitiveKey(k string) bool {
 // place where logs are kept free of secrets, so a cause that quotes an
 // upstream's answer cannot leak a key into them.
 func NewRedactingHandler(next slog.Handler) slog.Handler {
-	return redactHandler{next: next}
+	return &redactHandler{next: next}
 }
 
 type redactHandler struct{ next slog.Handler }
 
-func (h redactHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
 
-func (h redactHandler) Handle(ctx context.Context, r slog.Record) error {
-	msg := Redact(r.Message)
-	changed := msg != r.Message
-	if !changed {
-		r.Attrs(func(a slog.Attr) bool {
-			_, c := redactAttr(a)
-			changed = c
-			return !c
-		})
+func (h *redactHandler) Handle(ctx context.Context, r slog.Record) error {
+	if secretIn(&r) {
+		return h.handleRedacted(ctx, &r)
 	}
-	if !changed {
-		return h.next.Handle(ctx, r)
+	return h.next.Handle(ctx, r)
+}
+
+// secretIn reports whether r's message or an attribute has something to
+// mask.
+func secretIn(r *slog.Record) bool {
+	if Redact(r.Message) != r.Message {
+		return true
 	}
-	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
+	changed := false
+	r.Attrs(func(a slog.Attr) bool {
+		_, changed = redactAttr(a)
+		return !changed
+	})
+	return changed
+}
+
+// handleRedacted passes on a copy of r with its secrets masked; apart from
+// Handle, so that the copy is not in Handle's frame for other records.
+func (h *redactHandler) handleRedacted(ctx context.Context, r *slog.Record) error {
+	out := slog.NewRecord(r.Time, r.Level, Redact(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		a, _ = redactAttr(a)
 		out.AddAttrs(a)
@@ -147,16 +160,16 @@ func (h redactHandler) Handle(ctx context.Context, r slog.Record) error {
 	return h.next.Handle(ctx, out)
 }
 
-func (h redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+func (h *redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	out := make([]slog.Attr, len(attrs))
 	for i, a := range attrs {
 		out[i], _ = redactAttr(a)
 	}
-	return redactHandler{next: h.next.WithAttrs(out)}
+	return &redactHandler{next: h.next.WithAttrs(out)}
 }
 
-func (h redactHandler) WithGroup(name string) slog.Handler {
-	return redactHandler{next: h.next.WithGroup(name)}
+func (h *redactHandler) WithGroup(name string) slog.Handler {
+	return &redactHandler{next: h.next.WithGroup(name)}
 }
 
 // redactAttr returns a with its secrets masked, and whether anything was.

@@ -115,6 +115,11 @@ func (r *Response) err(err error) error {
 }
 
 // src is the answer's body, with what Prime read ahead in front.
+//
+// Not inlined: its readers' temporaries would stay in Relay's frame,
+// under every event of a stream (see the stack note in httpx).
+//
+//go:noinline
 func (r *Response) src() io.Reader {
 	switch {
 	case r.whole:
@@ -130,7 +135,7 @@ func (r *Response) src() io.Reader {
 // out, ErrClientGone when w failed, else the stream's error as a
 // *chat.Error (or the caller's cancellation).
 func (r *Response) Relay(w io.Writer, flush func()) error {
-	err := relayUsage(w, flush, r.src(), DefaultMaxEventBytes, &r.usage)
+	err := newRelay(w, flush, r.src(), DefaultMaxEventBytes, &r.usage).run()
 	if err == nil {
 		r.cl.drain(r.resp.Body)
 	}

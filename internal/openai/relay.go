@@ -22,6 +22,8 @@ type relayBufs struct {
 	out  []byte // what goes to the client next
 	long []byte // a line longer than rd's buffer
 	data []byte // the data of a multi-line event, joined
+	// state is the relay's own, kept here to be pooled with the buffers.
+	state relayState
 }
 
 // relayBufSize is the size of a relay's read buffer and the starting size
@@ -58,17 +60,35 @@ func relayUsage(w io.Writer, flush func(), src io.Reader, maxEvent int, usage *c
 	if maxEvent <= 0 {
 		maxEvent = DefaultMaxEventBytes
 	}
+	return newRelay(w, flush, src, maxEvent, usage).run()
+}
+
+// newRelay takes buffers from the pool and starts their state, which is
+// pooled with them rather than held in a frame: the first write, deep
+// under the relay, takes net/http's largest frame, and a stream's stack
+// stays short (see the stack note in httpx). run gives them back.
+func newRelay(w io.Writer, flush func(), src io.Reader, maxEvent int, usage *chat.Usage) *relayState {
 	b := relayPool.Get().(*relayBufs)
 	b.rd.Reset(src)
-	defer func() {
-		b.rd.Reset(nil)
-		if cap(b.long) > 4*relayBufSize || cap(b.data) > 4*relayBufSize || cap(b.out) > 4*relayBufSize {
-			return // an outsized event: let the GC have these buffers
-		}
-		relayPool.Put(b)
-	}()
-	r := relayState{b: b, w: w, flush: flush, max: maxEvent, evStart: -1, dataStart: -1, usage: usage}
-	r.b.out = r.b.out[:0]
+	b.out = b.out[:0]
+	b.state = relayState{b: b, w: w, flush: flush, max: maxEvent, evStart: -1, dataStart: -1, usage: usage}
+	return &b.state
+}
+
+// release puts b back into the pool, unless an outsized event grew it.
+func (b *relayBufs) release() {
+	b.rd.Reset(nil)
+	b.state = relayState{}
+	if cap(b.long) > 4*relayBufSize || cap(b.data) > 4*relayBufSize || cap(b.out) > 4*relayBufSize {
+		return // let the GC have these buffers
+	}
+	relayPool.Put(b)
+}
+
+// run relays line by line until the stream ends, then puts the buffers
+// back.
+func (r *relayState) run() error {
+	defer r.b.release()
 	for {
 		if !r.lineBuffered() {
 			// The next read may wait for the server: what is complete
@@ -77,7 +97,7 @@ func relayUsage(w io.Writer, flush func(), src io.Reader, maxEvent int, usage *c
 				return err
 			}
 		}
-		line, err := r.readLine(maxEvent)
+		line, err := r.readLine(r.max)
 		if len(line) > 0 || err == nil {
 			done, lerr := r.line(line)
 			if errors.Is(lerr, ErrEventTooLarge) {
@@ -86,31 +106,36 @@ func relayUsage(w io.Writer, flush func(), src io.Reader, maxEvent int, usage *c
 				return lerr
 			}
 		}
-		if errors.Is(err, ErrEventTooLarge) {
-			if r.evStart >= 0 {
-				r.b.out = r.b.out[:r.evStart]
-			}
-			_ = r.write()
-			return chat.E(chat.KindUpstream, fmt.Sprintf("%s sent a stream event over %d bytes", serverName, maxEvent), err)
+		if err != nil {
+			return r.end(err)
 		}
-		if err == nil {
-			continue
-		}
-		// The last event may lack its blank line (a server that closes
-		// right after "data: [DONE]").
-		if done, rerr := r.endEvent(); done || rerr != nil {
-			return rerr
-		}
-		switch {
-		case !errors.Is(err, io.EOF):
-			_ = r.write()
-			return err
-		case r.finished:
-			return r.done()
+	}
+}
+
+// end finishes a relay whose source ended with err: an event over the
+// limit, a broken stream, or the end of the body.
+func (r *relayState) end(err error) error {
+	if errors.Is(err, ErrEventTooLarge) {
+		if r.evStart >= 0 {
+			r.b.out = r.b.out[:r.evStart]
 		}
 		_ = r.write()
-		return chat.E(chat.KindUpstream, serverName+" closed the stream before it finished", io.ErrUnexpectedEOF)
+		return chat.E(chat.KindUpstream, fmt.Sprintf("%s sent a stream event over %d bytes", serverName, r.max), err)
 	}
+	// The last event may lack its blank line (a server that closes
+	// right after "data: [DONE]").
+	if done, rerr := r.endEvent(); done || rerr != nil {
+		return rerr
+	}
+	switch {
+	case !errors.Is(err, io.EOF):
+		_ = r.write()
+		return err
+	case r.finished:
+		return r.done()
+	}
+	_ = r.write()
+	return chat.E(chat.KindUpstream, serverName+" closed the stream before it finished", io.ErrUnexpectedEOF)
 }
 
 type relayState struct {
