@@ -66,6 +66,20 @@ GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 	VPINSRW $6, (s*6)(R8), X4, X4 \
 	VPINSRW $7, (s*7)(R8), X4, X4
 
+// WSCALESQ4 is WSCALES for a full group of Q4_0 blocks: their scales are
+// words 0, 9, 18, ... 63 of the group's first 128 bytes (a full group has
+// 144), picked by one word permute (AVX512BW) instead of eight inserts.
+// Z5 and Z6 are free here (GROUPLOADS sets them after).
+DATA rowsq4w<>+0(SB)/8, $0x001b001200090000
+DATA rowsq4w<>+8(SB)/8, $0x003f0036002d0024
+GLOBL rowsq4w<>(SB), RODATA|NOPTR, $16
+
+#define WSCALESQ4 \
+	VMOVDQU64 rowsq4w<>(SB), X4 \
+	VMOVDQU64 (R8), Z5 \
+	VMOVDQU64 64(R8), Z6 \
+	VPERMI2W  Z6, Z5, Z4
+
 // WSCALESPART sets K1 and K2 to the R11 (< 8) blocks present of a row's
 // last group and X4 to their scales, gathered at the byte offsets in Y17
 // (the others zero).
@@ -126,6 +140,16 @@ GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 	VMOVDQU (R12), Y6 \
 	VMOVUPS (R10), Y5 \
 	JMP     scale
+
+#define GROUPLOADSQ4(part, scale) \
+	CMPQ    R11, $8 \
+	JLT     part \
+	WSCALESQ4 \
+	VMOVDQU (R12), Y6 \
+	VMOVUPS (R10), Y5 \
+	JMP     scale
+
+#define GROUPLOADSQ5(part, scale) GROUPLOADS(22, part, scale)
 
 // PARTLOADS is GROUPLOADS for the partial group, under the mask of the
 // blocks present.
@@ -232,7 +256,7 @@ GLOBL rowsq4perm<>(SB), RODATA|NOPTR, $32
 // constants: PAIR and ONE make a pair of blocks and a lone block, bs is
 // the block size, the level offset 2^shift. K3 and K6 are set here; the
 // caller sets Y17 (the blocks' scale offsets) and what its PAIR needs.
-#define NIBROWS(PAIR, ONE, bs, shift) \
+#define NIBROWS(PAIR, ONE, LOADS, bs, shift) \
 	ROWSARGS1 \
 	VPBROADCASTQ rowsnib<>(SB), Z7 \
 	VMOVDQU32    rowsq4shift<>(SB), Z18 \
@@ -275,7 +299,7 @@ none3: \
 	ONE(3, Z11) \
 nsums: \
 	Q4SUMS \
-	GROUPLOADS(bs, npart, nscale) \
+	LOADS(npart, nscale) \
 npart: \
 	PARTLOADS \
 nscale: \
@@ -289,7 +313,7 @@ nscale: \
 // Y16 += (sums - 8·Σx) * d_w * d_x, group by group.
 TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
 	VMOVDQU32 rowsq4idx<>(SB), Y17
-	NIBROWS(Q4PAIR, Q4ONE, 18, 3)
+	NIBROWS(Q4PAIR, Q4ONE, GROUPLOADSQ4, 18, 3)
 
 // The Q5_0 kernel works as the Q4_0 one, with each level's fifth bit
 // (bit i of the block's 32-bit qh, element i) added as 16 under a byte mask
@@ -335,7 +359,7 @@ GLOBL rows16<>(SB), RODATA|NOPTR, $8
 TEXT ·dotRowsQ5_0AVX512(SB), NOSPLIT, $0-64
 	VMOVDQU32    rowsq5idx<>(SB), Y17
 	VPBROADCASTQ rows16<>(SB), Z20
-	NIBROWS(Q5PAIR, Q5ONE, 22, 4)
+	NIBROWS(Q5PAIR, Q5ONE, GROUPLOADSQ5, 22, 4)
 
 // The Q8_0 kernel works as the Q4_0 one, with the weights' signed levels
 // made unsigned by flipping their top bit (w+128): VPDPBUSD then sums
