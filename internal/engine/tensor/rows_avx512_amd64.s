@@ -397,7 +397,7 @@ q8row:
 	ROWSTART1
 
 q8grp:
-	PF4(R8)
+	PF4Q8(R8)
 	ZERO8
 	Q8B(0, Y8, q8red)
 	Q8B(1, Y9, q8red)
