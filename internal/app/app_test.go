@@ -189,6 +189,13 @@ func TestModelServiceFlags(t *testing.T) {
 // startTarget serves target configured by args, as the command line would.
 func startTarget(t *testing.T, target string, args ...string) *httptest.Server {
 	t.Helper()
+	return serveBuilt(t, target, parseTarget(t, target, args...))
+}
+
+// parseTarget is target's configuration from args, as the command line
+// parses and checks it (no environment).
+func parseTarget(t *testing.T, target string, args ...string) Config {
+	t.Helper()
 	var cfg Config
 	fs, check := NewFlagSet(target, &cfg, func(string) string { return "" })
 	fs.SetOutput(io.Discard)
@@ -198,7 +205,7 @@ func startTarget(t *testing.T, target string, args ...string) *httptest.Server {
 	if err := check(); err != nil {
 		t.Fatal(err)
 	}
-	return serveBuilt(t, target, cfg)
+	return cfg
 }
 
 // startAPI serves the api target, with its defaults, over the model

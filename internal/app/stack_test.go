@@ -62,15 +62,7 @@ func TestPassThroughStackDepth(t *testing.T) {
 // the handler's ServeHTTP, at the answer's first write and at the
 // access-log line.
 func passThroughDepths(t *testing.T, target string, args []string, stream bool) (write, logged int) {
-	var cfg Config
-	fs, check := NewFlagSet(target, &cfg, func(string) string { return "" })
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	if err := check(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := parseTarget(t, target, args...)
 	cfg.Server.Addr = "127.0.0.1:0"
 	probe := &depthProbe{}
 	// The production chain of log handlers, over the probe.

@@ -97,15 +97,7 @@ func (rc *otlpReceiver) traces() map[string]map[string][]string {
 // are flushed when a service stops.
 func serveUntil(t *testing.T, target string, args ...string) (url string, stop func()) {
 	t.Helper()
-	var cfg Config
-	fs, check := NewFlagSet(target, &cfg, func(string) string { return "" })
-	fs.SetOutput(io.Discard)
-	if err := fs.Parse(args); err != nil {
-		t.Fatal(err)
-	}
-	if err := check(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := parseTarget(t, target, args...)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
