@@ -20,16 +20,22 @@ import (
 // The stack budgets of a pass-through request (see the stack note in
 // httpx): the depth below a service's handler at the answer's first write
 // (where net/http's largest frame runs) and at the access-log line. They
-// are the frames measured with Go 1.26 (stream: 1664 bytes on the model
-// service, 2016 on the api; the log line 3192; before the frames were
-// trimmed 2352, 3832 and 5328) and a margin: a new layer under every
-// request fails them, and should earn its place against the budget.
-const (
-	writeStackBudget = 2304
-	logStackBudget   = 3584
-)
+// are the frames measured with Go 1.26 and a margin: a new layer under
+// every request fails them, and should earn its place against the budget.
+// As built: streamed, 1664 bytes on the model service and 2016 on the api,
+// the log line 3192 (before the frames were trimmed: 2352, 3832 and
+// 5328). Under the race detector, which CI runs: up to 2632 and 3136 (the
+// first write comes from one of two places in the relay), the log line
+// 4528 (before: 3344, 4800 and 6080).
+func stackBudgets() (write, log int) {
+	if raceBuild {
+		return 3456, 5120
+	}
+	return 2304, 3584
+}
 
 func TestPassThroughStackDepth(t *testing.T) {
+	writeStackBudget, logStackBudget := stackBudgets()
 	up := testupstream.New(t)
 	for _, tc := range []struct {
 		target string
