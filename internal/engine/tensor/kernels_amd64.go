@@ -335,19 +335,42 @@ func blockRows(k func(w *byte, x *int8, d, s *float32, nb int) float32, size, pe
 	}
 }
 
-// archDotStridedF16 is DotStridedF16 in assembly, for the widths the float
-// kernels take whole (elsewhere the generic loop, which widens each row).
 // StridedF16 reports whether DotStridedF16 and AxpyStridedF16 run in
 // assembly for rows of headDim values (elsewhere they widen row by row).
 func StridedF16(headDim int) bool {
-	return headDim > 0 && (isa >= isaAVX512 && headDim%64 == 0 || useAVX2() && headDim%32 == 0)
+	return headDim > 0 && dotStridedF16Tier(headDim) != isaGeneric && axpyStridedF16Tier(headDim) != isaGeneric
 }
 
-func archDotStridedF16(dst, q []float32, m []uint16, stride int, scale float32) bool {
+// dotStridedF16Tier and axpyStridedF16Tier are the kernels that take
+// rows of n values whole: the dispatch of the two below, and what
+// StridedF16 reports.
+func dotStridedF16Tier(n int) isaLevel {
 	switch {
-	case isa >= isaAVX512 && len(q)%16 == 0 && len(q) > 0:
+	case isa >= isaAVX512 && n%16 == 0 && n > 0:
+		return isaAVX512
+	case useAVX2() && n%32 == 0 && n > 0:
+		return isaAVX2
+	}
+	return isaGeneric
+}
+
+func axpyStridedF16Tier(n int) isaLevel {
+	switch {
+	case isa >= isaAVX512 && n%64 == 0:
+		return isaAVX512
+	case useAVX2() && n%32 == 0:
+		return isaAVX2
+	}
+	return isaGeneric
+}
+
+// archDotStridedF16 is DotStridedF16 in assembly, for the widths the float
+// kernels take whole (elsewhere the generic loop, which widens each row).
+func archDotStridedF16(dst, q []float32, m []uint16, stride int, scale float32) bool {
+	switch dotStridedF16Tier(len(q)) {
+	case isaAVX512:
 		dotStridedF16AVX512(&dst[0], &q[0], &m[0], 2*stride, len(dst), len(q), scale)
-	case useAVX2() && len(q)%32 == 0 && len(q) > 0:
+	case isaAVX2:
 		dotStridedF16AVX2(&dst[0], &q[0], &m[0], 2*stride, len(dst), len(q), scale)
 	default:
 		return false
@@ -357,10 +380,10 @@ func archDotStridedF16(dst, q []float32, m []uint16, stride int, scale float32) 
 
 // archAxpyStridedF16 is AxpyStridedF16 in assembly, as archDotStridedF16.
 func archAxpyStridedF16(dst, p []float32, m []uint16, stride int) bool {
-	switch {
-	case isa >= isaAVX512 && len(dst)%64 == 0:
+	switch axpyStridedF16Tier(len(dst)) {
+	case isaAVX512:
 		axpyStridedF16AVX512(&dst[0], &p[0], &m[0], 2*stride, len(p), len(dst))
-	case useAVX2() && len(dst)%32 == 0:
+	case isaAVX2:
 		axpyStridedF16AVX2(&dst[0], &p[0], &m[0], 2*stride, len(p), len(dst))
 	default:
 		return false
