@@ -19,8 +19,7 @@ import (
 // A request is one server span in the caller's trace, named after its
 // route, with what it asked and how it was answered.
 func TestServerSpan(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	rec, tp := spanRecorder()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /things/{id}", func(w http.ResponseWriter, r *http.Request) {
 		httpx.NoteRoute(r)
@@ -67,29 +66,47 @@ func TestServerSpan(t *testing.T) {
 }
 
 // A request whose handler panics is answered 500 by httpx.Middleware's
-// recovery; its span must say so (composed as app.Serve composes them).
+// recovery; its span must say so, whether the access log and the metrics
+// are two layers or one (HTTPMetrics.Middleware, as app.Serve composes
+// them).
 func TestServerSpanOfPanic(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) {
-		httpx.NoteRoute(r)
-		panic("boom")
-	})
 	log := slog.New(slog.DiscardHandler)
-	h := obs.TracingFor(tp).Handler(httpx.Middleware(log, httpx.NewHTTPMetrics(prometheus.NewRegistry()).Instrument(mux)))
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/boom", nil))
-	if w.Code != http.StatusInternalServerError {
-		t.Fatalf("answer %d, want 500", w.Code)
+	for name, wrap := range map[string]func(http.Handler) http.Handler{
+		"two layers": func(h http.Handler) http.Handler {
+			return httpx.Middleware(log, httpx.NewHTTPMetrics(prometheus.NewRegistry()).Instrument(h))
+		},
+		"one layer": func(h http.Handler) http.Handler {
+			return httpx.NewHTTPMetrics(prometheus.NewRegistry()).Middleware(log, h)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec, tp := spanRecorder()
+			mux := http.NewServeMux()
+			mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) {
+				httpx.NoteRoute(r)
+				panic("boom")
+			})
+			h := obs.TracingFor(tp).Handler(wrap(mux))
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/boom", nil))
+			if w.Code != http.StatusInternalServerError {
+				t.Fatalf("answer %d, want 500", w.Code)
+			}
+			spans := rec.Ended()
+			if len(spans) != 1 || spans[0].Status().Code != codes.Error {
+				t.Fatalf("spans %v, want one with an error status", spans)
+			}
+			for _, kv := range spans[0].Attributes() {
+				if kv.Key == "http.response.status_code" && kv.Value.AsInt64() != 500 {
+					t.Errorf("span status code %d, want 500", kv.Value.AsInt64())
+				}
+			}
+		})
 	}
-	spans := rec.Ended()
-	if len(spans) != 1 || spans[0].Status().Code != codes.Error {
-		t.Fatalf("spans %v, want one with an error status", spans)
-	}
-	for _, kv := range spans[0].Attributes() {
-		if kv.Key == "http.response.status_code" && kv.Value.AsInt64() != 500 {
-			t.Errorf("span status code %d, want 500", kv.Value.AsInt64())
-		}
-	}
+}
+
+// spanRecorder is a tracer provider whose ended spans rec holds.
+func spanRecorder() (*tracetest.SpanRecorder, *sdktrace.TracerProvider) {
+	rec := tracetest.NewSpanRecorder()
+	return rec, sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 }
