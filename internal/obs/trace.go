@@ -108,18 +108,33 @@ func (t *Tracing) Handler(h http.Handler) http.Handler {
 	if !t.Enabled() {
 		return h
 	}
-	tracer := t.Provider.Tracer(tracerName)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(serverAttributes(r)...))
-		defer span.End()
-		r = r.WithContext(ctx)
-		// A mux in front (the one serving /metrics beside) routed it; the
-		// route that names the span is the service's own.
-		r.Pattern = ""
-		h.ServeHTTP(w, r)
-	})
+	return &traced{tracer: t.Provider.Tracer(tracerName), h: h}
+}
+
+// traced is a handler in server spans: a type, and the span started in a
+// frame of its own, as httpx's stack note asks of what stays under every
+// request.
+type traced struct {
+	tracer trace.Tracer
+	h      http.Handler
+}
+
+func (t *traced) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, span := t.start(r)
+	defer span.End()
+	t.h.ServeHTTP(w, r)
+}
+
+// start starts r's server span and returns r in it.
+func (t *traced) start(r *http.Request) (*http.Request, trace.Span) {
+	ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+	ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
+		trace.WithAttributes(serverAttributes(r)...))
+	r = r.WithContext(ctx)
+	// A mux in front routed it; the route that names the span is the
+	// service's own.
+	r.Pattern = ""
+	return r, span
 }
 
 // serverAttributes are OpenTelemetry's HTTP server conventions for what
