@@ -65,24 +65,12 @@ func NoteRoute(r *http.Request) {
 	}
 }
 
-// Instrument wraps next so that every request is counted in m, labelled
-// with the route pattern that served it (never the raw path, whose ids
-// would make a series per conversation). A nil m returns next.
-func (m *HTTPMetrics) Instrument(next http.Handler) http.Handler {
-	if m == nil {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		slot, rec, r := m.begin(w, r)
-		defer m.finish(slot, rec, r)
-		next.ServeHTTP(rec, r)
-	})
-}
-
-// Middleware is httpx.Middleware and m.Instrument in one layer, for a
-// service's outermost handler: their frames stay under every request, and
-// each layer is one more (see the stack note in doc.go). A nil m is
-// httpx.Middleware alone.
+// Middleware is httpx.Middleware (request ids, recovery, the access log)
+// that also counts every request in m, labelled with the route pattern
+// that served it (never the raw path, whose ids would make a series per
+// conversation), and names its server span after that route. One layer,
+// not two: what wraps a service stays under every request (see the stack
+// note in doc.go). A nil m is httpx.Middleware alone.
 func (m *HTTPMetrics) Middleware(log *slog.Logger, next http.Handler) http.Handler {
 	if m == nil {
 		return Middleware(log, next)
@@ -100,21 +88,17 @@ type measured struct {
 func (h *measured) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec, r := begin(w, r)
 	defer rec.finish(h.log, r)
-	slot, _, r := h.m.begin(rec, r)
+	slot, r := h.m.begin(r)
 	defer h.m.finish(slot, rec, r)
 	h.next.ServeHTTP(rec, r)
 }
 
 // begin counts a request in flight and gives it the slot its route is
 // noted in, carried by the returned request's context.
-func (m *HTTPMetrics) begin(w http.ResponseWriter, r *http.Request) (*routeSlot, *recorder, *http.Request) {
+func (m *HTTPMetrics) begin(r *http.Request) (*routeSlot, *http.Request) {
 	m.inFlight.Inc()
 	slot := &routeSlot{start: time.Now()}
-	rec, ok := w.(*recorder)
-	if !ok {
-		rec = &recorder{ResponseWriter: w}
-	}
-	return slot, rec, r.WithContext(context.WithValue(r.Context(), routeSlotKey{}, slot))
+	return slot, r.WithContext(context.WithValue(r.Context(), routeSlotKey{}, slot))
 }
 
 // finish records the request's duration under its route and status, and

@@ -59,7 +59,7 @@ func cannedUpstream(b *testing.B) *httptest.Server {
 func meteredModelService(client *openai.Client, log *slog.Logger) http.Handler {
 	reg := obs.NewRegistry()
 	gen := inference.Metered(client, inference.NewMetrics(reg, inference.MetricsOptions{Upstream: true, Backend: client}))
-	return httpx.Middleware(log, httpx.NewHTTPMetrics(reg).Instrument(inference.NewServer(gen, inference.Config{}, log)))
+	return httpx.NewHTTPMetrics(reg).Middleware(log, inference.NewServer(gen, inference.Config{}, log))
 }
 
 // meteredAPIV1 is the api's /v1 as the api target builds it: HTTP
@@ -68,7 +68,7 @@ func meteredAPIV1(name string, client *openai.Client, log *slog.Logger) http.Han
 	reg := obs.NewRegistry()
 	router := inference.NewRouter([]inference.Route{{Name: name, Gen: client}}, inference.RouterConfig{}, log)
 	router.RegisterMetrics(reg)
-	return httpx.Middleware(log, httpx.NewHTTPMetrics(reg).Instrument(inference.NewServer(router, inference.Config{}, log)))
+	return httpx.NewHTTPMetrics(reg).Middleware(log, inference.NewServer(router, inference.Config{}, log))
 }
 
 // BenchmarkProxy measures one request through each proxy over loopback,

@@ -27,7 +27,7 @@ func TestServerSpan(t *testing.T) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
-	h := obs.TracingFor(tp).Handler(httpx.NewHTTPMetrics(prometheus.NewRegistry()).Instrument(mux))
+	h := obs.TracingFor(tp).Handler(httpx.NewHTTPMetrics(prometheus.NewRegistry()).Middleware(slog.New(slog.DiscardHandler), mux))
 
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	for _, id := range []string{"7", "down"} {
@@ -65,43 +65,30 @@ func TestServerSpan(t *testing.T) {
 	}
 }
 
-// A request whose handler panics is answered 500 by httpx.Middleware's
-// recovery; its span must say so, whether the access log and the metrics
-// are two layers or one (HTTPMetrics.Middleware, as app.Serve composes
-// them).
+// A request whose handler panics is answered 500 by the middleware's
+// recovery; its span must say so (composed as app.Serve composes them).
 func TestServerSpanOfPanic(t *testing.T) {
+	rec, tp := spanRecorder()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) {
+		httpx.NoteRoute(r)
+		panic("boom")
+	})
 	log := slog.New(slog.DiscardHandler)
-	for name, wrap := range map[string]func(http.Handler) http.Handler{
-		"two layers": func(h http.Handler) http.Handler {
-			return httpx.Middleware(log, httpx.NewHTTPMetrics(prometheus.NewRegistry()).Instrument(h))
-		},
-		"one layer": func(h http.Handler) http.Handler {
-			return httpx.NewHTTPMetrics(prometheus.NewRegistry()).Middleware(log, h)
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			rec, tp := spanRecorder()
-			mux := http.NewServeMux()
-			mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) {
-				httpx.NoteRoute(r)
-				panic("boom")
-			})
-			h := obs.TracingFor(tp).Handler(wrap(mux))
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/boom", nil))
-			if w.Code != http.StatusInternalServerError {
-				t.Fatalf("answer %d, want 500", w.Code)
-			}
-			spans := rec.Ended()
-			if len(spans) != 1 || spans[0].Status().Code != codes.Error {
-				t.Fatalf("spans %v, want one with an error status", spans)
-			}
-			for _, kv := range spans[0].Attributes() {
-				if kv.Key == "http.response.status_code" && kv.Value.AsInt64() != 500 {
-					t.Errorf("span status code %d, want 500", kv.Value.AsInt64())
-				}
-			}
-		})
+	h := obs.TracingFor(tp).Handler(httpx.NewHTTPMetrics(prometheus.NewRegistry()).Middleware(log, mux))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/boom", nil))
+	if w.Code != http.StatusInternalServerError {
+		t.Fatalf("answer %d, want 500", w.Code)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 || spans[0].Status().Code != codes.Error {
+		t.Fatalf("spans %v, want one with an error status", spans)
+	}
+	for _, kv := range spans[0].Attributes() {
+		if kv.Key == "http.response.status_code" && kv.Value.AsInt64() != 500 {
+			t.Errorf("span status code %d, want 500", kv.Value.AsInt64())
+		}
 	}
 }
 

@@ -100,7 +100,7 @@ var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceCont
 // Handler wraps h so that each request is a server span, continuing the
 // trace (and baggage) of an incoming traceparent. Off, it returns h
 // untouched. The span is named after the method here: httpx's
-// HTTPMetrics.Instrument, inside, renames it after the route and records
+// HTTPMetrics.Middleware, inside, renames it after the route and records
 // the status once they are known, as it does for its own metrics (and as
 // httpx's client spans are made, with no instrumentation library, whose
 // response-writer wrappers would cost every service memory for this).
