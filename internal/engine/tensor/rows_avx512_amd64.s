@@ -10,26 +10,14 @@
 // unsigned nibbles by x, two blocks to each of Z8-Z11) are reduced into
 // one vector of eight block sums, the level offset is subtracted as 8·Σx,
 // and the vector is scaled by the eight weight scales (loaded one by one,
-// or gathered for a row's partial last group) times the activation
+// as far as the row goes for its partial last group) times the activation
 // scales, so the float work is per eight blocks, not per block. The Q5_0
 // and Q8_0 kernels below work the same way. Registers: BX dst, SI the
 // row, R13 rows left; per row R8 weights, R9 x, R10 x scales, R12 x sums,
-// R11 blocks left; Y16 the row's float sum, Y17 the scales' byte offsets,
-// Z7 the nibble mask.
+// R11 blocks left; Y16 the row's float sum, Z7 the nibble mask.
 
 DATA rowsnib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL rowsnib<>(SB), RODATA|NOPTR, $8
-
-// Byte offsets of eight consecutive Q4_0 (18-byte) block scales.
-DATA rowsq4idx<>+0(SB)/4, $0
-DATA rowsq4idx<>+4(SB)/4, $18
-DATA rowsq4idx<>+8(SB)/4, $36
-DATA rowsq4idx<>+12(SB)/4, $54
-DATA rowsq4idx<>+16(SB)/4, $72
-DATA rowsq4idx<>+20(SB)/4, $90
-DATA rowsq4idx<>+24(SB)/4, $108
-DATA rowsq4idx<>+28(SB)/4, $126
-GLOBL rowsq4idx<>(SB), RODATA|NOPTR, $32
 
 #define ZERO8 \
 	VPXOR Y8, Y8, Y8 \
@@ -80,19 +68,37 @@ GLOBL rowsq4w<>(SB), RODATA|NOPTR, $16
 	VMOVDQU64 64(R8), Z6 \
 	VPERMI2W  Z6, Z5, Z4
 
-// WSCALESPART sets K1 and K2 to the R11 (< 8) blocks present of a row's
-// last group and X4 to their scales, gathered at the byte offsets in Y17
-// (the others zero).
-#define WSCALESPART \
-	MOVQ       R11, CX \
-	MOVL       $1, AX \
-	SHLL       CX, AX \
-	DECL       AX \
-	KMOVW      AX, K1 \
-	KMOVW      AX, K2 \
-	VPXOR      Y4, Y4, Y4 \
-	VPGATHERDD (R8)(Y17*1), K1, Y4 \
-	VPMOVDW    Y4, X4
+// WSCALESPART sets K2 to the R11 (< 8) blocks present of a row's last
+// group and X4 to their scales, s bytes apart from (R8), the others zero:
+// one by one, as far as the row goes (a gather was slower; R11 is the same
+// for every row of a matrix, so the branches are predicted).
+#define WSCALESPART(s) \
+	MOVQ    R11, CX \
+	MOVL    $1, AX \
+	SHLL    CX, AX \
+	DECL    AX \
+	KMOVW   AX, K2 \
+	MOVWLZX (R8), AX \
+	VMOVD   AX, X4 \
+	CMPQ    R11, $2 \
+	JLT     wspdone \
+	VPINSRW $1, (s*1)(R8), X4, X4 \
+	CMPQ    R11, $3 \
+	JLT     wspdone \
+	VPINSRW $2, (s*2)(R8), X4, X4 \
+	CMPQ    R11, $4 \
+	JLT     wspdone \
+	VPINSRW $3, (s*3)(R8), X4, X4 \
+	CMPQ    R11, $5 \
+	JLT     wspdone \
+	VPINSRW $4, (s*4)(R8), X4, X4 \
+	CMPQ    R11, $6 \
+	JLT     wspdone \
+	VPINSRW $5, (s*5)(R8), X4, X4 \
+	CMPQ    R11, $7 \
+	JLT     wspdone \
+	VPINSRW $6, (s*6)(R8), X4, X4 \
+wspdone:
 
 // ROWSCALE adds a group into the row's float sum Y16: (block sums Y1 -
 // Σx·2^shift, the level offset, from the activation sums Y6) times the
@@ -153,8 +159,8 @@ GLOBL rowsq4w<>(SB), RODATA|NOPTR, $16
 
 // PARTLOADS is GROUPLOADS for the partial group, under the mask of the
 // blocks present.
-#define PARTLOADS \
-	WSCALESPART \
+#define PARTLOADS(s) \
+	WSCALESPART(s) \
 	VMOVDQU32.Z (R12), K2, Y6 \
 	VMOVUPS.Z   (R10), K2, Y5
 
@@ -255,7 +261,7 @@ GLOBL rowsq4perm<>(SB), RODATA|NOPTR, $32
 // NIBROWS is the body of the nibble kernels (Q4_0, Q5_0) after their
 // constants: PAIR and ONE make a pair of blocks and a lone block, bs is
 // the block size, the level offset 2^shift. K3 and K6 are set here; the
-// caller sets Y17 (the blocks' scale offsets) and what its PAIR needs.
+// caller sets what its PAIR needs.
 #define NIBROWS(PAIR, ONE, LOADS, bs, shift) \
 	ROWSARGS1 \
 	VPBROADCASTQ rowsnib<>(SB), Z7 \
@@ -301,7 +307,7 @@ nsums: \
 	Q4SUMS \
 	LOADS(npart, nscale) \
 npart: \
-	PARTLOADS \
+	PARTLOADS(bs) \
 nscale: \
 	ROWSCALE(shift) \
 	NEXTGROUP(bs, ngrp) \
@@ -312,22 +318,11 @@ nscale: \
 // func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 // Y16 += (sums - 8·Σx) * d_w * d_x, group by group.
 TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
-	VMOVDQU32 rowsq4idx<>(SB), Y17
 	NIBROWS(Q4PAIR, Q4ONE, GROUPLOADSQ4, 18, 3)
 
 // The Q5_0 kernel works as the Q4_0 one, with each level's fifth bit
 // (bit i of the block's 32-bit qh, element i) added as 16 under a byte mask
 // (levels 0-31 for -16..15: 16·Σx comes off).
-
-DATA rowsq5idx<>+0(SB)/4, $0
-DATA rowsq5idx<>+4(SB)/4, $22
-DATA rowsq5idx<>+8(SB)/4, $44
-DATA rowsq5idx<>+12(SB)/4, $66
-DATA rowsq5idx<>+16(SB)/4, $88
-DATA rowsq5idx<>+20(SB)/4, $110
-DATA rowsq5idx<>+24(SB)/4, $132
-DATA rowsq5idx<>+28(SB)/4, $154
-GLOBL rowsq5idx<>(SB), RODATA|NOPTR, $32
 
 DATA rows16<>+0(SB)/8, $0x1010101010101010
 GLOBL rows16<>(SB), RODATA|NOPTR, $8
@@ -357,7 +352,6 @@ GLOBL rows16<>(SB), RODATA|NOPTR, $8
 // func dotRowsQ5_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 // Y16 += (sums - 16·Σx) * d_w * d_x, group by group.
 TEXT ·dotRowsQ5_0AVX512(SB), NOSPLIT, $0-64
-	VMOVDQU32    rowsq5idx<>(SB), Y17
 	VPBROADCASTQ rows16<>(SB), Z20
 	NIBROWS(Q5PAIR, Q5ONE, GROUPLOADSQ5, 22, 4)
 
@@ -367,17 +361,6 @@ TEXT ·dotRowsQ5_0AVX512(SB), NOSPLIT, $0-64
 
 DATA rowsbias<>+0(SB)/8, $0x8080808080808080
 GLOBL rowsbias<>(SB), RODATA|NOPTR, $8
-
-// Byte offsets of eight consecutive Q8_0 (34-byte) block scales.
-DATA rowsq8idx<>+0(SB)/4, $0
-DATA rowsq8idx<>+4(SB)/4, $34
-DATA rowsq8idx<>+8(SB)/4, $68
-DATA rowsq8idx<>+12(SB)/4, $102
-DATA rowsq8idx<>+16(SB)/4, $136
-DATA rowsq8idx<>+20(SB)/4, $170
-DATA rowsq8idx<>+24(SB)/4, $204
-DATA rowsq8idx<>+28(SB)/4, $238
-GLOBL rowsq8idx<>(SB), RODATA|NOPTR, $32
 
 // Q8B is block j: levels+128 (u8) times x (s8), or a jump to out when the
 // row has no block j.
@@ -390,7 +373,6 @@ GLOBL rowsq8idx<>(SB), RODATA|NOPTR, $32
 // func dotRowsQ8_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 TEXT ·dotRowsQ8_0AVX512(SB), NOSPLIT, $0-64
 	ROWSARGS1
-	VMOVDQU32    rowsq8idx<>(SB), Y17
 	VPBROADCASTQ rowsbias<>(SB), Y7
 
 q8row:
@@ -413,7 +395,7 @@ q8red:
 	GROUPLOADS(34, q8part, q8scale)
 
 q8part:
-	PARTLOADS
+	PARTLOADS(34)
 
 q8scale:
 	// Y16 += (sums - 128·Σx) * d_w * d_x.
