@@ -3,18 +3,20 @@
 #include "textflag.h"
 #include "prefetch_amd64.h"
 #include "hsum_amd64.h"
+#include "rows_avx512_amd64.h"
 
-// AVX-512 (VL, VNNI) mat-vec row kernel for Q4_0: dst[r] = row r · x for
-// rows rs bytes apart, x quantized (q8Act). Twin: dotQ4_0Generic. Eight
-// blocks go at a time: their integer dot products (VPDPBUSD of the
-// unsigned nibbles by x, two blocks to each of Z8-Z11) are reduced into
-// one vector of eight block sums, the level offset is subtracted as 8·Σx,
-// and the vector is scaled by the eight weight scales (loaded one by one,
-// as far as the row goes for its partial last group) times the activation
-// scales, so the float work is per eight blocks, not per block. The Q5_0
-// and Q8_0 kernels below work the same way. Registers: BX dst, SI the
-// row, R13 rows left; per row R8 weights, R9 x, R10 x scales, R12 x sums,
-// R11 blocks left; Y16 the row's float sum, Z7 the nibble mask.
+// AVX-512 (VL, VNNI) mat-vec row kernels for Q5_0 and Q8_0: dst[r] = row
+// r · x for rows rs bytes apart, x quantized (q8Act). Twins:
+// dotQ5_0Generic, dotQ8_0Generic. Eight blocks go at a time: their integer
+// dot products (VPDPBUSD of unsigned levels by x) are reduced into one
+// vector of eight exact block sums, the level offset is subtracted as
+// 2^shift·Σx, and the vector is scaled by the eight weight scales (loaded
+// one by one, as far as the row goes for its partial last group) times the
+// activation scales, so the float work is per eight blocks, not per block.
+// The multi-vector Q8_0 kernel (rowsn_avx512_amd64.s) repeats that float
+// work bit for bit. Q4_0's kernel (rowsq4_avx512_amd64.s) scales pair by
+// pair instead. Registers (rows_avx512_amd64.h) and Y16 the row's float
+// sum, Z7 the nibble mask.
 
 DATA rowsnib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL rowsnib<>(SB), RODATA|NOPTR, $8
@@ -54,52 +56,6 @@ GLOBL rowsnib<>(SB), RODATA|NOPTR, $8
 	VPINSRW $6, (s*6)(R8), X4, X4 \
 	VPINSRW $7, (s*7)(R8), X4, X4
 
-// WSCALESQ4 is WSCALES for a full group of Q4_0 blocks: their scales are
-// words 0, 9, 18, ... 63 of the group's first 128 bytes (a full group has
-// 144), picked by one word permute (AVX512BW) instead of eight inserts.
-// Z5 and Z6 are free here (GROUPLOADS sets them after).
-DATA rowsq4w<>+0(SB)/8, $0x001b001200090000
-DATA rowsq4w<>+8(SB)/8, $0x003f0036002d0024
-GLOBL rowsq4w<>(SB), RODATA|NOPTR, $16
-
-#define WSCALESQ4 \
-	VMOVDQU64 rowsq4w<>(SB), X4 \
-	VMOVDQU64 (R8), Z5 \
-	VMOVDQU64 64(R8), Z6 \
-	VPERMI2W  Z6, Z5, Z4
-
-// WSCALESPART sets K2 to the R11 (< 8) blocks present of a row's last
-// group and X4 to their scales, s bytes apart from (R8), the others zero:
-// one by one, as far as the row goes (a gather was slower; R11 is the same
-// for every row of a matrix, so the branches are predicted).
-#define WSCALESPART(s) \
-	MOVQ    R11, CX \
-	MOVL    $1, AX \
-	SHLL    CX, AX \
-	DECL    AX \
-	KMOVW   AX, K2 \
-	MOVWLZX (R8), AX \
-	VMOVD   AX, X4 \
-	CMPQ    R11, $2 \
-	JLT     wspdone \
-	VPINSRW $1, (s*1)(R8), X4, X4 \
-	CMPQ    R11, $3 \
-	JLT     wspdone \
-	VPINSRW $2, (s*2)(R8), X4, X4 \
-	CMPQ    R11, $4 \
-	JLT     wspdone \
-	VPINSRW $3, (s*3)(R8), X4, X4 \
-	CMPQ    R11, $5 \
-	JLT     wspdone \
-	VPINSRW $4, (s*4)(R8), X4, X4 \
-	CMPQ    R11, $6 \
-	JLT     wspdone \
-	VPINSRW $5, (s*5)(R8), X4, X4 \
-	CMPQ    R11, $7 \
-	JLT     wspdone \
-	VPINSRW $6, (s*6)(R8), X4, X4 \
-wspdone:
-
 // ROWSCALE adds a group into the row's float sum Y16: (block sums Y1 -
 // Σx·2^shift, the level offset, from the activation sums Y6) times the
 // weight scales (X4, fp16) times the activation scales Y5.
@@ -117,24 +73,6 @@ wspdone:
 	HSUM_Y0 \
 	VMOVSS  X0, out
 
-// The one-vector kernels' common steps. ROWSARGS1 loads the arguments
-// that stay for the call; ROWSTART1 points a row's registers at its
-// first group and clears its sum.
-#define ROWSARGS1 \
-	MOVQ dst+0(FP), BX \
-	MOVQ w+8(FP), SI \
-	MOVQ rows+24(FP), R13 \
-	MOVQ x+32(FP), DI \
-	MOVQ d+40(FP), DX
-
-#define ROWSTART1 \
-	MOVQ   SI, R8 \
-	MOVQ   DI, R9 \
-	MOVQ   DX, R10 \
-	MOVQ   sum+56(FP), R12 \
-	MOVQ   nb+48(FP), R11 \
-	VPXORD Y16, Y16, Y16
-
 // GROUPLOADS sets Y4 to the group's weight scales (s bytes apart): loaded
 // one by one (faster than a gather), and Y6, Y5 to the activation sums and
 // scales; a row's last, partial group jumps to part for them instead, and
@@ -143,14 +81,6 @@ wspdone:
 	CMPQ    R11, $8 \
 	JLT     part \
 	WSCALES(s) \
-	VMOVDQU (R12), Y6 \
-	VMOVUPS (R10), Y5 \
-	JMP     scale
-
-#define GROUPLOADSQ4(part, scale) \
-	CMPQ    R11, $8 \
-	JLT     part \
-	WSCALESQ4 \
 	VMOVDQU (R12), Y6 \
 	VMOVUPS (R10), Y5 \
 	JMP     scale
@@ -164,15 +94,6 @@ wspdone:
 	VMOVDQU32.Z (R12), K2, Y6 \
 	VMOVUPS.Z   (R10), K2, Y5
 
-// NEXTGROUP moves on by a group of b-byte blocks while the row has more.
-#define NEXTGROUP(b, grp) \
-	ADDQ $(8*b), R8 \
-	ADDQ $256, R9 \
-	ADDQ $32, R10 \
-	ADDQ $32, R12 \
-	SUBQ $8, R11 \
-	JG   grp
-
 // NEXTROW stores the row's sum and goes on to the next row, if any.
 #define NEXTROW(row) \
 	HSUMOUT(Y16, (BX)) \
@@ -181,14 +102,14 @@ wspdone:
 	DECQ R13 \
 	JNZ  row
 
-// A whole group of eight Q4_0 blocks goes two blocks to a 512-bit
-// register: a block's sixteen bytes broadcast to the low two 128-bit
+// A whole group of eight Q5_0 blocks goes two blocks to a 512-bit
+// register (the low four bits of the levels as in the Q4_0 kernel): a block's sixteen bytes broadcast to the low two 128-bit
 // lanes, the next block's merged into the high two, shifted by 0 and 4
 // bits lane by lane (VPSRLVW) and masked: element i low nibble, i+16 high,
 // as x lays them out. Four such VPDPBUSD replace eight of 256 bits and
 // their per-block unpacking; Q4SUMS reduces them to the same exact block
 // sums SUMS8 gives. A row's partial last group goes by pairs too, a lone
-// last block under a mask (TAILPAIR, Q4ONE).
+// last block under a mask (TAILPAIR, Q5ONE).
 
 // Per-word shifts: lanes 0 and 2 by 0, 1 and 3 by 4.
 DATA rowsq4shift<>+0(SB)/8, $0
@@ -212,15 +133,6 @@ DATA rowsq4perm<>+24(SB)/4, $3
 DATA rowsq4perm<>+28(SB)/4, $7
 GLOBL rowsq4perm<>(SB), RODATA|NOPTR, $32
 
-// Q4PAIR is blocks 2p and 2p+1 into acc (K3: the high two lanes).
-#define Q4PAIR(p, acc) \
-	VBROADCASTI32X4 (36*p+2)(R8), Z0 \
-	VBROADCASTI32X4 (36*p+20)(R8), K3, Z0 \
-	VPSRLVW         Z18, Z0, Z0 \
-	VPANDD          Z7, Z0, Z0 \
-	VPXORD          acc, acc, acc \
-	VPDPBUSD        (64*p)(R9), Z0, acc
-
 // Q4SUMS leaves the eight block sums of Z8-Z11 (blocks 2p, 2p+1 in the
 // low and high half of Z(8+p)) in Y1, in block order: per 128-bit lane,
 // pairwise sums made by shuffles (VPHADDD has no 512-bit form); lanes 0+1
@@ -241,14 +153,6 @@ GLOBL rowsq4perm<>(SB), RODATA|NOPTR, $32
 	VPADDD        Y3, Y2, Y1 \
 	VPERMD        Y1, Y19, Y1
 
-// Q4ONE is block 2p alone (a partial group's last) into acc, under K6 (the
-// low two lanes): nothing of block 2p+1 or its x is read.
-#define Q4ONE(p, acc) \
-	VBROADCASTI32X4.Z (36*p+2)(R8), K6, Z0 \
-	VPSRLVW           Z18, Z0, Z0 \
-	VPANDD            Z7, Z0, Z0 \
-	VPDPBUSD          (64*p)(R9), Z0, K6, acc
-
 // TAILPAIR is pair p of a partial group: both blocks (PAIR), the first
 // alone (a jump to one), or none (a jump to done).
 #define TAILPAIR(PAIR, p, acc, one, done) \
@@ -258,7 +162,7 @@ GLOBL rowsq4perm<>(SB), RODATA|NOPTR, $32
 	JLT  one \
 	PAIR(p, acc)
 
-// NIBROWS is the body of the nibble kernels (Q4_0, Q5_0) after their
+// NIBROWS is the body of the nibble kernel (Q5_0) after its
 // constants: PAIR and ONE make a pair of blocks and a lone block, bs is
 // the block size, the level offset 2^shift. K3 and K6 are set here; the
 // caller sets what its PAIR needs.
@@ -315,12 +219,7 @@ nscale: \
 	VZEROUPPER \
 	RET
 
-// func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
-// Y16 += (sums - 8·Σx) * d_w * d_x, group by group.
-TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
-	NIBROWS(Q4PAIR, Q4ONE, GROUPLOADSQ4, 18, 3)
-
-// The Q5_0 kernel works as the Q4_0 one, with each level's fifth bit
+// Q5_0's levels are Q4_0's nibbles with each level's fifth bit
 // (bit i of the block's 32-bit qh, element i) added as 16 under a byte mask
 // (levels 0-31 for -16..15: 16·Σx comes off).
 
@@ -340,7 +239,8 @@ GLOBL rows16<>(SB), RODATA|NOPTR, $8
 	VPXORD          acc, acc, acc \
 	VPDPBUSD        (64*p)(R9), Z0, acc
 
-// Q5ONE is block 2p alone, as Q4ONE.
+// Q5ONE is block 2p alone (a partial group's last) into acc, under K6 (the
+// low two lanes): nothing of block 2p+1 or its x is read.
 #define Q5ONE(p, acc) \
 	VBROADCASTI32X4.Z (44*p+6)(R8), K6, Z0 \
 	VPSRLVW           Z18, Z0, Z0 \
@@ -355,7 +255,7 @@ TEXT ·dotRowsQ5_0AVX512(SB), NOSPLIT, $0-64
 	VPBROADCASTQ rows16<>(SB), Z20
 	NIBROWS(Q5PAIR, Q5ONE, GROUPLOADSQ5, 22, 4)
 
-// The Q8_0 kernel works as the Q4_0 one, with the weights' signed levels
+// The Q8_0 kernel works as the Q5_0 one, with the weights' signed levels
 // made unsigned by flipping their top bit (w+128): VPDPBUSD then sums
 // (w+128)·x, and 128·Σx comes off with the group's activation sums.
 
@@ -405,3 +305,4 @@ q8scale:
 	NEXTROW(q8row)
 	VZEROUPPER
 	RET
+
