@@ -262,6 +262,13 @@ TEXT ·dotRowsQ5_0AVX512(SB), NOSPLIT, $0-64
 DATA rowsbias<>+0(SB)/8, $0x8080808080808080
 GLOBL rowsbias<>(SB), RODATA|NOPTR, $8
 
+// The word orders that pick a full group's scales (below).
+DATA rowsq8w<>+0(SB)/8, $0x0033002200110000
+DATA rowsq8w<>+8(SB)/8, $0
+DATA rowsq8w<>+16(SB)/8, $0
+DATA rowsq8w<>+24(SB)/8, $0x0037002600150004
+GLOBL rowsq8w<>(SB), RODATA|NOPTR, $32
+
 // Q8B is block j: levels+128 (u8) times x (s8), or a jump to out when the
 // row has no block j.
 #define Q8B(j, acc, out) \
@@ -274,12 +281,56 @@ GLOBL rowsbias<>(SB), RODATA|NOPTR, $8
 TEXT ·dotRowsQ8_0AVX512(SB), NOSPLIT, $0-64
 	ROWSARGS1
 	VPBROADCASTQ rowsbias<>(SB), Y7
+	VMOVDQU64    rowsq8w<>(SB), X20
+	VMOVDQU64    rowsq8w<>+16(SB), X21
+	MOVL         $0xf0, AX
+	KMOVW        AX, K4
 
 q8row:
 	ROWSTART1
 
 q8grp:
 	PF4Q8(R8)
+	CMPQ R11, $8
+	JLT  q8tail
+	// A full group: no test per block.
+	VPXOR    2(R8), Y7, Y0
+	VPXOR    36(R8), Y7, Y1
+	VPXOR    70(R8), Y7, Y2
+	VPXOR    104(R8), Y7, Y3
+	VPXOR    Y8, Y8, Y8
+	VPXOR    Y9, Y9, Y9
+	VPXOR    Y10, Y10, Y10
+	VPXOR    Y11, Y11, Y11
+	VPDPBUSD (R9), Y0, Y8
+	VPDPBUSD 32(R9), Y1, Y9
+	VPDPBUSD 64(R9), Y2, Y10
+	VPDPBUSD 96(R9), Y3, Y11
+	VPXOR    138(R8), Y7, Y0
+	VPXOR    172(R8), Y7, Y1
+	VPXOR    206(R8), Y7, Y2
+	VPXOR    240(R8), Y7, Y3
+	VPXOR    Y12, Y12, Y12
+	VPXOR    Y13, Y13, Y13
+	VPXOR    Y14, Y14, Y14
+	VPXOR    Y15, Y15, Y15
+	VPDPBUSD 128(R9), Y0, Y12
+	VPDPBUSD 160(R9), Y1, Y13
+	VPDPBUSD 192(R9), Y2, Y14
+	VPDPBUSD 224(R9), Y3, Y15
+	SUMS8
+	// The eight scales are words 0, 17, 34, 51 of the group's first 128
+	// bytes and 4, 21, 38, 55 of the next 128: two word permutes.
+	VMOVDQU64 (R8), Z4
+	VPERMT2W  64(R8), Z20, Z4
+	VMOVDQU64 128(R8), Z6
+	VPERMT2W  192(R8), Z21, Z6
+	VMOVDQU16 Z6, K4, Z4
+	VMOVDQU (R12), Y6
+	VMOVUPS (R10), Y5
+	JMP     q8scale
+
+q8tail:
 	ZERO8
 	Q8B(0, Y8, q8red)
 	Q8B(1, Y9, q8red)
@@ -292,9 +343,6 @@ q8grp:
 
 q8red:
 	SUMS8
-	GROUPLOADS(34, q8part, q8scale)
-
-q8part:
 	PARTLOADS(34)
 
 q8scale:
