@@ -61,3 +61,20 @@ wspdone:
 	ADDQ $32, R12 \
 	SUBQ $8, R11 \
 	JG   grp
+
+// The nibble kernels' (Q4_0, Q5_0) constants: the low-nibble mask and the
+// per-word shifts that put a pair of blocks' low and high nibbles in
+// alternate 128-bit lanes.
+DATA rowsnib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL rowsnib<>(SB), RODATA|NOPTR, $8
+
+// Per-word shifts: lanes 0 and 2 by 0, 1 and 3 by 4.
+DATA rowsq4shift<>+0(SB)/8, $0
+DATA rowsq4shift<>+8(SB)/8, $0
+DATA rowsq4shift<>+16(SB)/8, $0x0004000400040004
+DATA rowsq4shift<>+24(SB)/8, $0x0004000400040004
+DATA rowsq4shift<>+32(SB)/8, $0
+DATA rowsq4shift<>+40(SB)/8, $0
+DATA rowsq4shift<>+48(SB)/8, $0x0004000400040004
+DATA rowsq4shift<>+56(SB)/8, $0x0004000400040004
+GLOBL rowsq4shift<>(SB), RODATA|NOPTR, $64

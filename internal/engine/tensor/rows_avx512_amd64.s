@@ -18,8 +18,6 @@
 // pair instead. Registers (rows_avx512_amd64.h) and Y16 the row's float
 // sum, Z7 the nibble mask.
 
-DATA rowsnib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL rowsnib<>(SB), RODATA|NOPTR, $8
 
 #define ZERO8 \
 	VPXOR Y8, Y8, Y8 \
@@ -111,16 +109,6 @@ GLOBL rowsnib<>(SB), RODATA|NOPTR, $8
 // sums SUMS8 gives. A row's partial last group goes by pairs too, a lone
 // last block under a mask (TAILPAIR, Q5ONE).
 
-// Per-word shifts: lanes 0 and 2 by 0, 1 and 3 by 4.
-DATA rowsq4shift<>+0(SB)/8, $0
-DATA rowsq4shift<>+8(SB)/8, $0
-DATA rowsq4shift<>+16(SB)/8, $0x0004000400040004
-DATA rowsq4shift<>+24(SB)/8, $0x0004000400040004
-DATA rowsq4shift<>+32(SB)/8, $0
-DATA rowsq4shift<>+40(SB)/8, $0
-DATA rowsq4shift<>+48(SB)/8, $0x0004000400040004
-DATA rowsq4shift<>+56(SB)/8, $0x0004000400040004
-GLOBL rowsq4shift<>(SB), RODATA|NOPTR, $64
 
 // The order that puts back the block sums of Q4SUMS.
 DATA rowsq4perm<>+0(SB)/4, $0
@@ -277,6 +265,21 @@ GLOBL rowsq8w<>(SB), RODATA|NOPTR, $32
 	VPXOR    (34*j+2)(R8), Y7, Y0 \
 	VPDPBUSD (32*j)(R9), Y0, acc
 
+// Q8FOUR is blocks j to j+3 of a full group into a0-a3.
+#define Q8FOUR(j, a0, a1, a2, a3) \
+	VPXOR    (34*j+2)(R8), Y7, Y0 \
+	VPXOR    (34*j+36)(R8), Y7, Y1 \
+	VPXOR    (34*j+70)(R8), Y7, Y2 \
+	VPXOR    (34*j+104)(R8), Y7, Y3 \
+	VPXOR    a0, a0, a0 \
+	VPXOR    a1, a1, a1 \
+	VPXOR    a2, a2, a2 \
+	VPXOR    a3, a3, a3 \
+	VPDPBUSD (32*j)(R9), Y0, a0 \
+	VPDPBUSD (32*j+32)(R9), Y1, a1 \
+	VPDPBUSD (32*j+64)(R9), Y2, a2 \
+	VPDPBUSD (32*j+96)(R9), Y3, a3
+
 // func dotRowsQ8_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 TEXT ·dotRowsQ8_0AVX512(SB), NOSPLIT, $0-64
 	ROWSARGS1
@@ -294,30 +297,8 @@ q8grp:
 	CMPQ R11, $8
 	JLT  q8tail
 	// A full group: no test per block.
-	VPXOR    2(R8), Y7, Y0
-	VPXOR    36(R8), Y7, Y1
-	VPXOR    70(R8), Y7, Y2
-	VPXOR    104(R8), Y7, Y3
-	VPXOR    Y8, Y8, Y8
-	VPXOR    Y9, Y9, Y9
-	VPXOR    Y10, Y10, Y10
-	VPXOR    Y11, Y11, Y11
-	VPDPBUSD (R9), Y0, Y8
-	VPDPBUSD 32(R9), Y1, Y9
-	VPDPBUSD 64(R9), Y2, Y10
-	VPDPBUSD 96(R9), Y3, Y11
-	VPXOR    138(R8), Y7, Y0
-	VPXOR    172(R8), Y7, Y1
-	VPXOR    206(R8), Y7, Y2
-	VPXOR    240(R8), Y7, Y3
-	VPXOR    Y12, Y12, Y12
-	VPXOR    Y13, Y13, Y13
-	VPXOR    Y14, Y14, Y14
-	VPXOR    Y15, Y15, Y15
-	VPDPBUSD 128(R9), Y0, Y12
-	VPDPBUSD 160(R9), Y1, Y13
-	VPDPBUSD 192(R9), Y2, Y14
-	VPDPBUSD 224(R9), Y3, Y15
+	Q8FOUR(0, Y8, Y9, Y10, Y11)
+	Q8FOUR(4, Y12, Y13, Y14, Y15)
 	SUMS8
 	// The eight scales are words 0, 17, 34, 51 of the group's first 128
 	// bytes and 4, 21, 38, 55 of the next 128: two word permutes.

@@ -24,20 +24,6 @@
 // scales' word order, Z22-Z25 the pairs' scale order, Z28-Z31 the sums,
 // Y21 the offsets' sum; K3 the high two lanes, K6 the low two.
 
-DATA q4nib<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
-GLOBL q4nib<>(SB), RODATA|NOPTR, $8
-
-// Per-word shifts: lanes 0 and 2 by 0, 1 and 3 by 4.
-DATA q4shift<>+0(SB)/8, $0
-DATA q4shift<>+8(SB)/8, $0
-DATA q4shift<>+16(SB)/8, $0x0004000400040004
-DATA q4shift<>+24(SB)/8, $0x0004000400040004
-DATA q4shift<>+32(SB)/8, $0
-DATA q4shift<>+40(SB)/8, $0
-DATA q4shift<>+48(SB)/8, $0x0004000400040004
-DATA q4shift<>+56(SB)/8, $0x0004000400040004
-GLOBL q4shift<>(SB), RODATA|NOPTR, $64
-
 // The words of a group's eight scales among its first 64 words.
 DATA q4w<>+0(SB)/8, $0x001b001200090000
 DATA q4w<>+8(SB)/8, $0x003f0036002d0024
@@ -115,8 +101,8 @@ GLOBL q4perm<>(SB), RODATA|NOPTR, $256
 // func dotRowsQ4_0AVX512(dst *float32, w *byte, rs, rows int, x *int8, d *float32, nb int, sum *int32)
 TEXT ·dotRowsQ4_0AVX512(SB), NOSPLIT, $0-64
 	ROWSARGS1
-	VPBROADCASTQ q4nib<>(SB), Z7
-	VMOVDQU32    q4shift<>(SB), Z18
+	VPBROADCASTQ rowsnib<>(SB), Z7
+	VMOVDQU32    rowsq4shift<>(SB), Z18
 	VMOVDQU64    q4w<>(SB), X20
 	VMOVDQU32    q4perm<>+0(SB), Z22
 	VMOVDQU32    q4perm<>+64(SB), Z23
