@@ -72,6 +72,12 @@ func dotQ6_KAVX2(w *byte, x *int8, d *float32, nsb int) float32
 func expSubSumAVX2(x *float32, n int, m float32) float64
 
 //go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)
+
+//go:noescape
 func swigluAVX2(dst, gate, up *float32, n int)
 
 //go:noescape

@@ -294,3 +294,50 @@ func TestDiffQuadKernels(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffSoftmax: the softmax whose scan and scaling run in assembly gives
+// the bits of the scalar loops, at every length and with the values a
+// causal score row holds (zeros of both signs, -Inf, ties).
+func TestDiffSoftmax(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, n := range []int{1, 2, 7, 8, 31, 32, 33, 63, 64, 65, 100, 1000, 3001} {
+		for trial := range 4 {
+			x := randomVec(r, n)
+			for i := range x {
+				x[i] *= 20
+			}
+			switch trial {
+			case 1:
+				x[r.IntN(n)] = float32(math.Inf(-1))
+				x[r.IntN(n)] = float32(math.Copysign(0, -1))
+			case 2:
+				for i := range x {
+					x[i] = 0
+				}
+				x[n-1] = float32(math.Copysign(0, -1))
+			case 3:
+				x[n-1] = 100 // the largest last, past the assembly's prefix
+			}
+			want := append([]float32(nil), x...)
+			m := want[0]
+			for _, v := range want[1:] {
+				if v > m {
+					m = v
+				}
+			}
+			if got := maxOf(x); math.Float32bits(got) != math.Float32bits(m) && got != m {
+				t.Fatalf("n=%d trial %d: max %v, scalar %v", n, trial, got, m)
+			}
+			inv := float32(1 / expSubSum(want, m))
+			for i := range want {
+				want[i] *= inv
+			}
+			Softmax(x)
+			for i := range x {
+				if math.Float32bits(x[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d trial %d: [%d] %v, scalar %v", n, trial, i, x[i], want[i])
+				}
+			}
+		}
+	}
+}

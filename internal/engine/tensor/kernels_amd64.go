@@ -140,6 +140,27 @@ func archExpSubSum(x []float32, m float32) (int, float64) {
 	return n, expSubSumAVX2(&x[0], n, m)
 }
 
+// archMax returns the largest of the longest multiple-of-32 prefix of x
+// and its length (0: none done).
+func archMax(x []float32) (int, float32) {
+	n := len(x) &^ 31
+	if !useAVX2() || n == 0 {
+		return 0, 0
+	}
+	return n, maxAVX2(&x[0], n)
+}
+
+// archScale scales the longest multiple-of-8 prefix of x and returns its
+// length.
+func archScale(x []float32, s float32) int {
+	n := len(x) &^ 7
+	if !useAVX2() || n == 0 {
+		return 0
+	}
+	scaleAVX2(&x[0], n, s)
+	return n
+}
+
 // archSwiGLU does a multiple-of-8 prefix of SwiGLU (up nil: SiLU).
 func archSwiGLU(dst, gate, up []float32) int {
 	n := len(gate) &^ 7

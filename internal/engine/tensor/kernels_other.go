@@ -14,6 +14,10 @@ func archExpSubSum([]float32, float32) (int, float64) { return 0, 0 }
 
 func archSwiGLU(dst, gate, up []float32) int { return 0 }
 
+func archMax(x []float32) (int, float32) { return 0, 0 }
+
+func archScale(x []float32, s float32) int { return 0 }
+
 func archAxpy([]float32, float32, []float32) bool { return false }
 
 func archKernel4(Type) quad { return nil }

@@ -32,16 +32,24 @@ func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	m := x[0]
-	for _, v := range x[1:] {
+	inv := float32(1 / expSubSum(x, maxOf(x)))
+	Scale(x, inv)
+}
+
+// maxOf returns the largest value of x (not empty). A decode step takes
+// the softmax of every head's scores, as long as its context: the scan
+// and the scaling after it are in assembly where they can be.
+func maxOf(x []float32) float32 {
+	done, m := archMax(x)
+	if done == 0 {
+		m = x[0]
+	}
+	for _, v := range x[done:] {
 		if v > m {
 			m = v
 		}
 	}
-	inv := float32(1 / expSubSum(x, m))
-	for i := range x {
-		x[i] *= inv
-	}
+	return m
 }
 
 // expSubSum sets x[i] = exp(x[i]-m) and returns Σx[i] in float64.
@@ -91,7 +99,7 @@ func Mul(dst, a []float32) {
 
 // Scale sets dst *= s.
 func Scale(dst []float32, s float32) {
-	for i := range dst {
+	for i := archScale(dst, s); i < len(dst); i++ {
 		dst[i] *= s
 	}
 }
