@@ -126,3 +126,15 @@ func dotQ6_Kx4AVX2(w *byte, x *int8, d, s *float32, nb int, out *float32)
 // a sibling hardware thread gets the execution units and leaving the loop
 // does not flush the pipeline.
 func cpuRelax()
+
+//go:noescape
+func dot3StridedAVX512(dst *float32, ldd int, q *float32, ldq int, m *float32, stride, keys, n int, scale float32)
+
+//go:noescape
+func axpy3StridedAVX512(dst *float32, ldd int, p *float32, ldp int, m *float32, stride, keys, n int)
+
+//go:noescape
+func dot3StridedF16AVX512(dst *float32, ldd int, q *float32, ldq int, m *uint16, stride, keys, n int, scale float32)
+
+//go:noescape
+func axpy3StridedF16AVX512(dst *float32, ldd int, p *float32, ldp int, m *uint16, stride, keys, n int)

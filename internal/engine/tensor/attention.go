@@ -78,6 +78,7 @@ type attnJob struct {
 	n, pos0            int
 	a                  Attention
 	gemm               bool
+	grouped            bool          // items are (token, KV head): its query heads three at a time
 	scratch            []attnScratch // one per thread that can be in Run at once
 }
 
@@ -99,8 +100,11 @@ func (j *attnJob) run(p *Pool, out, q, keys, vals []float32, keys16, vals16 []ui
 	ctx := pos0 + n
 	j.gemm = n >= attnGemmMin && hd%gemmRows == 0
 	items := n * a.Heads
+	j.grouped = !j.gemm && group >= 3 && attend3Fits(hd)
 	var sc, xp, o int
-	if j.gemm {
+	if j.grouped {
+		items, sc = n*a.HeadsKV, 3*ctx
+	} else if j.gemm {
 		items = a.HeadsKV * ((n + pw - 1) / pw)
 		ldc := (ctx + gemmRows - 1) &^ (gemmRows - 1)
 		sc, xp, o = group*pw*ldc, group*pw*max(hd, ctx), group*pw*hd
@@ -127,9 +131,12 @@ func (j *attnJob) run(p *Pool, out, q, keys, vals []float32, keys16, vals16 []ui
 func (j *attnJob) Run(lo, hi int) {
 	s := j.claim()
 	for it := lo; it < hi; it++ {
-		if j.gemm {
+		switch {
+		case j.gemm:
 			j.panel(it, s)
-		} else {
+		case j.grouped:
+			j.group(it, s.sc)
+		default:
 			j.head(it, s.sc)
 		}
 	}
@@ -154,6 +161,41 @@ func (j *attnJob) head(it int, scores []float32) {
 	kvOff := (h / (a.Heads / a.HeadsKV)) * hd
 	AttendHead(j.out[i*qDim+h*hd:i*qDim+(h+1)*hd], j.q[i*qDim+h*hd:i*qDim+(h+1)*hd], scores[:ctx],
 		KV{F: j.keys, H: j.keys16}, KV{F: j.vals, H: j.vals16}, kvOff, a.HeadsKV*hd, a.Scale)
+}
+
+// group does item it = (token i, KV head kh): the query heads sharing kh
+// three at a time (attend3), the rest one by one.
+func (j *attnJob) group(it int, scores []float32) {
+	a := j.a
+	hd, qDim, g := a.HeadDim, a.Heads*a.HeadDim, a.Heads/a.HeadsKV
+	i, kh := it/a.HeadsKV, it%a.HeadsKV
+	ctx := j.pos0 + i + 1 // causal: positions 0..pos0+i
+	keys, vals := KV{F: j.keys, H: j.keys16}, KV{F: j.vals, H: j.vals16}
+	off, stride := kh*hd, a.HeadsKV*hd
+	first := i*qDim + kh*g*hd
+	h := 0
+	for ; h+3 <= g; h += 3 {
+		lo, hi := first+h*hd, first+(h+3)*hd
+		attend3(j.out[lo:hi], j.q[lo:hi], scores[:3*ctx], keys, vals, off, stride, a.Scale)
+	}
+	for ; h < g; h++ {
+		lo := first + h*hd
+		AttendHead(j.out[lo:lo+hd], j.q[lo:lo+hd], scores[:ctx], keys, vals, off, stride, a.Scale)
+	}
+}
+
+// attend3 is AttendHead for three query heads sharing a KV head (q and o
+// three heads side by side, sc three rows of scores): one pass over the
+// keys and one over the values for the three, where the assembly has it,
+// with the same bits as three AttendHead calls.
+func attend3(o, q, sc []float32, keys, vals KV, off, stride int, scale float32) {
+	if archAttend3(o, q, sc, keys, vals, off, stride, scale) {
+		return
+	}
+	hd, ctx := len(q)/3, len(sc)/3
+	for g := range 3 {
+		AttendHead(o[g*hd:(g+1)*hd], q[g*hd:(g+1)*hd], sc[g*ctx:(g+1)*ctx], keys, vals, off, stride, scale)
+	}
 }
 
 // KV is one layer's cached keys or values, rows of all KV heads side by

@@ -99,3 +99,42 @@ func TestAttendDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// TestAttend3MatchesHeads: three query heads sharing a KV head attended in
+// one pass give each head, bit for bit, what AttendHead gives it alone —
+// over float and fp16 caches, at every count of keys around the kernel's
+// four at a time, for a KV head that is not the first of its rows.
+func TestAttend3MatchesHeads(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	for _, hd := range []int{64, 128} {
+		const kvHeads = 2
+		stride, off := kvHeads*hd, hd // the second KV head
+		for _, ctx := range []int{1, 2, 3, 4, 5, 7, 8, 9, 33, 100, 257} {
+			q := randomVec(r, 3*hd)
+			kf, vf := randomVec(r, ctx*stride), randomVec(r, ctx*stride)
+			kh, vh := make([]uint16, len(kf)), make([]uint16, len(vf))
+			for i := range kf {
+				kh[i], vh[i] = FloatToHalf(kf[i]), FloatToHalf(vf[i])
+			}
+			for _, c := range []struct {
+				name       string
+				keys, vals KV
+			}{{"f32", KV{F: kf}, KV{F: vf}}, {"f16", KV{H: kh}, KV{H: vh}}} {
+				want := make([]float32, 3*hd)
+				for g := range 3 {
+					AttendHead(want[g*hd:(g+1)*hd], q[g*hd:(g+1)*hd], make([]float32, ctx), c.keys, c.vals, off, stride, 0.125)
+				}
+				got := make([]float32, 3*hd)
+				for i := range got {
+					got[i] = float32(i) // attend3 overwrites, as AttendHead does
+				}
+				attend3(got, q, make([]float32, 3*ctx), c.keys, c.vals, off, stride, 0.125)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s hd=%d ctx=%d: o[%d] %v, one head at a time %v", c.name, hd, ctx, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

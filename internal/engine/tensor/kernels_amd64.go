@@ -411,3 +411,51 @@ func archAxpyStridedF16(dst, p []float32, m []uint16, stride int) bool {
 	}
 	return true
 }
+
+// attend3Fits reports whether archAttend3 takes heads of width hd.
+func attend3Fits(hd int) bool {
+	return isa >= isaAVX512 && hd%64 == 0 && hd > 0
+}
+
+// archAttend3 is attend3 in assembly, or false: the scores of the three
+// heads four keys at a time (the last keys one at a time by the one-head
+// loop, as it takes them), each head's softmax, and the weighted sums of
+// the values.
+func archAttend3(o, q, sc []float32, keys, vals KV, off, stride int, scale float32) bool {
+	hd, ctx := len(q)/3, len(sc)/3
+	if !attend3Fits(hd) || ctx == 0 {
+		return false
+	}
+	_, _ = o[3*hd-1], sc[3*ctx-1]
+	last := off + (ctx-1)*stride + hd - 1
+	k4 := ctx &^ 3
+	if keys.H != nil {
+		_, _ = keys.H[last], vals.H[last]
+		if k4 > 0 {
+			dot3StridedF16AVX512(&sc[0], 4*ctx, &q[0], 4*hd, &keys.H[off], 2*stride, k4, hd, scale)
+		}
+	} else {
+		_, _ = keys.F[last], vals.F[last]
+		if k4 > 0 {
+			dot3StridedAVX512(&sc[0], 4*ctx, &q[0], 4*hd, &keys.F[off], 4*stride, k4, hd, scale)
+		}
+	}
+	for g := range 3 {
+		row, qg := sc[g*ctx:(g+1)*ctx], q[g*hd:(g+1)*hd]
+		if k4 < ctx {
+			if keys.H != nil {
+				DotStridedF16(row[k4:], qg, keys.H[off+k4*stride:], stride, scale)
+			} else {
+				DotStrided(row[k4:], qg, keys.F[off+k4*stride:], stride, scale)
+			}
+		}
+		Softmax(row)
+	}
+	clear(o[:3*hd])
+	if vals.H != nil {
+		axpy3StridedF16AVX512(&o[0], 4*hd, &sc[0], 4*ctx, &vals.H[off], 2*stride, ctx, hd)
+	} else {
+		axpy3StridedAVX512(&o[0], 4*hd, &sc[0], 4*ctx, &vals.F[off], 4*stride, ctx, hd)
+	}
+	return true
+}

@@ -14,6 +14,12 @@ func archExpSubSum([]float32, float32) (int, float64) { return 0, 0 }
 
 func archSwiGLU(dst, gate, up []float32) int { return 0 }
 
+func attend3Fits(int) bool { return false }
+
+func archAttend3(o, q, sc []float32, keys, vals KV, off, stride int, scale float32) bool {
+	return false
+}
+
 func archMax(x []float32) (int, float32) { return 0, 0 }
 
 func archScale(x []float32, s float32) int { return 0 }

@@ -19,3 +19,8 @@
 #define DOT512 ·dotStridedF16AVX512
 #define AXPY512 ·axpyStridedF16AVX512
 #include "strided_avx512.h"
+
+#define ROWLOADZ(addr, z) VCVTPH2PS addr, z
+#define DOT512G3 ·dot3StridedF16AVX512
+#define AXPY512G3 ·axpy3StridedF16AVX512
+#include "strided_g3_avx512.h"
