@@ -13,6 +13,7 @@
 #include "strided_avx512.h"
 
 #define ROWLOADZ(addr, z) VMOVUPS addr, z
+#define ES4
 #define DOT512G3 ·dot3StridedAVX512
 #define AXPY512G3 ·axpy3StridedAVX512
 #include "strided_g3_avx512.h"

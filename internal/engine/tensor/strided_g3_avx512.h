@@ -8,6 +8,16 @@
 // ES (a cached element's bytes) and ROWLOADZ(addr, z): z = the sixteen
 // elements of the row at addr, widened.
 
+// PFROW asks for the first 64 elements of a row 32 keys ahead (two lines
+// of fp16, four of float32): the cache is read once here, most often
+// from memory (a decode step streams the weights between two layers'
+// attention), and the hardware does not fetch these strided rows ahead.
+#ifdef ES4
+#define PFROW(l0, l1, l2, l3) PREFETCHT0 l0; PREFETCHT0 l1; PREFETCHT0 l2; PREFETCHT0 l3
+#else
+#define PFROW(l0, l1, l2, l3) PREFETCHT0 l0; PREFETCHT0 l1
+#endif
+
 // RED4 leaves in xa (the low lanes of accumulator a) the sums of four
 // accumulators, one key each, scaled by X31, in DOT512's order (Y12, X12
 // scratch).
@@ -41,10 +51,17 @@ TEXT DOT512G3(SB), NOSPLIT, $0-68
 	MOVQ         keys+48(FP), R9
 	VBROADCASTSS scale+64(FP), X31
 	LEAQ         (DX)(DX*2), AX
+	MOVQ         DX, R13
+	SHLQ         $5, R13
 
 g3four:
 	CMPQ   R9, $4
 	JLT    g3done
+	LEAQ       (R8)(R13*1), R14
+	PFROW((R14), 64(R14), 128(R14), 192(R14))
+	PFROW((R14)(DX*1), 64(R14)(DX*1), 128(R14)(DX*1), 192(R14)(DX*1))
+	PFROW((R14)(DX*2), 64(R14)(DX*2), 128(R14)(DX*2), 192(R14)(DX*2))
+	PFROW((R14)(AX*1), 64(R14)(AX*1), 128(R14)(AX*1), 192(R14)(AX*1))
 	MOVQ   q+16(FP), SI
 	MOVQ   R8, DI
 	MOVQ   n+56(FP), CX
@@ -140,6 +157,8 @@ TEXT AXPY512G3(SB), NOSPLIT, $0-64
 	MOVQ m+32(FP), R12
 	MOVQ stride+40(FP), AX
 	MOVQ n+56(FP), CX
+	MOVQ AX, R13
+	SHLQ $5, R13
 
 g3cols:
 	VMOVUPS (DI), Z0
@@ -171,8 +190,11 @@ g3cols:
 	MOVQ    keys+48(FP), R9
 
 g3two:
-	CMPQ R9, $2
-	JLT  g3one
+	CMPQ       R9, $2
+	JLT        g3one
+	LEAQ       (SI)(R13*1), R14
+	PFROW((R14), 64(R14), 128(R14), 192(R14))
+	PFROW((R14)(AX*1), 64(R14)(AX*1), 128(R14)(AX*1), 192(R14)(AX*1))
 	G3EVEN((SI), (ES*16)(SI), (ES*32)(SI), (ES*48)(SI), 0)
 	G3ODD((SI)(AX*1), (ES*16)(SI)(AX*1), (ES*32)(SI)(AX*1), (ES*48)(SI)(AX*1), 4)
 	ADDQ $8, DX
