@@ -12,6 +12,17 @@
 // sums two values at a time into two sets of accumulators, added at the
 // end.
 
+// PFROW asks for the first 64 elements of a row 32 keys ahead (two lines
+// of fp16, four of float32 where the including file defines ES4): a
+// decode step streams the weights between two layers' attention, so the
+// cache comes from memory, in strided rows (a KV head's of every token)
+// the hardware prefetchers do not fetch ahead.
+#ifdef ES4
+#define PFROW(l0, l1, l2, l3) PREFETCHT0 l0; PREFETCHT0 l1; PREFETCHT0 l2; PREFETCHT0 l3
+#else
+#define PFROW(l0, l1, l2, l3) PREFETCHT0 l0; PREFETCHT0 l1
+#endif
+
 // func DOT512(dst, q *float32, m *ELEM, stride, keys, n int, scale float32)
 // dst[t] = scale * (q · m[t*stride : t*stride+n]); stride in bytes.
 TEXT DOT512(SB), NOSPLIT, $0-52
@@ -21,10 +32,17 @@ TEXT DOT512(SB), NOSPLIT, $0-52
 	MOVQ         keys+32(FP), R9
 	VBROADCASTSS scale+48(FP), X5
 	LEAQ         (DX)(DX*2), AX
+	MOVQ         DX, R13
+	SHLQ         $5, R13
 
 dfour:
 	CMPQ   R9, $4
 	JLT    done
+	LEAQ   (R8)(R13*1), R14
+	PFROW((R14), 64(R14), 128(R14), 192(R14))
+	PFROW((R14)(DX*1), 64(R14)(DX*1), 128(R14)(DX*1), 192(R14)(DX*1))
+	PFROW((R14)(DX*2), 64(R14)(DX*2), 128(R14)(DX*2), 192(R14)(DX*2))
+	PFROW((R14)(AX*1), 64(R14)(AX*1), 128(R14)(AX*1), 192(R14)(AX*1))
 	MOVQ   q+8(FP), SI
 	MOVQ   R8, DI
 	MOVQ   n+40(FP), CX
@@ -110,6 +128,8 @@ TEXT AXPY512(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ n+40(FP), CX
 	MOVQ stride+24(FP), AX
+	MOVQ AX, R13
+	SHLQ $5, R13
 
 acols:
 	VMOVUPS (DI), Z1
@@ -127,6 +147,9 @@ acols:
 atwo:
 	CMPQ         R9, $2
 	JLT          aone
+	LEAQ         (SI)(R13*1), R14
+	PFROW((R14), 64(R14), 128(R14), 192(R14))
+	PFROW((R14)(AX*1), 64(R14)(AX*1), 128(R14)(AX*1), 192(R14)(AX*1))
 	VBROADCASTSS (DX), Z0
 	VBROADCASTSS 4(DX), Z9
 	ROWFMAZ((SI), Z0, Z1)

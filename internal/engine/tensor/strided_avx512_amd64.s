@@ -8,12 +8,12 @@
 #define DOT512 ·dotStridedAVX512
 #define AXPY512 ·axpyStridedAVX512
 #define ES 4
+#define ES4
 #define ROWFMAZ(addr, x, acc) VFMADD231PS addr, x, acc
 
 #include "strided_avx512.h"
 
 #define ROWLOADZ(addr, z) VMOVUPS addr, z
-#define ES4
 #define DOT512G3 ·dot3StridedAVX512
 #define AXPY512G3 ·axpy3StridedAVX512
 #include "strided_g3_avx512.h"

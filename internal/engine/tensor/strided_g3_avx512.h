@@ -8,16 +8,6 @@
 // ES (a cached element's bytes) and ROWLOADZ(addr, z): z = the sixteen
 // elements of the row at addr, widened.
 
-// PFROW asks for the first 64 elements of a row 32 keys ahead (two lines
-// of fp16, four of float32): the cache is read once here, most often
-// from memory (a decode step streams the weights between two layers'
-// attention), and the hardware does not fetch these strided rows ahead.
-#ifdef ES4
-#define PFROW(l0, l1, l2, l3) PREFETCHT0 l0; PREFETCHT0 l1; PREFETCHT0 l2; PREFETCHT0 l3
-#else
-#define PFROW(l0, l1, l2, l3) PREFETCHT0 l0; PREFETCHT0 l1
-#endif
-
 // RED4 leaves in xa (the low lanes of accumulator a) the sums of four
 // accumulators, one key each, scaled by X31, in DOT512's order (Y12, X12
 // scratch).
