@@ -23,6 +23,25 @@
 #define PFROW(l0, l1, l2, l3) PREFETCHT0 l0; PREFETCHT0 l1
 #endif
 
+// RED4 leaves in xa (the low lanes of accumulator a) the sums of four
+// accumulators, one key each, scaled by X31, in the order every
+// score of these loops is formed in (Y12, X12 scratch).
+#define RED4(za, zb, zc, zd, ya, yb, yc, yd, xa) \
+	VEXTRACTF64X4 $1, za, Y12 \
+	VADDPS        Y12, ya, ya \
+	VEXTRACTF64X4 $1, zb, Y12 \
+	VADDPS        Y12, yb, yb \
+	VEXTRACTF64X4 $1, zc, Y12 \
+	VADDPS        Y12, yc, yc \
+	VEXTRACTF64X4 $1, zd, Y12 \
+	VADDPS        Y12, yd, yd \
+	VHADDPS       yb, ya, ya \
+	VHADDPS       yd, yc, yc \
+	VHADDPS       yc, ya, ya \
+	VEXTRACTF128  $1, ya, X12 \
+	VADDPS        X12, xa, xa \
+	VMULPS        X31, xa, xa
+
 // func DOT512(dst, q *float32, m *ELEM, stride, keys, n int, scale float32)
 // dst[t] = scale * (q · m[t*stride : t*stride+n]); stride in bytes.
 TEXT DOT512(SB), NOSPLIT, $0-52
@@ -30,7 +49,7 @@ TEXT DOT512(SB), NOSPLIT, $0-52
 	MOVQ         m+16(FP), R8
 	MOVQ         stride+24(FP), DX
 	MOVQ         keys+32(FP), R9
-	VBROADCASTSS scale+48(FP), X5
+	VBROADCASTSS scale+48(FP), X31
 	LEAQ         (DX)(DX*2), AX
 	MOVQ         DX, R13
 	SHLQ         $5, R13
@@ -62,21 +81,8 @@ dfloop:
 	SUBQ        $16, CX
 	JG          dfloop
 
-	// X0 = the four keys' sums.
-	VEXTRACTF64X4 $1, Z0, Y4
-	VADDPS        Y4, Y0, Y0
-	VEXTRACTF64X4 $1, Z1, Y4
-	VADDPS        Y4, Y1, Y1
-	VEXTRACTF64X4 $1, Z2, Y4
-	VADDPS        Y4, Y2, Y2
-	VEXTRACTF64X4 $1, Z3, Y4
-	VADDPS        Y4, Y3, Y3
-	VHADDPS       Y1, Y0, Y0
-	VHADDPS       Y3, Y2, Y2
-	VHADDPS       Y2, Y0, Y0
-	VEXTRACTF128  $1, Y0, X1
-	VADDPS        X1, X0, X0
-	VMULPS        X5, X0, X0
+	// X0 = the four keys' scores.
+	RED4(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0)
 	VMOVUPS       X0, (BX)
 	ADDQ          $16, BX
 	LEAQ          (R8)(DX*4), R8
@@ -109,7 +115,7 @@ d1loop:
 	VHADDPS       Y0, Y0, Y0
 	VEXTRACTF128  $1, Y0, X1
 	VADDSS        X1, X0, X0
-	VMULSS        X5, X0, X0
+	VMULSS        X31, X0, X0
 	VMOVSS        X0, (BX)
 	ADDQ          $4, BX
 	ADDQ          DX, R8

@@ -8,25 +8,6 @@
 // ES (a cached element's bytes) and ROWLOADZ(addr, z): z = the sixteen
 // elements of the row at addr, widened.
 
-// RED4 leaves in xa (the low lanes of accumulator a) the sums of four
-// accumulators, one key each, scaled by X31, in DOT512's order (Y12, X12
-// scratch).
-#define RED4(za, zb, zc, zd, ya, yb, yc, yd, xa) \
-	VEXTRACTF64X4 $1, za, Y12 \
-	VADDPS        Y12, ya, ya \
-	VEXTRACTF64X4 $1, zb, Y12 \
-	VADDPS        Y12, yb, yb \
-	VEXTRACTF64X4 $1, zc, Y12 \
-	VADDPS        Y12, yc, yc \
-	VEXTRACTF64X4 $1, zd, Y12 \
-	VADDPS        Y12, yd, yd \
-	VHADDPS       yb, ya, ya \
-	VHADDPS       yd, yc, yc \
-	VHADDPS       yc, ya, ya \
-	VEXTRACTF128  $1, ya, X12 \
-	VADDPS        X12, xa, xa \
-	VMULPS        X31, xa, xa
-
 // func DOT512G3(dst *float32, ldd int, q *float32, ldq int, m *ELEM, stride, keys, n int, scale float32)
 // dst[g*ldd/4 + t] = scale * (q[g*ldq/4:][:n] · m[t*stride:][:n]) for the
 // three heads g, keys a multiple of 4; ldd, ldq and stride in bytes.
