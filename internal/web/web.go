@@ -107,8 +107,8 @@ func newServer(cfg Config, api http.Handler, log *slog.Logger) (*server, error) 
 // go-redis's command methods alone 3.5), and the kernel maps code around
 // each page a process runs, so every service carried a part of it resident.
 func renderShell(tmpl, title, assets string) ([]byte, error) {
-	if rest := strings.NewReplacer("{{.Title}}", "", "{{.Assets}}", "").Replace(tmpl); strings.Contains(rest, "{{") {
-		i := strings.Index(rest, "{{")
+	rest := strings.NewReplacer("{{.Title}}", "", "{{.Assets}}", "").Replace(tmpl)
+	if i := strings.Index(rest, "{{"); i >= 0 {
 		return nil, fmt.Errorf("page template: unknown placeholder at %q", rest[i:min(i+40, len(rest))])
 	}
 	return []byte(strings.NewReplacer("{{.Title}}", html.EscapeString(title), "{{.Assets}}", assets).Replace(tmpl)), nil
